@@ -1,0 +1,96 @@
+//! Check documentation rendered from each check's single source: `explain` and docs/checks.md.
+
+use std::fmt::Write;
+
+use crate::check::{CheckInfo, Need, Scope, Severity};
+use crate::registry::CHECKS;
+
+/// The whole of docs/checks.md.
+pub fn checks_markdown() -> String {
+    let mut s = String::from(
+        "# Checks\n\n<!-- Generated from the checks' sources by `ecr-doctor checks --format markdown`; do not edit. -->\n\n\
+         Each check has a stable ID and name (both accepted wherever a check is named), a default severity \
+         (the level of the problems it reports; policy can re-level it), and the facts it needs — a check \
+         whose facts are missing reports `unknown`, never `pass`. Catalog entries (F1–F18) refer to the ECR \
+         failure catalog the checks were derived from.\n\n\
+         | ID | Name | Default severity | Scope | Needs | Catalog |\n|---|---|---|---|---|---|\n",
+    );
+    for c in CHECKS {
+        let i = c.info();
+        let _ = writeln!(
+            s,
+            "| [{}](#{}) | `{}` | {} | {} | {} | {} |",
+            i.id,
+            anchor(i),
+            i.name,
+            severity(i.severity),
+            scope(i.scope),
+            needs(i.needs),
+            i.catalog.join(", ")
+        );
+    }
+    for c in CHECKS {
+        s.push('\n');
+        s.push_str(&explain_markdown(c.info()));
+    }
+    s
+}
+
+/// One check's documentation as Markdown (also what `explain` prints).
+pub fn explain_markdown(i: &CheckInfo) -> String {
+    let d = &i.doc;
+    let mut s = format!("## {} {}: {}\n\n", i.id, i.name, i.title);
+    let _ = writeln!(
+        s,
+        "Default severity: **{}** · scope: {} · needs: {} · catalog: {}\n",
+        severity(i.severity),
+        scope(i.scope),
+        needs(i.needs),
+        i.catalog.join(", ")
+    );
+    let _ = writeln!(s, "### What it checks\n\n{}\n", d.what.trim());
+    let _ = writeln!(s, "### Why it matters\n\n{}\n", d.why.trim());
+    s.push_str("### How to fix (least invasive first)\n\n");
+    for (n, fix) in d.fixes.iter().enumerate() {
+        let _ = writeln!(s, "{}. {}", n + 1, fix.trim());
+    }
+    let _ = writeln!(s, "\n### Example\n\n```text\n{}\n```\n", d.example.trim_matches('\n'));
+    s.push_str("### References\n\n");
+    for r in d.references {
+        let _ = writeln!(s, "- {r}");
+    }
+    s
+}
+
+fn anchor(i: &CheckInfo) -> String {
+    format!("{}-{}", i.id, i.name).to_lowercase()
+}
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Warn => "warn",
+        Severity::Fail => "fail",
+    }
+}
+
+fn scope(s: Scope) -> &'static str {
+    match s {
+        Scope::Environment => "environment",
+        Scope::Target => "per image reference",
+    }
+}
+
+fn needs(n: &[Need]) -> String {
+    if n.is_empty() {
+        return "nothing (pure)".into();
+    }
+    n.iter()
+        .map(|n| match n {
+            Need::DockerEngine => "Docker engine",
+            Need::LocalImage => "local image",
+            Need::EcrRepository => "ECR repository",
+            Need::EcrImage => "ECR image",
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

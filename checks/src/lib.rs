@@ -1,0 +1,16 @@
+//! The pure half of ecr-doctor: the facts model, the checks, their documentation and the registry.
+//! Nothing here performs I/O, so every check can be tested — and a saved run replayed — with plain data.
+
+pub mod check;
+pub mod docs;
+pub mod facts;
+pub mod mutability;
+pub mod reference;
+pub mod registry;
+mod remedies;
+mod rules;
+pub mod version;
+
+pub use check::{Check, CheckInfo, Finding, Need, Outcome, Remediation, Scope, Severity, Verdict};
+pub use facts::Facts;
+pub use reference::EcrRef;

@@ -1,0 +1,114 @@
+//! Every check, in report order. Adding a check: one file in `rules/` and one line here.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::check::{Check, CheckInfo, Context, Finding, Scope, Unknown, Verdict};
+use crate::facts::Facts;
+use crate::rules;
+
+pub static CHECKS: &[&dyn Check] = &[
+    &rules::docker_daemon::DockerDaemon,
+    &rules::image_store::ImageStore,
+    &rules::registry_ref::RegistryRef,
+    &rules::repository_exists::RepositoryExists,
+    &rules::tag_mutability::TagMutability,
+    &rules::tag_collision::TagCollision,
+    &rules::local_image::LocalImage,
+    &rules::image_shape::ImageShape,
+    &rules::push_risk::PushRisk,
+];
+
+/// A check by ID (`ED205`, any case) or name (`push-risk`).
+pub fn find(key: &str) -> Option<&'static dyn Check> {
+    CHECKS
+        .iter()
+        .copied()
+        .find(|c| c.info().id.eq_ignore_ascii_case(key) || c.info().name == key)
+}
+
+/// Runs the enabled checks over the facts: environment checks once, target checks per target.
+/// A check that panics becomes one Unknown row; it never aborts the run.
+pub fn run(facts: &Facts, enabled: impl Fn(&CheckInfo) -> bool) -> Vec<Finding> {
+    let enabled: Vec<&dyn Check> = CHECKS.iter().copied().filter(|c| enabled(c.info())).collect();
+    let mut findings = Vec::new();
+    let env = Context { docker: &facts.docker, target: None };
+    for check in enabled.iter().filter(|c| c.info().scope == Scope::Environment) {
+        findings.push(evaluate(*check, &env));
+    }
+    for target in &facts.targets {
+        let cx = Context { docker: &facts.docker, target: Some(target) };
+        for check in enabled.iter().filter(|c| c.info().scope == Scope::Target) {
+            findings.push(evaluate(*check, &cx));
+        }
+    }
+    findings
+}
+
+fn evaluate(check: &dyn Check, cx: &Context<'_>) -> Finding {
+    let verdict = match catch_unwind(AssertUnwindSafe(|| check.run(cx))) {
+        Ok(Ok(v)) => v,
+        Ok(Err(unknown)) => unknown.into_verdict(),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Unknown::new(
+                format!("internal error in this check: {msg}"),
+                "report this as an ecr-doctor bug, with the facts file (--save-facts)",
+            )
+            .into_verdict()
+        }
+    };
+    let Verdict { outcome, message, evidence, remediation } = verdict;
+    let info = check.info();
+    Finding {
+        id: info.id,
+        check: info.name,
+        target: cx.target.map(|t| t.reference.clone()),
+        outcome,
+        message,
+        evidence,
+        remediation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn ids_and_names_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for c in CHECKS {
+            let i = c.info();
+            assert!(seen.insert(i.id), "duplicate id {}", i.id);
+            assert!(seen.insert(i.name), "duplicate name {}", i.name);
+            assert!(i.id.len() == 5 && i.id.starts_with("ED") && i.id[2..].chars().all(|c| c.is_ascii_digit()), "{}", i.id);
+            assert!(i.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", i.name);
+        }
+    }
+
+    #[test]
+    fn every_check_is_documented() {
+        for c in CHECKS {
+            let i = c.info();
+            let d = &i.doc;
+            for (field, text) in [("title", i.title), ("what", d.what), ("why", d.why), ("example", d.example)] {
+                assert!(!text.trim().is_empty(), "{} has no {field}", i.id);
+            }
+            assert!(!d.fixes.is_empty(), "{} has no fixes", i.id);
+            assert!(!d.references.is_empty(), "{} has no references", i.id);
+        }
+    }
+
+    #[test]
+    fn finds_by_id_or_name() {
+        assert_eq!(find("ed205").map(|c| c.info().name), Some("push-risk"));
+        assert_eq!(find("push-risk").map(|c| c.info().id), Some("ED205"));
+        assert!(find("nope").is_none());
+    }
+}

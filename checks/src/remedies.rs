@@ -1,0 +1,50 @@
+//! Remediation steps shared by several checks, built for the exact reference being checked.
+
+use crate::check::Remediation;
+use crate::reference::EcrRef;
+
+pub const TAG_MUTABILITY_DOC: &str = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html";
+
+/// Let this one tag be overwritten while the repository stays immutable.
+pub fn exclude_tag(r: &EcrRef, tag: &str) -> Remediation {
+    Remediation::text(format!(
+        "Exempt the tag from immutability with an exclusion filter (IMMUTABLE_WITH_EXCLUSION); \
+         keeps every other tag immutable. A wildcard such as '{}*' covers a family of floating tags.",
+        tag.split(['-', '.', '_']).next().unwrap_or(tag)
+    ))
+    .command(format!(
+        "aws ecr put-image-tag-mutability --region {} --registry-id {} --repository-name {} \
+         --image-tag-mutability IMMUTABLE_WITH_EXCLUSION \
+         --image-tag-mutability-exclusion-filters filterType=WILDCARD,filter={tag}",
+        r.region, r.account, r.repository
+    ))
+    .link(TAG_MUTABILITY_DOC)
+}
+
+/// Give up immutability for the whole repository: the last resort.
+pub fn make_mutable(r: &EcrRef) -> Remediation {
+    Remediation::text("Make the repository MUTABLE (last resort: loses the guarantee that a tag never moves).")
+        .command(format!(
+            "aws ecr put-image-tag-mutability --region {} --registry-id {} --repository-name {} --image-tag-mutability MUTABLE",
+            r.region, r.account, r.repository
+        ))
+        .link(TAG_MUTABILITY_DOC)
+}
+
+/// Build one image manifest instead of an index with a provenance attestation.
+pub fn no_attestations(r: &EcrRef) -> Remediation {
+    Remediation::text(
+        "Build a single image manifest: turn off the default provenance attestation (and SBOM). For tools \
+         that run `docker build` for you (CDK, Compose), set BUILDX_NO_DEFAULT_ATTESTATIONS=1 — spelled \
+         exactly so; without the final S it is silently ignored.",
+    )
+    .command(format!("docker build --provenance=false --sbom=false -t {r} ."))
+    .command("export BUILDX_NO_DEFAULT_ATTESTATIONS=1")
+    .link("https://docs.docker.com/build/metadata/attestations/slsa-provenance/")
+}
+
+/// A tag per build, so nothing is ever overwritten.
+pub fn unique_tag(r: &EcrRef) -> Remediation {
+    Remediation::text("Push a tag that is new for every build (e.g. the commit SHA plus the CI run attempt).")
+        .command(format!("docker tag {r} {}/{}:$(git rev-parse --short HEAD)", r.registry, r.repository))
+}

@@ -1,0 +1,77 @@
+use crate::check::*;
+use crate::facts::Fact;
+
+pub struct DockerDaemon;
+
+static INFO: CheckInfo = CheckInfo {
+    id: "ED001",
+    name: "docker-daemon",
+    title: "The Docker engine answers",
+    severity: Severity::Fail,
+    scope: Scope::Environment,
+    needs: &[Need::DockerEngine],
+    catalog: &["F2", "F16"],
+    doc: Doc {
+        what: "Connects to the Docker engine that `docker push` would use (DOCKER_HOST, else the current \
+               Docker context, else the default socket) and reads its engine and API versions.",
+        why: "Nothing can be pushed without a reachable engine, and the engine version decides how an image \
+              index is pushed: engines before 28.2.0 (except 25.0.16+) push every manifest of an index to \
+              the tag, which an immutable ECR repository refuses.",
+        fixes: &[
+            "Start Docker (Docker Desktop, or `sudo systemctl start docker`).",
+            "Point at the right engine: check DOCKER_HOST and `docker context ls`.",
+            "On Linux, give your user access to the socket (`sudo usermod -aG docker $USER`, then log in again).",
+        ],
+        example: "✗ ED001 docker-daemon  cannot reach the Docker engine at unix:///var/run/docker.sock: connection refused",
+        references: &[
+            "https://docs.docker.com/engine/daemon/start/",
+            "https://docs.docker.com/engine/manage-resources/contexts/",
+        ],
+    },
+};
+
+impl Check for DockerDaemon {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
+        let endpoint = &cx.docker.endpoint;
+        Ok(match &cx.docker.version {
+            Fact::Observed { value: v } => Verdict::pass(format!("Docker Engine {} (API {})", v.version, v.api_version))
+                .evidence("endpoint", endpoint)
+                .evidence("Version", &v.version)
+                .evidence("ApiVersion", &v.api_version)
+                .evidence("Os/Arch", format!("{}/{}", v.os, v.arch)),
+            Fact::Unavailable { why } | Fact::Denied { why, .. } => {
+                Verdict::fail(format!("cannot reach the Docker engine at {endpoint}: {why}"))
+                    .evidence("endpoint", endpoint)
+                    .fix(Remediation::text(INFO.doc.fixes[0]))
+                    .fix(Remediation::text(INFO.doc.fixes[1]).command("docker context ls"))
+                    .fix(Remediation::text(INFO.doc.fixes[2]))
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fixtures::*;
+
+    #[test]
+    fn reachable_engine_passes_and_unreachable_fails() {
+        assert_table(
+            &DockerDaemon,
+            vec![
+                ("reachable", founding(), Outcome::Pass, "26.1.5"),
+                (
+                    "refused",
+                    with(|f| f.docker.version = Fact::unavailable("connection refused")),
+                    Outcome::Fail,
+                    "connection refused",
+                ),
+            ],
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! Facts for the checks' table tests: the founding case (engine 26 + containerd store + index +
+//! immutable tag), which each test bends one fact at a time.
+
+use crate::check::{Check, Finding, Outcome};
+use crate::facts::*;
+
+pub const REF: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42";
+pub const LOCAL_DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+pub const OTHER_DIGEST: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+pub fn founding() -> Facts {
+    Facts {
+        schema_version: FACTS_SCHEMA_VERSION,
+        docker: DockerFacts {
+            endpoint: "unix:///var/run/docker.sock".into(),
+            version: Fact::observed(EngineVersion {
+                version: "26.1.5+dfsg1".into(),
+                api_version: "1.45".into(),
+                os: "linux".into(),
+                arch: "amd64".into(),
+            }),
+            info: Fact::observed(containerd_info()),
+        },
+        targets: vec![TargetFacts {
+            reference: REF.into(),
+            local_image: REF.into(),
+            local: Fact::observed(Some(LocalImage {
+                id: LOCAL_DIGEST.into(),
+                repo_tags: vec![REF.into()],
+                repo_digests: vec![],
+                shape: Fact::observed(index_with_attestation()),
+            })),
+            repository: Fact::observed(Some(repository("IMMUTABLE", &[]))),
+            remote_tag: Fact::observed(None),
+        }],
+    }
+}
+
+pub fn containerd_info() -> EngineInfo {
+    EngineInfo {
+        driver: "overlayfs".into(),
+        driver_status: vec![("driver-type".into(), CONTAINERD_SNAPSHOTTER.into())],
+    }
+}
+
+pub fn classic_info() -> EngineInfo {
+    EngineInfo {
+        driver: "overlay2".into(),
+        driver_status: vec![("Backing Filesystem".into(), "extfs".into())],
+    }
+}
+
+pub fn index_with_attestation() -> ImageShape {
+    ImageShape {
+        media_type: MEDIA_TYPE_OCI_INDEX.into(),
+        digest: Some(LOCAL_DIGEST.into()),
+        manifests: vec![
+            ChildManifest { digest: "sha256:aa".into(), kind: "image".into(), platform: Some("linux/amd64".into()), available: true },
+            ChildManifest { digest: "sha256:bb".into(), kind: "attestation".into(), platform: Some("unknown/unknown".into()), available: true },
+        ],
+        source: "test".into(),
+    }
+}
+
+pub fn single_manifest() -> ImageShape {
+    ImageShape {
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        digest: Some(LOCAL_DIGEST.into()),
+        manifests: vec![],
+        source: "test".into(),
+    }
+}
+
+pub fn repository(mode: &str, filters: &[&str]) -> Repository {
+    Repository {
+        name: "api".into(),
+        registry_id: "123456789012".into(),
+        uri: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api".into(),
+        tag_mutability: mode.into(),
+        exclusion_filters: filters
+            .iter()
+            .map(|f| ExclusionFilter { filter_type: "WILDCARD".into(), filter: (*f).into() })
+            .collect(),
+    }
+}
+
+pub fn remote(digest: &str) -> RemoteImage {
+    RemoteImage {
+        digest: digest.into(),
+        tags: vec!["v42".into()],
+        manifest_media_type: Some(MEDIA_TYPE_OCI_INDEX.into()),
+        artifact_media_type: None,
+        size_bytes: Some(1234),
+        status: Some("ACTIVE".into()),
+        source: "DescribeImages".into(),
+    }
+}
+
+pub fn with(f: impl FnOnce(&mut Facts)) -> Facts {
+    let mut facts = founding();
+    f(&mut facts);
+    facts
+}
+
+pub fn t(facts: &mut Facts) -> &mut TargetFacts {
+    &mut facts.targets[0]
+}
+
+pub fn shape(facts: &mut Facts) -> &mut Fact<ImageShape> {
+    match &mut t(facts).local {
+        Fact::Observed { value: Some(img) } => &mut img.shape,
+        _ => panic!("fixture has no local image"),
+    }
+}
+
+/// Runs one check the way the registry does (Unknown errors and panics become findings).
+pub fn run(check: &dyn Check, facts: &Facts) -> Finding {
+    crate::registry::run(facts, |i| i.id == check.info().id).into_iter().next().expect("the check ran")
+}
+
+/// Asserts a table of (case name, facts, expected outcome, text the message must contain).
+pub fn assert_table(check: &dyn Check, cases: Vec<(&str, Facts, Outcome, &str)>) {
+    for (name, facts, outcome, needle) in cases {
+        let f = run(check, &facts);
+        assert_eq!(f.outcome, outcome, "{name}: {}", f.message);
+        assert!(f.message.contains(needle), "{name}: message {:?} lacks {:?}", f.message, needle);
+        if matches!(outcome, Outcome::Fail | Outcome::Warn | Outcome::Unknown) {
+            assert!(!f.remediation.is_empty(), "{name}: a {outcome} needs a remediation");
+        }
+    }
+}

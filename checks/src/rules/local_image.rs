@@ -1,0 +1,70 @@
+use crate::check::*;
+use crate::facts::Fact;
+
+pub struct LocalImage;
+
+static INFO: CheckInfo = CheckInfo {
+    id: "ED203",
+    name: "local-image",
+    title: "The image to push exists locally",
+    severity: Severity::Fail,
+    scope: Scope::Target,
+    needs: &[Need::LocalImage],
+    catalog: &["F1", "F2"],
+    doc: Doc {
+        what: "Inspects the local image that would be pushed: the reference itself, or the name given with \
+               --local-image.",
+        why: "`docker push` fails at once with `An image does not exist locally with the tag: …` when the build \
+              or `docker tag` step used another name; and without the local image nothing can be said about \
+              its digest or shape.",
+        fixes: &[
+            "Tag the image you built with the reference you push.",
+            "Or tell ecr-doctor which local image will be pushed (--local-image NAME).",
+        ],
+        example: "✗ ED203 local-image  no local image '123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42'",
+        references: &["https://docs.docker.com/reference/cli/docker/image/tag/"],
+    },
+};
+
+impl Check for LocalImage {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
+        let t = cx.target()?;
+        Ok(match need(&t.local, "the local image (GET /images/{name}/json)")? {
+            Some(img) => {
+                let mut v = Verdict::pass(format!("'{}' is present ({})", t.local_image, img.id)).evidence("Id", &img.id);
+                if !img.repo_digests.is_empty() {
+                    v = v.evidence("RepoDigests", img.repo_digests.join(", "));
+                }
+                if let Fact::Observed { value } = &img.shape {
+                    v = v.evidence("shape", value.describe());
+                }
+                v
+            }
+            None => Verdict::fail(format!("no local image '{}': docker push would find nothing to push", t.local_image))
+                .fix(Remediation::text(INFO.doc.fixes[0]).command(format!("docker tag SOURCE_IMAGE {}", t.reference)))
+                .fix(Remediation::text(INFO.doc.fixes[1])),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fixtures::*;
+
+    #[test]
+    fn present_passes_missing_fails() {
+        assert_table(
+            &LocalImage,
+            vec![
+                ("present", founding(), Outcome::Pass, "is present"),
+                ("missing", with(|f| t(f).local = Fact::observed(None)), Outcome::Fail, "no local image"),
+                ("no daemon", with(|f| t(f).local = Fact::unavailable("Docker engine unreachable")), Outcome::Unknown, "unreachable"),
+            ],
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! One file per check.
+
+pub mod docker_daemon;
+pub mod image_shape;
+pub mod image_store;
+pub mod local_image;
+pub mod push_risk;
+pub mod registry_ref;
+pub mod repository_exists;
+pub mod tag_collision;
+pub mod tag_mutability;
+
+#[cfg(test)]
+pub(crate) mod fixtures;

@@ -1,0 +1,195 @@
+use crate::check::*;
+use crate::remedies;
+use crate::version::EngineVer;
+
+pub struct PushRisk;
+
+static INFO: CheckInfo = CheckInfo {
+    id: "ED205",
+    name: "push-risk",
+    title: "docker push of an index to an immutable tag on an engine that PUTs every manifest to the tag",
+    severity: Severity::Fail,
+    scope: Scope::Target,
+    needs: &[Need::DockerEngine, Need::LocalImage, Need::EcrRepository],
+    catalog: &["F2", "F3", "F16"],
+    doc: Doc {
+        what: "Fails when all four hold: the engine uses the containerd image store; the engine is older than \
+               28.2.0 (25.0.16 and later 25.0.x carry the fix); the local image is an index (a default build on \
+               the containerd store is one: image + provenance attestation); and the tag is immutable. Passes as \
+               soon as one of them is known not to hold; Unknown when a deciding fact is missing. Also warns for \
+               28.2.0–28.2.2 pushing a partly-present index, which created no tag.",
+        why: "Engines before 28.2.0 hand containerd's pusher a tag-only reference, so every manifest of the index \
+              (image, attestation, then the index) is PUT to the tag. The first PUT creates the tag; the next is \
+              refused by ECR's immutability rule: `failed commit on ref \"manifest-sha256:…\": unexpected status \
+              from PUT request to https://…/v2/REPO/manifests/TAG: 400 Bad Request`. The image \"appears in ECR\" \
+              (as the child manifest) while the push fails, and the tag is now taken.",
+        fixes: &[
+            "Upgrade Docker Engine to 28.2.0 or later (Docker Desktop 4.42.0 ships 28.2.2); check `docker version`, not the Desktop number.",
+            "Build a single manifest: --provenance=false (and --sbom=false), or BUILDX_NO_DEFAULT_ATTESTATIONS=1 for tools that run the build.",
+            "Push with a digest-aware client: `docker buildx build --push` with buildx ≥ 0.22, crane or regctl.",
+            "Switch off the containerd image store (Docker Desktop setting, or features.containerd-snapshotter=false).",
+            "Make the tag mutable: an IMMUTABLE_WITH_EXCLUSION filter for it, or a MUTABLE repository.",
+        ],
+        example: "✗ ED205 push-risk  docker push will fail: engine 26.1.5 on the containerd store PUTs each of the index's 2 manifests to the immutable tag 'v42'",
+        references: &[
+            "moby/moby#49949 (fix, 28.2.0), moby/moby#52169 (backport, 25.0.16)",
+            "docker/buildx#3023",
+            "aws/aws-cdk#30680, #31549",
+            "https://docs.docker.com/desktop/features/containerd/",
+        ],
+    },
+};
+
+impl Check for PushRisk {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
+        let tag = match cx.tag_policy() {
+            Ok(TagPolicy::NoTag) => return Ok(Verdict::skip("a digest reference: the push writes no tag")),
+            Ok(TagPolicy::NoRepository) => return Ok(Verdict::skip("the repository does not exist (see repository-exists)")),
+            Ok(TagPolicy::Tag { tag, rule, .. }) => Ok((tag, rule.immutable)),
+            Err(u) => Err(u),
+        };
+        let store = cx.engine_info().map(|i| i.uses_containerd_store());
+        let engine = cx.engine_version();
+        let shape = cx.local_shape();
+
+        // Any one condition known false decides Pass, whatever else is missing.
+        if let Ok(false) = store {
+            return Ok(Verdict::pass("classic image store: docker push sends one manifest"));
+        }
+        if let Ok((v, raw)) = &engine
+            && v.pushes_children_by_digest()
+        {
+            let mut verdict = Verdict::pass(format!("engine {raw} pushes an index's children by digest and only the root by tag"));
+            if let (Ok(true), Ok(s)) = (&store, &shape)
+                && v.drops_tag_on_partial_index_push()
+                && s.is_index()
+                && s.manifests.iter().any(|m| !m.available)
+            {
+                verdict = Verdict::warn(format!(
+                    "engine {raw} pushes an index whose content is partly missing as a single manifest and creates no tag (moby#50194)"
+                ))
+                .fix(Remediation::text("Upgrade Docker Engine to 28.3.0 or later."))
+                .fix(Remediation::text("Push one platform explicitly: docker push --platform linux/amd64 …"));
+            }
+            return Ok(verdict.evidence("Version", raw));
+        }
+        if let Ok(s) = &shape
+            && !s.is_index()
+        {
+            return Ok(Verdict::pass("a single image manifest: docker push PUTs it to the tag once").evidence("mediaType", &s.media_type));
+        }
+        if let Ok((tag, false)) = &tag {
+            return Ok(Verdict::pass(format!("tag '{tag}' is mutable: repeated PUTs to it are accepted (the index goes last)")));
+        }
+
+        // None is known false: Fail only when every condition is known true.
+        let ((tag, _), (v, raw), s) = (tag?, engine?, shape?);
+        store?;
+        let r = cx.reference()?;
+        Ok(Verdict::fail(format!(
+            "docker push will fail: engine {raw} on the containerd store PUTs each of the index's {} manifests to the immutable tag '{tag}'; \
+             the first creates the tag, the next is refused with 400 Bad Request",
+            s.manifests.len()
+        ))
+        .evidence("driver-type", "io.containerd.snapshotter.v1")
+        .evidence("Version", format!("{raw} (< 28.2.0, not 25.0.16+)"))
+        .evidence("local image", s.describe())
+        .evidence("tag", format!("{tag} (immutable)"))
+        .fix(upgrade(v))
+        .fix(remedies::no_attestations(&r))
+        .fix(Remediation::text(INFO.doc.fixes[2]).command(format!("docker buildx build --provenance=false --push -t {r} .")))
+        .fix(
+            Remediation::text(INFO.doc.fixes[3])
+                .command(r#"echo '{"features":{"containerd-snapshotter":false}}' # merge into /etc/docker/daemon.json, then restart dockerd"#)
+                .link("https://docs.docker.com/desktop/features/containerd/"),
+        )
+        .fix(remedies::exclude_tag(&r, &tag)))
+    }
+}
+
+fn upgrade(current: EngineVer) -> Remediation {
+    Remediation::text(format!("{} (this engine: {current}).", INFO.doc.fixes[0]))
+        .link("https://github.com/moby/moby/pull/49949")
+        .link("https://docs.docker.com/engine/install/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{EngineVersion, Fact};
+    use crate::rules::fixtures::*;
+
+    fn engine(v: &str) -> Fact<EngineVersion> {
+        Fact::observed(EngineVersion { version: v.into(), api_version: "1.45".into(), os: "linux".into(), arch: "amd64".into() })
+    }
+
+    #[test]
+    fn founding_case_fails_with_ranked_fixes() {
+        let f = run(&PushRisk, &founding());
+        assert_eq!(f.outcome, Outcome::Fail, "{}", f.message);
+        assert!(f.message.contains("engine 26.1.5+dfsg1"), "{}", f.message);
+        assert!(f.remediation[0].text.starts_with("Upgrade Docker Engine to 28.2.0"));
+        assert!(f.remediation[1].commands[0].contains("--provenance=false"));
+        assert_eq!(f.remediation.len(), 5);
+    }
+
+    #[test]
+    fn any_condition_known_false_passes_and_missing_facts_are_unknown() {
+        assert_table(
+            &PushRisk,
+            vec![
+                ("fixed engine", with(|f| f.docker.version = engine("28.5.2")), Outcome::Pass, "by digest"),
+                ("25.0 backport", with(|f| f.docker.version = engine("25.0.16")), Outcome::Pass, "by digest"),
+                ("25.0 before backport", with(|f| f.docker.version = engine("25.0.15")), Outcome::Fail, "will fail"),
+                ("27.x has no backport", with(|f| f.docker.version = engine("27.5.1")), Outcome::Fail, "will fail"),
+                ("classic store", with(|f| f.docker.info = Fact::observed(classic_info())), Outcome::Pass, "classic"),
+                ("single manifest", with(|f| *shape(f) = Fact::observed(single_manifest())), Outcome::Pass, "single image manifest"),
+                ("mutable", with(|f| t(f).repository = Fact::observed(Some(repository("MUTABLE", &[])))), Outcome::Pass, "mutable"),
+                (
+                    "excluded tag",
+                    with(|f| t(f).repository = Fact::observed(Some(repository("IMMUTABLE_WITH_EXCLUSION", &["v*"])))),
+                    Outcome::Pass,
+                    "mutable",
+                ),
+                (
+                    "protected tag",
+                    with(|f| t(f).repository = Fact::observed(Some(repository("MUTABLE_WITH_EXCLUSION", &["v*"])))),
+                    Outcome::Fail,
+                    "will fail",
+                ),
+                ("shape unknown", with(|f| *shape(f) = Fact::unavailable("API 1.45")), Outcome::Unknown, "API 1.45"),
+                (
+                    "shape unknown but mutable",
+                    with(|f| {
+                        *shape(f) = Fact::unavailable("API 1.45");
+                        t(f).repository = Fact::observed(Some(repository("MUTABLE", &[])))
+                    }),
+                    Outcome::Pass,
+                    "mutable",
+                ),
+                ("no daemon", with(|f| {
+                    f.docker.version = Fact::unavailable("connection refused");
+                    f.docker.info = Fact::unavailable("connection refused");
+                    t(f).local = Fact::unavailable("connection refused")
+                }), Outcome::Unknown, "connection refused"),
+                ("offline", with(|f| t(f).repository = Fact::unavailable("--offline: no AWS calls")), Outcome::Unknown, "--offline"),
+                ("missing repo", with(|f| t(f).repository = Fact::observed(None)), Outcome::Skip, "does not exist"),
+                (
+                    "28.2.1 partial index",
+                    with(|f| {
+                        f.docker.version = engine("28.2.1");
+                        let mut s = index_with_attestation();
+                        s.manifests[0].available = false;
+                        *shape(f) = Fact::observed(s)
+                    }),
+                    Outcome::Warn,
+                    "creates no tag",
+                ),
+            ],
+        );
+    }
+}

@@ -1,0 +1,96 @@
+use crate::check::*;
+use crate::reference::EcrRef;
+
+pub struct RegistryRef;
+
+static INFO: CheckInfo = CheckInfo {
+    id: "ED101",
+    name: "registry-ref",
+    title: "The image reference names a private ECR repository",
+    severity: Severity::Fail,
+    scope: Scope::Target,
+    needs: &[],
+    catalog: &["F11", "F12"],
+    doc: Doc {
+        what: "Parses the reference: the registry host must be a private ECR host \
+               (ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com and the other partitions' and dual-stack forms), \
+               which gives the account, region and partition; the repository must match ECR's name grammar and \
+               must not contain a registry host; the tag must be a valid Docker tag.",
+        why: "Tokens, API clients and repositories are per account and region: a token for one region is refused \
+              by another's registry, and a full URI pasted where a repository name belongs makes \
+              `name unknown: The repository with name 'public.ecr.aws/…' does not exist`.",
+        fixes: &[
+            "Write the reference as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG.",
+            "Put the repository name only (no host) in the variable that builds the reference.",
+        ],
+        example: "✓ ED101 registry-ref  account 123456789012, region eu-west-1, partition aws",
+        references: &[
+            "awslabs/amazon-ecr-credential-helper ecr-login/api/client.go (host grammar)",
+            "https://docs.aws.amazon.com/AmazonECR/latest/userguide/docker-push-ecr-image.html",
+        ],
+    },
+};
+
+impl Check for RegistryRef {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
+        let target = cx.target()?;
+        Ok(match EcrRef::parse(&target.reference) {
+            Ok(r) => {
+                let mut message = format!("account {}, region {}, partition {}", r.account, r.region, r.partition);
+                if r.tag_defaulted {
+                    message += "; no tag given, so docker pushes 'latest'";
+                }
+                let mut v = Verdict::pass(message)
+                    .evidence("registry", &r.registry)
+                    .evidence("repository", &r.repository);
+                if let Some(tag) = &r.tag {
+                    v = v.evidence("tag", tag);
+                }
+                if let Some(d) = &r.digest {
+                    v = v.evidence("digest", d);
+                }
+                if r.fips || r.dual_stack {
+                    v = v.evidence("endpoint", format!("fips={} dual-stack={}", r.fips, r.dual_stack));
+                }
+                v
+            }
+            Err(e) => Verdict::fail(e.to_string())
+                .evidence("bad part", &e.part)
+                .fix(Remediation::text(INFO.doc.fixes[0]))
+                .fix(Remediation::text(INFO.doc.fixes[1])),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::fixtures::*;
+
+    #[test]
+    fn parses_or_names_the_bad_part() {
+        assert_table(
+            &RegistryRef,
+            vec![
+                ("ok", founding(), Outcome::Pass, "region eu-west-1"),
+                (
+                    "no tag",
+                    with(|f| t(f).reference = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api".into()),
+                    Outcome::Pass,
+                    "'latest'",
+                ),
+                (
+                    "host in path",
+                    with(|f| t(f).reference = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/public.ecr.aws/x/api:1".into()),
+                    Outcome::Fail,
+                    "contains the registry host 'public.ecr.aws'",
+                ),
+                ("not ecr", with(|f| t(f).reference = "ghcr.io/x/api:1".into()), Outcome::Fail, "'ghcr.io'"),
+            ],
+        );
+    }
+}

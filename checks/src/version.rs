@@ -1,0 +1,71 @@
+//! Docker Engine versions, as far as the push behaviour depends on them.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EngineVer(pub u32, pub u32, pub u32);
+
+impl EngineVer {
+    /// Reads `26.1.5`, `26.1.5+dfsg1`, `28.2.0-rc.1`, `v29.0.0`; the pre-release suffix is ignored.
+    pub fn parse(s: &str) -> Option<EngineVer> {
+        let s = s.trim().trim_start_matches('v');
+        let core = s.split(['+', '-', '~', ' ']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u32>().ok());
+        let major = parts.next()??;
+        let minor = parts.next().unwrap_or(Some(0))?;
+        let patch = parts.next().unwrap_or(Some(0))?;
+        Some(EngineVer(major, minor, patch))
+    }
+
+    /// Whether `docker push` on the containerd store sends an index's children by digest and only the
+    /// root by tag: moby#49949, first in 28.2.0 and backported to 25.0.16 (moby#52169), not to 26/27.
+    pub fn pushes_children_by_digest(self) -> bool {
+        self >= EngineVer(28, 2, 0) || (self.0 == 25 && self.1 == 0 && self.2 >= 16)
+    }
+
+    /// 28.2.0–28.2.2 retried a push of a partly-present index as a single manifest and created no tag
+    /// (moby#50194, fixed in 28.3.0).
+    pub fn drops_tag_on_partial_index_push(self) -> bool {
+        (EngineVer(28, 2, 0)..EngineVer(28, 3, 0)).contains(&self)
+    }
+}
+
+impl fmt::Display for EngineVer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vendor_suffixes() {
+        assert_eq!(EngineVer::parse("26.1.5+dfsg1"), Some(EngineVer(26, 1, 5)));
+        assert_eq!(EngineVer::parse("28.2.0-rc.1"), Some(EngineVer(28, 2, 0)));
+        assert_eq!(EngineVer::parse("v29.0"), Some(EngineVer(29, 0, 0)));
+        assert_eq!(EngineVer::parse("dev"), None);
+        assert_eq!(EngineVer::parse(""), None);
+    }
+
+    #[test]
+    fn knows_which_engines_carry_the_push_fix() {
+        let cases = [
+            ("20.10.24", false),
+            ("25.0.15", false),
+            ("25.0.16", true),
+            ("26.1.5", false),
+            ("27.5.1", false),
+            ("28.1.1", false),
+            ("28.2.0", true),
+            ("28.5.2", true),
+            ("29.0.0", true),
+        ];
+        for (v, want) in cases {
+            assert_eq!(EngineVer::parse(v).unwrap().pushes_children_by_digest(), want, "{v}");
+        }
+        assert!(EngineVer(28, 2, 2).drops_tag_on_partial_index_push());
+        assert!(!EngineVer(28, 3, 0).drops_tag_on_partial_index_push());
+    }
+}

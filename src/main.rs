@@ -1,0 +1,1 @@
+fn main(){ let _ = bollard::Docker::connect_with_defaults(); }
