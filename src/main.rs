@@ -1,1 +1,173 @@
-fn main(){ let _ = bollard::Docker::connect_with_defaults(); }
+//! ecr-doctor: will `docker push` to Amazon ECR succeed? Facts in (probes), findings out (checks), policy
+//! and renderers last.
+
+mod cli;
+mod error;
+mod policy;
+mod probe;
+mod render;
+
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use ecr_doctor_checks::facts::{FACTS_SCHEMA_VERSION, Facts};
+use ecr_doctor_checks::{EcrRef, Scope, docs, registry};
+
+use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format, OutputArgs, RunArgs};
+use crate::error::Error;
+use crate::probe::{Plan, Target};
+use crate::render::Report;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // A panic is reported as one line below, never as a backtrace.
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = catch_unwind(AssertUnwindSafe(|| run(cli))).unwrap_or_else(|panic| {
+        let msg = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+        Err(Error::Internal(msg.unwrap_or_else(|| "panic".into())))
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("ecr-doctor: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        None => env(cli.env),
+        Some(Command::Env(args)) => env(args),
+        Some(Command::Check(args)) => check(args),
+        Some(Command::Checks { format }) => {
+            print(&list_checks(format));
+            Ok(0)
+        }
+        Some(Command::Explain { check, format }) => {
+            let c = registry::find(&check).ok_or(Error::UnknownCheck(check))?;
+            print(&match format {
+                DocFormat::Json => to_json(&docs::CheckDocJson::from(c.info())),
+                DocFormat::Human | DocFormat::Markdown => docs::explain_markdown(c.info()),
+            });
+            Ok(0)
+        }
+    }
+}
+
+fn env(args: EnvArgs) -> Result<u8, Error> {
+    check(CheckArgs { refs: vec![], local_image: vec![], facts: None, save_facts: None, run: args.run, output: args.output })
+}
+
+fn check(args: CheckArgs) -> Result<u8, Error> {
+    let CheckArgs { refs, local_image, facts: facts_file, save_facts, run: RunArgs { offline, timeout, skip, fail_on }, output } = args;
+    let targets = targets(&refs, &local_image)?;
+    let enabled = policy::enabled(&skip)?;
+
+    let facts = match &facts_file {
+        Some(path) => load_facts(path, &refs)?,
+        None => {
+            let needs: HashSet<_> = registry::CHECKS
+                .iter()
+                .map(|c| c.info())
+                .filter(|i| enabled(i) && (i.scope == Scope::Environment || !targets.is_empty()))
+                .flat_map(|i| i.needs.iter().copied())
+                .collect();
+            let plan = Plan { targets, needs, offline, timeout: Duration::from_secs_f64(timeout) };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+            runtime.block_on(probe::gather(&plan))
+        }
+    };
+    if let Some(path) = &save_facts {
+        std::fs::write(path, to_json(&facts)).map_err(|e| Error::Write { path: path.clone(), why: e.to_string() })?;
+    }
+
+    let findings = registry::run(&facts, enabled);
+    let report = Report::new(
+        facts.docker.endpoint.clone(),
+        facts.targets.iter().map(|t| t.reference.clone()).collect(),
+        findings,
+        fail_on,
+    );
+    print(&match output.format {
+        Format::Json => render::json::render(&report),
+        Format::Human => {
+            set_color(&output);
+            render::human::render(&report)
+        }
+    });
+    Ok(report.summary.exit_code)
+}
+
+/// Parses every REF up front: a bad one stops the run with exit 2 before anything is contacted.
+fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Error> {
+    if local_images.len() > refs.len() {
+        return Err(Error::TooManyLocalImages { given: local_images.len(), refs: refs.len() });
+    }
+    refs.iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            Ok(Target {
+                reference: EcrRef::parse(raw)?,
+                raw: raw.clone(),
+                local_image: local_images.get(i).cloned().unwrap_or_else(|| raw.clone()),
+            })
+        })
+        .collect()
+}
+
+/// A saved run; with REFs given, only those targets of it.
+fn load_facts(path: &std::path::Path, refs: &[String]) -> Result<Facts, Error> {
+    let bad = |why: String| Error::BadFacts { path: path.to_path_buf(), why };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let mut facts: Facts = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if facts.schema_version != FACTS_SCHEMA_VERSION {
+        return Err(bad(format!("schema_version {} (this ecr-doctor reads {FACTS_SCHEMA_VERSION})", facts.schema_version)));
+    }
+    if !refs.is_empty() {
+        if let Some(missing) = refs.iter().find(|r| !facts.targets.iter().any(|t| &t.reference == *r)) {
+            return Err(bad(format!("it has no target '{missing}'")));
+        }
+        facts.targets.retain(|t| refs.contains(&t.reference));
+    }
+    Ok(facts)
+}
+
+fn list_checks(format: DocFormat) -> String {
+    let infos = registry::CHECKS.iter().map(|c| c.info());
+    match format {
+        DocFormat::Markdown => docs::checks_markdown(),
+        DocFormat::Json => to_json(&infos.map(docs::CheckDocJson::from).collect::<Vec<_>>()),
+        DocFormat::Human => {
+            let width = infos.clone().map(|i| i.name.len()).max().unwrap_or(0);
+            infos.map(|i| format!("{}  {:width$}  {:4}  {}\n", i.id, i.name, format!("{:?}", i.severity).to_lowercase(), i.title)).collect()
+        }
+    }
+}
+
+fn set_color(output: &OutputArgs) {
+    let on = match output.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    };
+    colored::control::set_override(on);
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("serializable") + "\n"
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn print(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes()).and_then(|_| out.flush());
+}

@@ -154,32 +154,38 @@ impl Unknown {
         Unknown { why: why.into(), to_decide: to_decide.into() }
     }
 
-    /// The Unknown for a fact that was not observed.
-    pub fn from_fact<T>(fact: &Fact<T>, what: &str) -> Option<Unknown> {
+    /// The Unknown for a fact that was not observed; `remedy` says how to make it observable.
+    pub fn from_fact<T>(fact: &Fact<T>, what: &str, remedy: &str) -> Option<Unknown> {
         match fact {
             Fact::Observed { .. } => None,
-            Fact::Unavailable { why } => Some(Unknown::new(
-                format!("{what} is unknown: {why}"),
-                format!("make {what} observable and run again"),
-            )),
+            Fact::Unavailable { why } => Some(Unknown::new(format!("{what} is unknown: {why}"), remedy)),
             Fact::Denied { action, why } => Some(Unknown::new(
                 format!("{what} is unknown: access denied ({why})"),
-                format!("grant {action} to the AWS principal (see docs/iam.md)"),
+                format!("Grant {action} to the AWS principal that runs ecr-doctor (docs/iam.md has the minimal read-only policy)."),
             )),
         }
     }
 
     pub fn into_verdict(self) -> Verdict {
-        Verdict::new(Outcome::Unknown, format!("could not decide: {}", self.why))
-            .fix(Remediation::text(format!("To decide: {}.", self.to_decide)))
+        Verdict::new(Outcome::Unknown, format!("could not decide: {}", self.why)).fix(Remediation::text(self.to_decide))
     }
 }
 
+/// What makes a Docker fact observable.
+pub const DOCKER_REMEDY: &str = "Start the Docker engine, or point DOCKER_HOST / DOCKER_CONTEXT at a running one, and run again.";
+/// What makes an ECR fact observable.
+pub const ECR_REMEDY: &str = "Run without --offline, with AWS credentials (env, profile, SSO, web identity or instance role) \
+     and network access to the registry's ECR API endpoint; raise --timeout for slow links.";
+
+/// What makes the local image's shape observable.
+pub const SHAPE_REMEDY: &str = "Use Docker Engine 28 or later (API 1.48 lists an image's manifests), or check the image's \
+     shape yourself with `docker buildx imagetools inspect` after pushing to a scratch registry.";
+
 /// Read an observed fact or stop the check with Unknown.
-pub fn need<'a, T>(fact: &'a Fact<T>, what: &str) -> Result<&'a T, Unknown> {
+pub fn need<'a, T>(fact: &'a Fact<T>, what: &str, remedy: &str) -> Result<&'a T, Unknown> {
     match fact {
         Fact::Observed { value } => Ok(value),
-        other => Err(Unknown::from_fact(other, what).expect("not observed")),
+        other => Err(Unknown::from_fact(other, what, remedy).expect("not observed")),
     }
 }
 
@@ -257,11 +263,11 @@ impl<'a> Context<'a> {
     }
 
     pub fn engine_info(&self) -> Result<&'a EngineInfo, Unknown> {
-        need(&self.docker.info, "the Docker engine's image store (GET /info)")
+        need(&self.docker.info, "the Docker engine's image store (GET /info)", DOCKER_REMEDY)
     }
 
     pub fn engine_version(&self) -> Result<(EngineVer, &'a str), Unknown> {
-        let v = need(&self.docker.version, "the Docker engine version (GET /version)")?;
+        let v = need(&self.docker.version, "the Docker engine version (GET /version)", DOCKER_REMEDY)?;
         EngineVer::parse(&v.version)
             .map(|ev| (ev, v.version.as_str()))
             .ok_or_else(|| Unknown::new(format!("engine version '{}' is not a version number", v.version), "use a released Docker Engine"))
@@ -270,13 +276,13 @@ impl<'a> Context<'a> {
     /// The local image, or Unknown when it is absent: the `local-image` check reports the absence.
     pub fn local_image(&self) -> Result<&'a LocalImage, Unknown> {
         let t = self.target()?;
-        need(&t.local, "the local image")?.as_ref().ok_or_else(|| {
+        need(&t.local, "the local image", DOCKER_REMEDY)?.as_ref().ok_or_else(|| {
             Unknown::new(format!("there is no local image '{}'", t.local_image), "build or tag the image locally")
         })
     }
 
     pub fn local_shape(&self) -> Result<&'a ImageShape, Unknown> {
-        need(&self.local_image()?.shape, "the local image's manifest list")
+        need(&self.local_image()?.shape, "the local image's shape (index or manifest)", SHAPE_REMEDY)
     }
 }
 
@@ -294,7 +300,7 @@ impl<'a> Context<'a> {
         let Some(tag) = self.reference()?.tag else {
             return Ok(TagPolicy::NoTag);
         };
-        let repo = need(&self.target()?.repository, "the repository's tag mutability (DescribeRepositories)")?;
+        let repo = need(&self.target()?.repository, "the repository's tag mutability (DescribeRepositories)", ECR_REMEDY)?;
         Ok(match repo {
             None => TagPolicy::NoRepository,
             Some(repo) => TagPolicy::Tag { rule: tag_rule(repo, &tag), tag, repo },

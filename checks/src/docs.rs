@@ -94,3 +94,40 @@ fn needs(n: &[Need]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// A check's metadata and documentation for `checks --format json` and `explain --format json`.
+#[derive(Debug, serde::Serialize)]
+pub struct CheckDocJson {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub scope: Scope,
+    pub needs: &'static [Need],
+    pub catalog: &'static [&'static str],
+    pub what: &'static str,
+    pub why: &'static str,
+    pub fixes: &'static [&'static str],
+    pub example: &'static str,
+    pub references: &'static [&'static str],
+}
+
+impl From<&'static CheckInfo> for CheckDocJson {
+    fn from(i: &'static CheckInfo) -> Self {
+        let d = &i.doc;
+        CheckDocJson {
+            id: i.id,
+            name: i.name,
+            title: i.title,
+            severity: i.severity,
+            scope: i.scope,
+            needs: i.needs,
+            catalog: i.catalog,
+            what: d.what,
+            why: d.why,
+            fixes: d.fixes,
+            example: d.example,
+            references: d.references,
+        }
+    }
+}

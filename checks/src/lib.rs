@@ -12,5 +12,6 @@ mod rules;
 pub mod version;
 
 pub use check::{Check, CheckInfo, Finding, Need, Outcome, Remediation, Scope, Severity, Verdict};
+pub use docs::CheckDocJson;
 pub use facts::Facts;
 pub use reference::EcrRef;

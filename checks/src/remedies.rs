@@ -7,11 +7,10 @@ pub const TAG_MUTABILITY_DOC: &str = "https://docs.aws.amazon.com/AmazonECR/late
 
 /// Let this one tag be overwritten while the repository stays immutable.
 pub fn exclude_tag(r: &EcrRef, tag: &str) -> Remediation {
-    Remediation::text(format!(
-        "Exempt the tag from immutability with an exclusion filter (IMMUTABLE_WITH_EXCLUSION); \
-         keeps every other tag immutable. A wildcard such as '{}*' covers a family of floating tags.",
-        tag.split(['-', '.', '_']).next().unwrap_or(tag)
-    ))
+    Remediation::text(
+        "Exempt this tag from immutability with an exclusion filter (IMMUTABLE_WITH_EXCLUSION); every other tag \
+         stays immutable. A wildcard filter (e.g. dev-*) covers a family of floating tags.",
+    )
     .command(format!(
         "aws ecr put-image-tag-mutability --region {} --registry-id {} --repository-name {} \
          --image-tag-mutability IMMUTABLE_WITH_EXCLUSION \

@@ -33,7 +33,7 @@ impl Check for LocalImage {
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let t = cx.target()?;
-        Ok(match need(&t.local, "the local image (GET /images/{name}/json)")? {
+        Ok(match need(&t.local, "the local image (GET /images/{name}/json)", DOCKER_REMEDY)? {
             Some(img) => {
                 let mut v = Verdict::pass(format!("'{}' is present ({})", t.local_image, img.id)).evidence("Id", &img.id);
                 if !img.repo_digests.is_empty() {

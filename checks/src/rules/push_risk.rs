@@ -101,7 +101,7 @@ impl Check for PushRisk {
         .evidence("tag", format!("{tag} (immutable)"))
         .fix(upgrade(v))
         .fix(remedies::no_attestations(&r))
-        .fix(Remediation::text(INFO.doc.fixes[2]).command(format!("docker buildx build --provenance=false --push -t {r} .")))
+        .fix(Remediation::text(INFO.doc.fixes[2]).command(format!("docker buildx build --push -t {r} .")))
         .fix(
             Remediation::text(INFO.doc.fixes[3])
                 .command(r#"echo '{"features":{"containerd-snapshotter":false}}' # merge into /etc/docker/daemon.json, then restart dockerd"#)
@@ -112,7 +112,10 @@ impl Check for PushRisk {
 }
 
 fn upgrade(current: EngineVer) -> Remediation {
-    Remediation::text(format!("{} (this engine: {current}).", INFO.doc.fixes[0]))
+    Remediation::text(format!(
+        "Upgrade Docker Engine to 28.2.0 or later — this one is {current} (Docker Desktop 4.42.0 ships 28.2.2); \
+         check `docker version`, not the Desktop number."
+    ))
         .link("https://github.com/moby/moby/pull/49949")
         .link("https://docs.docker.com/engine/install/")
 }

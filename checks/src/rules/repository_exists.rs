@@ -37,7 +37,7 @@ impl Check for RepositoryExists {
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let r = cx.reference()?;
-        let repo = need(&cx.target()?.repository, "the repository (DescribeRepositories)")?;
+        let repo = need(&cx.target()?.repository, "the repository (DescribeRepositories)", ECR_REMEDY)?;
         Ok(match repo {
             Some(repo) => Verdict::pass(format!("repository '{}' exists in registry {}", repo.name, repo.registry_id))
                 .evidence("repositoryUri", &repo.uri)
@@ -87,6 +87,6 @@ mod tests {
         let f = run(&RepositoryExists, &with(|f| {
             t(f).repository = Fact::Denied { action: "ecr:DescribeRepositories".into(), why: "AccessDenied".into() }
         }));
-        assert!(f.remediation[0].text.contains("grant ecr:DescribeRepositories"));
+        assert!(f.remediation[0].text.contains("Grant ecr:DescribeRepositories"));
     }
 }

@@ -52,7 +52,7 @@ impl Check for TagCollision {
             TagPolicy::NoRepository => return Ok(Verdict::skip("the repository does not exist (see repository-exists)")),
             TagPolicy::Tag { tag, rule, .. } => (tag, rule),
         };
-        let remote = need(&cx.target()?.remote_tag, "whether the tag exists in ECR (DescribeImages or BatchGetImage)");
+        let remote = need(&cx.target()?.remote_tag, "whether the tag exists in ECR (DescribeImages or BatchGetImage)", ECR_REMEDY);
         if !rule.immutable {
             let mut v = Verdict::pass(format!("tag '{tag}' is mutable: the push may overwrite it"));
             if let Ok(Some(existing)) = remote {

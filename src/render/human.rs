@@ -1,0 +1,74 @@
+//! The doctor-style terminal report: a line per check, evidence and ranked fixes under problems.
+
+use std::fmt::Write;
+
+use colored::{ColoredString, Colorize};
+use ecr_doctor_checks::{Finding, Outcome};
+
+use super::Report;
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {} · docker: {}", "ecr-doctor".bold(), report.tool.version, report.docker_endpoint);
+    let width = report.findings.iter().map(|f| f.check.len()).max().unwrap_or(0);
+
+    section(&mut out, "environment", report.findings.iter().filter(|f| f.target.is_none()), width);
+    for target in &report.targets {
+        section(&mut out, target, report.findings.iter().filter(|f| f.target.as_deref() == Some(target)), width);
+    }
+    let s = &report.summary;
+    let verdict = if s.exit_code == 0 { "✓ ok".green().bold() } else { "✗ not ok".red().bold() };
+    let _ = writeln!(
+        out,
+        "\n{verdict}: {} failed · {} warning{} · {} unknown · {} passed · {} skipped  (--fail-on {}, exit {})",
+        s.fail,
+        s.warn,
+        if s.warn == 1 { "" } else { "s" },
+        s.unknown,
+        s.pass,
+        s.skip,
+        s.fail_on,
+        s.exit_code
+    );
+    out
+}
+
+fn section<'a>(out: &mut String, title: &str, findings: impl Iterator<Item = &'a Finding>, width: usize) {
+    let findings: Vec<&Finding> = findings.collect();
+    if findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", title.bold());
+    for f in findings {
+        let _ = writeln!(out, "  {} {} {:width$}  {}", mark(f.outcome), f.id.dimmed(), f.check, f.message);
+        if f.outcome == Outcome::Pass || f.outcome == Outcome::Skip {
+            continue;
+        }
+        for (k, v) in &f.evidence.0 {
+            let _ = writeln!(out, "        {} {v}", format!("{k}:").dimmed());
+        }
+        if !f.remediation.is_empty() {
+            let heading = if f.outcome == Outcome::Unknown { "to decide" } else { "fix, least invasive first" };
+            let _ = writeln!(out, "        {}", format!("{heading}:").bold());
+            for (n, step) in f.remediation.iter().enumerate() {
+                let _ = writeln!(out, "          {}. {}", n + 1, step.text);
+                for c in &step.commands {
+                    let _ = writeln!(out, "             {} {}", "$".dimmed(), c.cyan());
+                }
+                for l in &step.links {
+                    let _ = writeln!(out, "             {} {}", "→".dimmed(), l.dimmed());
+                }
+            }
+        }
+    }
+}
+
+fn mark(o: Outcome) -> ColoredString {
+    match o {
+        Outcome::Pass => "✓".green(),
+        Outcome::Warn => "!".yellow().bold(),
+        Outcome::Fail => "✗".red().bold(),
+        Outcome::Skip => "-".dimmed(),
+        Outcome::Unknown => "?".magenta().bold(),
+    }
+}
