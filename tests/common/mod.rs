@@ -1,0 +1,257 @@
+//! Harness for the integration tests: the real peers started by `scripts/peers` (moto's ECR API, dockerd
+//! engines on both image stores, the distribution registry), and the built binary run against them.
+#![allow(dead_code)] // each test binary uses its own part of the harness
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecr::types::{ImageTagMutability, ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType};
+use serde_json::Value;
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+/// The peers' addresses, from `$ECR_DOCTOR_PEERS_DIR/env` (written by `scripts/peers start`).
+pub struct Peers {
+    vars: HashMap<String, String>,
+}
+
+pub fn peers() -> &'static Peers {
+    static PEERS: OnceLock<Peers> = OnceLock::new();
+    PEERS.get_or_init(|| {
+        let dir = std::env::var("ECR_DOCTOR_PEERS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers"));
+        let text = std::fs::read_to_string(dir.join("env")).unwrap_or_else(|e| {
+            panic!("the test peers are not running ({}: {e}); run the tests with scripts/test", dir.display())
+        });
+        let vars = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+            .collect();
+        Peers { vars }
+    })
+}
+
+impl Peers {
+    fn var(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    pub fn moto_url(&self) -> &str {
+        self.var("ECR_DOCTOR_TEST_MOTO_URL").expect("moto runs")
+    }
+
+    pub fn registry(&self) -> &str {
+        self.var("ECR_DOCTOR_TEST_REGISTRY").expect("the registry runs")
+    }
+
+    /// An engine by name (`old-containerd`, `old-classic`, `new-containerd`, `new-classic`); `None` when
+    /// the distribution could not provide it.
+    pub fn engine(&self, name: &str) -> Option<Engine> {
+        let key = name.to_uppercase().replace('-', "_");
+        let get = |what: &str| self.var(&format!("ECR_DOCTOR_TEST_{key}_{what}")).map(str::to_string);
+        Some(Engine {
+            name: name.to_string(),
+            host: get("HOST")?,
+            cli: get("CLI")?,
+            config: get("CONFIG")?,
+            version: get("VERSION")?,
+        })
+    }
+
+    pub fn required_engine(&self, name: &str) -> Engine {
+        self.engine(name).unwrap_or_else(|| panic!("engine {name} is not running: see scripts/peers status"))
+    }
+}
+
+/// A real dockerd and its own docker CLI (with buildx).
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub name: String,
+    pub host: String,
+    pub cli: String,
+    pub config: String,
+    pub version: String,
+}
+
+impl Engine {
+    pub fn docker(&self, args: &[&str], dir: Option<&Path>) -> Output {
+        let mut cmd = Command::new(&self.cli);
+        cmd.args(args).env("DOCKER_HOST", &self.host).env("DOCKER_CONFIG", &self.config);
+        if let Some(d) = dir {
+            cmd.current_dir(d);
+        }
+        let out = cmd.output().expect("docker CLI runs");
+        out
+    }
+
+    pub fn docker_ok(&self, args: &[&str], dir: Option<&Path>) -> String {
+        let out = self.docker(args, dir);
+        assert!(out.status.success(), "docker {args:?} on {}: {}", self.name, String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// `FROM scratch` + one file whose content makes the image unique; `extra` are build flags such as
+    /// `--provenance=false`. Returns the image ID.
+    pub fn build(&self, tag: &str, content: &str, extra: &[&str]) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY f /f\n").unwrap();
+        std::fs::write(dir.path().join("f"), content).unwrap();
+        let mut args = vec!["build", "-q", "-t", tag];
+        args.extend_from_slice(extra);
+        args.push(".");
+        self.docker_ok(&args, Some(dir.path()));
+        self.image_id(tag)
+    }
+
+    /// A single-manifest image made without any build: `docker import`.
+    pub fn import(&self, tag: &str, content: &str) -> String {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("f"), content).unwrap();
+        let tar = dir.path().join("rootfs.tar");
+        let ok = Command::new("tar").args(["-C", dir.path().to_str().unwrap(), "-cf", tar.to_str().unwrap(), "f"]).status().unwrap();
+        assert!(ok.success());
+        self.docker_ok(&["import", tar.to_str().unwrap(), tag], None);
+        self.image_id(tag)
+    }
+
+    pub fn image_id(&self, tag: &str) -> String {
+        self.docker_ok(&["image", "inspect", "--format", "{{.Id}}", tag], None)
+    }
+}
+
+/// The ECR API of moto, through the real aws-sdk-ecr: the fixture side (it may create and put).
+pub struct Moto {
+    client: aws_sdk_ecr::Client,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Moto {
+    pub fn new(url: &str) -> Moto {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let config = rt.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(REGION))
+                .endpoint_url(url)
+                .credentials_provider(aws_sdk_ecr::config::Credentials::new("test", "test", None, None, "tests"))
+                .load(),
+        );
+        Moto { client: aws_sdk_ecr::Client::new(&config), rt }
+    }
+
+    /// Creates a repository with a mutability mode and WILDCARD exclusion filters.
+    pub fn create_repository(&self, name: &str, mode: &str, filters: &[&str]) {
+        let filters: Vec<_> = filters
+            .iter()
+            .map(|f| {
+                ImageTagMutabilityExclusionFilter::builder()
+                    .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                    .filter(*f)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        let req = self
+            .client
+            .create_repository()
+            .repository_name(name)
+            .image_tag_mutability(ImageTagMutability::from(mode))
+            .set_image_tag_mutability_exclusion_filters((!filters.is_empty()).then_some(filters));
+        self.rt.block_on(req.send()).unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+    }
+
+    /// Makes `tag` exist in ECR with `digest`. moto does not hash the manifest itself, so the digest is
+    /// passed as ECR would compute it for these exact bytes (see the peers' notes).
+    pub fn put_image(&self, repo: &str, tag: &str, manifest: &str, digest: &str) {
+        let req = self.client.put_image().repository_name(repo).image_tag(tag).image_manifest(manifest).image_digest(digest);
+        self.rt.block_on(req.send()).unwrap_or_else(|e| panic!("put {repo}:{tag}: {e:?}"));
+    }
+}
+
+pub fn moto() -> Moto {
+    Moto::new(peers().moto_url())
+}
+
+/// A repository name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub fn ecr_ref(repo: &str, tag: &str) -> String {
+    format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repo}:{tag}")
+}
+
+/// One run of the built binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
+
+    /// The outcome of check `name` for `target` (None for environment checks).
+    pub fn outcome(&self, name: &str, target: Option<&str>) -> String {
+        let doc = self.json();
+        let f = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == name && f["target"].as_str() == target)
+            .unwrap_or_else(|| panic!("no {name} finding for {target:?} in {}", self.stdout));
+        f["outcome"].as_str().unwrap().to_string()
+    }
+
+    pub fn finding(&self, name: &str, target: Option<&str>) -> Value {
+        self.json()["findings"].as_array().unwrap().iter().find(|f| f["check"] == name && f["target"].as_str() == target).cloned().unwrap()
+    }
+}
+
+/// The binary with a clean environment pointed at `engine` and moto.
+pub fn doctor(engine: Option<&Engine>, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-doctor"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    if let Some(e) = engine {
+        cmd.env("DOCKER_HOST", &e.host);
+    }
+    cmd
+}
+
+pub fn run(mut cmd: Command) -> Run {
+    let start = Instant::now();
+    let out = cmd.output().expect("ecr-doctor runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// `ecr-doctor check --format json REF…` against `engine`.
+pub fn check(engine: &Engine, refs: &[&str], extra: &[&str]) -> Run {
+    let mut args = vec!["check", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(refs);
+    let mut cmd = doctor(Some(engine), &args);
+    cmd.env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
+    run(cmd)
+}

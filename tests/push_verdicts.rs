@@ -1,0 +1,170 @@
+//! Verdicts against real engines and moto's ECR API: the founding case on both sides of 28.2.0, the
+//! provenance switch, tag collisions by digest, exclusion filters, a missing repository, the classic store.
+
+mod common;
+
+use common::*;
+
+/// Repository + image on `engine`, built the default way (buildx: an index with provenance on the
+/// containerd store) unless `extra` says otherwise.
+fn scenario(engine: &Engine, mode: &str, filters: &[&str], tag: &str, extra: &[&str]) -> String {
+    let repo = unique(&format!("{}-{}", engine.name, mode.to_lowercase().replace('_', "-")));
+    moto().create_repository(&repo, mode, filters);
+    let r = ecr_ref(&repo, tag);
+    engine.build(&r, &repo, extra);
+    r
+}
+
+#[test]
+fn founding_case_fails_on_engine_26_with_the_containerd_store() {
+    let e = peers().required_engine("old-containerd");
+    assert!(e.version.starts_with("26."), "{}", e.version);
+    let r = scenario(&e, "IMMUTABLE", &[], "v1", &[]);
+    let run = check(&e, &[&r], &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outcome("image-store", None), "pass");
+    assert_eq!(run.outcome("push-risk", Some(&r)), "fail");
+    assert_eq!(run.outcome("image-shape", Some(&r)), "warn");
+    let f = run.finding("push-risk", Some(&r));
+    assert!(f["message"].as_str().unwrap().contains("PUTs each of the index's 2 manifests"), "{f}");
+    assert_eq!(f["evidence"]["driver-type"], "io.containerd.snapshotter.v1");
+    let first_fix = f["remediation"][0]["text"].as_str().unwrap();
+    assert!(first_fix.starts_with("Upgrade Docker Engine to 28.2.0"), "{first_fix}");
+    assert!(f["remediation"][1]["commands"][0].as_str().unwrap().contains("--provenance=false"));
+
+    // The human report tells the same story.
+    let human = run_human(&e, &r);
+    assert!(human.contains("✗ ED205 push-risk"), "{human}");
+    assert!(human.contains("docker push will fail"), "{human}");
+}
+
+fn run_human(e: &Engine, r: &str) -> String {
+    let mut cmd = doctor(Some(e), &["check", "--color", "never", r]);
+    cmd.env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
+    run(cmd).stdout
+}
+
+#[test]
+fn same_build_passes_on_an_engine_with_the_push_fix() {
+    let Some(e) = peers().engine("new-containerd") else {
+        eprintln!("SKIPPED: Debian sid provided no engine >= 28.2 this time");
+        return;
+    };
+    let r = scenario(&e, "IMMUTABLE", &[], "v1", &[]);
+    let run = check(&e, &[&r], &[]);
+    assert_eq!(run.outcome("push-risk", Some(&r)), "pass");
+    // API >= 1.48 lists the manifests: the index shape is observed, not guessed.
+    let shape = run.finding("image-shape", Some(&r));
+    assert_eq!(shape["outcome"], "warn", "{shape}");
+    assert_eq!(shape["evidence"]["seen by"], "GET /images/json?manifests=1");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn provenance_off_builds_a_single_manifest_and_passes() {
+    let e = peers().required_engine("old-containerd");
+    let r = scenario(&e, "IMMUTABLE", &[], "v1", &["--provenance=false"]);
+    let run = check(&e, &[&r], &[]);
+    assert_eq!(run.outcome("push-risk", Some(&r)), "pass");
+    assert_eq!(run.outcome("image-shape", Some(&r)), "pass");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn classic_store_passes_the_push_risk() {
+    let e = peers().required_engine("old-classic");
+    let repo = unique("classic");
+    moto().create_repository(&repo, "IMMUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    e.import(&r, &repo);
+    let run = check(&e, &[&r], &[]);
+    assert_eq!(run.outcome("image-store", None), "pass");
+    assert!(run.finding("image-store", None)["message"].as_str().unwrap().starts_with("classic"));
+    assert_eq!(run.outcome("push-risk", Some(&r)), "pass");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn tag_collision_is_decided_by_digest() {
+    let e = peers().required_engine("old-containerd");
+    let repo = unique("collision");
+    moto().create_repository(&repo, "IMMUTABLE", &[]);
+    let same = ecr_ref(&repo, "same");
+    let other = ecr_ref(&repo, "other");
+    let id = e.build(&same, &repo, &["--provenance=false"]);
+    e.docker_ok(&["tag", &same, &other], None);
+    // moto keys images by manifest bytes: distinct bytes for distinct digests.
+    let manifest = |n: &str| format!(r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","annotations":{{"n":"{n}"}}}}"#);
+    moto().put_image(&repo, "same", &manifest("same"), &id);
+    moto().put_image(&repo, "other", &manifest("other"), &format!("sha256:{}", "e".repeat(64)));
+
+    let run = check(&e, &[&same, &other], &[]);
+    assert_eq!(run.outcome("tag-collision", Some(&same)), "pass", "{}", run.stdout);
+    assert!(run.finding("tag-collision", Some(&same))["message"].as_str().unwrap().contains("skips the PUT"));
+    let f = run.finding("tag-collision", Some(&other));
+    assert_eq!(f["outcome"], "fail", "{f}");
+    assert_eq!(f["evidence"]["remote digest"], format!("sha256:{}", "e".repeat(64)));
+    assert_eq!(f["evidence"]["local digest"], id);
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn exclusion_filters_decide_per_tag() {
+    let e = peers().required_engine("old-containerd");
+    let repo = unique("excl");
+    // `dev-*` against `dev-1` / `prod`: both the anchored glob and moto's prefix regex agree here.
+    moto().create_repository(&repo, "IMMUTABLE_WITH_EXCLUSION", &["dev-*"]);
+    let dev = ecr_ref(&repo, "dev-1");
+    let prod = ecr_ref(&repo, "prod");
+    e.build(&dev, &repo, &[]);
+    e.docker_ok(&["tag", &dev, &prod], None);
+
+    let run = check(&e, &[&dev, &prod], &[]);
+    assert_eq!(run.outcome("tag-mutability", Some(&dev)), "pass");
+    assert!(run.finding("tag-mutability", Some(&dev))["message"].as_str().unwrap().contains("is mutable"));
+    assert_eq!(run.outcome("push-risk", Some(&dev)), "pass");
+    assert!(run.finding("tag-mutability", Some(&prod))["message"].as_str().unwrap().contains("is immutable"));
+    assert_eq!(run.outcome("push-risk", Some(&prod)), "fail");
+
+    let protected = unique("protect");
+    moto().create_repository(&protected, "MUTABLE_WITH_EXCLUSION", &["dev-*"]);
+    let guarded = ecr_ref(&protected, "dev-1");
+    let free = ecr_ref(&protected, "prod");
+    e.docker_ok(&["tag", &dev, &guarded], None);
+    e.docker_ok(&["tag", &dev, &free], None);
+    let run = check(&e, &[&guarded, &free], &[]);
+    assert_eq!(run.outcome("push-risk", Some(&guarded)), "fail");
+    assert_eq!(run.outcome("push-risk", Some(&free)), "pass");
+}
+
+#[test]
+fn missing_repository_fails_and_dependent_checks_skip() {
+    let e = peers().required_engine("old-containerd");
+    let r = ecr_ref(&unique("nowhere"), "v1");
+    e.build(&r, "nowhere", &[]);
+    let run = check(&e, &[&r], &[]);
+    assert_eq!(run.outcome("repository-exists", Some(&r)), "fail");
+    assert!(run.finding("repository-exists", Some(&r))["remediation"][0]["commands"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("aws ecr create-repository"));
+    assert_eq!(run.outcome("push-risk", Some(&r)), "skip");
+    assert_eq!(run.code, 1);
+}
+
+#[test]
+fn missing_local_image_fails_and_local_image_flag_points_elsewhere() {
+    let e = peers().required_engine("old-containerd");
+    let repo = unique("local");
+    moto().create_repository(&repo, "MUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    let run = check(&e, &[&r], &[]);
+    assert_eq!(run.outcome("local-image", Some(&r)), "fail");
+    assert_eq!(run.code, 1);
+
+    let local = format!("local-only/{repo}:dev");
+    e.build(&local, &repo, &["--provenance=false"]);
+    let run = check(&e, &[&r], &["--local-image", &local]);
+    assert_eq!(run.outcome("local-image", Some(&r)), "pass", "{}", run.stdout);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
