@@ -37,7 +37,8 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
     };
     let shown = format!("{endpoint} ({source})");
     let docker = match Docker::connect_with_host(&endpoint) {
-        Ok(d) => d.with_timeout(timeout),
+        // Our own per-call bound fires first with a clearer message; bollard's is the backstop.
+        Ok(d) => d.with_timeout(timeout + Duration::from_secs(1)),
         Err(e) => return unreachable(shown, error_chain(&e), targets.len()),
     };
     let (version, info) = tokio::join!(

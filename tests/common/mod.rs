@@ -38,7 +38,7 @@ pub fn peers() -> &'static Peers {
 }
 
 impl Peers {
-    fn var(&self, name: &str) -> Option<&str> {
+    pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)
     }
 
@@ -254,4 +254,77 @@ pub fn check(engine: &Engine, refs: &[&str], extra: &[&str]) -> Run {
     let mut cmd = doctor(Some(engine), &args);
     cmd.env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
     run(cmd)
+}
+
+/// A moto server of the test's own, with the request recorder on: for counting and classifying the
+/// calls ecr-doctor makes, with no other test's traffic mixed in. Stopped on drop.
+pub struct RecordingMoto {
+    pub url: String,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl RecordingMoto {
+    pub fn start() -> RecordingMoto {
+        let bin = peers().var("ECR_DOCTOR_TEST_MOTO_BIN").unwrap_or("moto_server").to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http("GET", &format!("{url}/moto-api/data.json")).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start on {url}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        RecordingMoto { url, child, _dir: dir }
+    }
+
+    pub fn start_recording(&self) {
+        http("POST", &format!("{}/moto-api/recorder/reset-recording", self.url)).unwrap();
+        http("POST", &format!("{}/moto-api/recorder/start-recording", self.url)).unwrap();
+    }
+
+    /// The `X-Amz-Target` action of every recorded request, e.g. `DescribeRepositories`.
+    pub fn recorded_actions(&self) -> Vec<String> {
+        http("POST", &format!("{}/moto-api/recorder/stop-recording", self.url)).unwrap();
+        let body = http("GET", &format!("{}/moto-api/recorder/download-recording", self.url)).unwrap();
+        body.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let target = v["headers"]["X-Amz-Target"].as_str().unwrap_or("(none)");
+                target.rsplit('.').next().unwrap().to_string()
+            })
+            .collect()
+    }
+}
+
+impl Drop for RecordingMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A bare HTTP/1.0 request over loopback (the fixture side needs no client library).
+pub fn http(method: &str, url: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").ok_or("http only")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut s = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
+    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no HTTP response")?;
+    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
+        return Err(head.lines().next().unwrap_or_default().to_string());
+    }
+    Ok(body.to_string())
 }

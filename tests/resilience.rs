@@ -1,0 +1,181 @@
+//! Bounded, read-only, secret-free: what happens when peers are dead or silent, and what is sent.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use common::*;
+
+/// A listener that accepts connections and never answers.
+fn silent_listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+fn hold_connections(l: TcpListener) {
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+}
+
+#[test]
+fn dead_docker_socket_gives_unknown_rows_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let dead = Engine {
+        name: "dead".into(),
+        host: format!("unix://{}/nothing.sock", dir.path().display()),
+        cli: String::new(),
+        config: String::new(),
+        version: String::new(),
+    };
+    let repo = unique("dead-docker");
+    moto().create_repository(&repo, "IMMUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    let run = check(&dead, &[&r], &[]);
+    assert!(run.elapsed < Duration::from_secs(5), "took {:?}", run.elapsed);
+    assert_eq!(run.outcome("docker-daemon", None), "fail");
+    for name in ["image-store"] {
+        assert_eq!(run.outcome(name, None), "unknown", "{name}");
+    }
+    for name in ["local-image", "image-shape", "push-risk"] {
+        assert_eq!(run.outcome(name, Some(&r)), "unknown", "{name}");
+    }
+    // ECR facts still arrive: the repository is seen.
+    assert_eq!(run.outcome("repository-exists", Some(&r)), "pass");
+    let unknown = run.finding("push-risk", Some(&r));
+    assert!(unknown["remediation"][0]["text"].as_str().unwrap().contains("Start the Docker engine"), "{unknown}");
+}
+
+#[test]
+fn silent_docker_engine_is_unknown_within_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("silent.sock");
+    let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let mut cmd = doctor(None, &["check", "--format", "json", "--offline", "--timeout", "1.5", &ecr_ref("app", "v1")]);
+    cmd.env("DOCKER_HOST", format!("unix://{}", sock.display()));
+    let run = run(cmd);
+    assert!(run.elapsed < Duration::from_secs(4), "took {:?}", run.elapsed);
+    let daemon = run.finding("docker-daemon", None);
+    assert_eq!(daemon["outcome"], "fail");
+    assert!(daemon["message"].as_str().unwrap().contains("did not answer within 1.5s"), "{daemon}");
+}
+
+#[test]
+fn silent_ecr_endpoint_gives_unknown_rows_within_the_timeout() {
+    let e = peers().required_engine("old-containerd");
+    let (l, port) = silent_listener();
+    hold_connections(l);
+    let r = ecr_ref("silent/app", "v1");
+    e.build(&r, &unique("silent"), &[]);
+    let mut cmd = doctor(Some(&e), &["check", "--format", "json", "--timeout", "2", &r]);
+    cmd.env("AWS_ENDPOINT_URL_ECR", format!("http://127.0.0.1:{port}"));
+    let run = run(cmd);
+    assert!(run.elapsed < Duration::from_secs(4), "took {:?}", run.elapsed);
+    for name in ["repository-exists", "tag-mutability", "tag-collision", "push-risk"] {
+        assert_eq!(run.outcome(name, Some(&r)), "unknown", "{name}: {}", run.stdout);
+    }
+    // Docker facts are unaffected, and Unknown is not a failure by default.
+    assert_eq!(run.outcome("local-image", Some(&r)), "pass");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+
+    let mut strict = doctor(Some(&e), &["check", "--format", "json", "--timeout", "1", "--fail-on", "unknown", &r]);
+    strict.env("AWS_ENDPOINT_URL_ECR", format!("http://127.0.0.1:{port}"));
+    assert_eq!(common::run(strict).code, 1, "--fail-on unknown fails on Unknown rows");
+}
+
+#[test]
+fn only_read_only_calls_and_one_describe_per_repository() {
+    let e = peers().required_engine("old-containerd");
+    let moto = RecordingMoto::start();
+    let fixture = Moto::new(&moto.url);
+    fixture.create_repository("ro/one", "IMMUTABLE", &[]);
+    fixture.create_repository("ro/two", "MUTABLE", &[]);
+    let refs = [ecr_ref("ro/one", "a"), ecr_ref("ro/one", "b"), ecr_ref("ro/two", "c")];
+    for r in &refs {
+        e.build(r, r, &["--provenance=false"]);
+    }
+    moto.start_recording();
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    let mut cmd = doctor(Some(&e), &[&["check", "--format", "json"][..], &refs].concat());
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url);
+    let run = run(cmd);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let actions = moto.recorded_actions();
+    assert!(!actions.is_empty());
+    for a in &actions {
+        assert!(a.starts_with("Describe") || a.starts_with("BatchGet") || a.starts_with("Get") || a.starts_with("List"), "mutating call {a}");
+    }
+    let count = |name: &str| actions.iter().filter(|a| *a == name).count();
+    assert_eq!(count("DescribeRepositories"), 1, "{actions:?}");
+    // One DescribeImages per repository while every tag is absent would throw: ro/one's two absent tags
+    // cost the batch call plus one call each.
+    assert!(count("DescribeImages") <= 4, "{actions:?}");
+}
+
+#[test]
+fn offline_makes_no_aws_call() {
+    let e = peers().required_engine("old-containerd");
+    let moto = RecordingMoto::start();
+    moto.start_recording();
+    let r = ecr_ref("offline/app", "v1");
+    let mut cmd = doctor(Some(&e), &["check", "--format", "json", "--offline", &r]);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url);
+    let run = run(cmd);
+    assert_eq!(moto.recorded_actions(), Vec::<String>::new());
+    let f = run.finding("repository-exists", Some(&r));
+    assert_eq!(f["outcome"], "unknown");
+    assert!(f["message"].as_str().unwrap().contains("--offline"), "{f}");
+}
+
+#[test]
+fn skipped_checks_skip_their_probes() {
+    let moto = RecordingMoto::start();
+    moto.start_recording();
+    let r = ecr_ref("skipped/app", "v1");
+    let skip = ["repository-exists", "tag-mutability", "tag-collision", "image-shape", "push-risk"];
+    let mut args = vec!["check", "--format", "json"];
+    for s in &skip {
+        args.extend(["--skip", s]);
+    }
+    args.push(&r);
+    let mut cmd = doctor(None, &args);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url).env("DOCKER_HOST", "unix:///nonexistent.sock");
+    let run = run(cmd);
+    assert_eq!(moto.recorded_actions(), Vec::<String>::new(), "no enabled check needs ECR");
+    let checks: Vec<String> = run.json()["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap().to_string()).collect();
+    assert!(!checks.iter().any(|c| skip.contains(&c.as_str())), "{checks:?}");
+}
+
+#[test]
+fn secrets_never_appear_and_bad_retry_settings_do_not_panic() {
+    let e = peers().required_engine("old-containerd");
+    let secret = "SECRETzz9YYYtopSECRETxxKEY0123456789abcd";
+    let facts = tempfile::NamedTempFile::new().unwrap();
+    let r = ecr_ref(&unique("secret"), "v1");
+    for format in ["json", "human"] {
+        let mut cmd = doctor(Some(&e), &["check", "--format", format, "--save-facts", facts.path().to_str().unwrap(), &r]);
+        cmd.env("AWS_ENDPOINT_URL_ECR", peers().moto_url())
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_SESSION_TOKEN", secret)
+            .env("AWS_MAX_ATTEMPTS", "lots")
+            .env("AWS_RETRY_MODE", "sometimes");
+        let run = run(cmd);
+        assert!(run.code == 0 || run.code == 1, "exit {}: {}", run.code, run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        let saved = std::fs::read_to_string(facts.path()).unwrap();
+        for text in [&run.stdout, &run.stderr, &saved] {
+            assert!(!text.contains(secret), "secret leaked");
+        }
+    }
+}
