@@ -73,7 +73,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub offline: bool,
     /// Seconds each probe (Docker or AWS call) may take
-    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout)]
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout, allow_negative_numbers = true)]
     pub timeout: f64,
     /// Do not run this check (ID or name; repeatable): its probes are not run either
     #[arg(long, value_name = "CHECK")]
@@ -128,6 +128,8 @@ pub enum FailOn {
 fn parse_timeout(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 3600.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a number of seconds between 0 and 3600")),
+        _ => Err(format!(
+            "'{s}' is not a number of seconds between 0 and 3600"
+        )),
     }
 }

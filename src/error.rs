@@ -10,7 +10,9 @@ pub enum Error {
     BadRef(#[from] RefError),
     #[error("no check named '{0}' (see `ecr-doctor checks`)")]
     UnknownCheck(String),
-    #[error("--local-image was given {given} times for {refs} image reference(s): give at most one per REF")]
+    #[error(
+        "--local-image was given {given} times for {refs} image reference(s): give at most one per REF"
+    )]
     TooManyLocalImages { given: usize, refs: usize },
     #[error("cannot read facts file {}: {why}", path.display())]
     BadFacts { path: PathBuf, why: String },

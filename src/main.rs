@@ -17,7 +17,9 @@ use clap::Parser;
 use ecr_doctor_checks::facts::{FACTS_SCHEMA_VERSION, Facts};
 use ecr_doctor_checks::{EcrRef, Scope, docs, registry};
 
-use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format, OutputArgs, RunArgs};
+use crate::cli::{
+    CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format, OutputArgs, RunArgs,
+};
 use crate::error::Error;
 use crate::probe::{Plan, Target};
 use crate::render::Report;
@@ -27,7 +29,10 @@ fn main() -> ExitCode {
     // A panic is reported as one line below, never as a backtrace.
     std::panic::set_hook(Box::new(|_| {}));
     let result = catch_unwind(AssertUnwindSafe(|| run(cli))).unwrap_or_else(|panic| {
-        let msg = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned());
         Err(Error::Internal(msg.unwrap_or_else(|| "panic".into())))
     });
     match result {
@@ -60,11 +65,31 @@ fn run(cli: Cli) -> Result<u8, Error> {
 }
 
 fn env(args: EnvArgs) -> Result<u8, Error> {
-    check(CheckArgs { refs: vec![], local_image: vec![], facts: None, save_facts: None, run: args.run, output: args.output })
+    check(CheckArgs {
+        refs: vec![],
+        local_image: vec![],
+        facts: None,
+        save_facts: None,
+        run: args.run,
+        output: args.output,
+    })
 }
 
 fn check(args: CheckArgs) -> Result<u8, Error> {
-    let CheckArgs { refs, local_image, facts: facts_file, save_facts, run: RunArgs { offline, timeout, skip, fail_on }, output } = args;
+    let CheckArgs {
+        refs,
+        local_image,
+        facts: facts_file,
+        save_facts,
+        run:
+            RunArgs {
+                offline,
+                timeout,
+                skip,
+                fail_on,
+            },
+        output,
+    } = args;
     let targets = targets(&refs, &local_image)?;
     let enabled = policy::enabled(&skip)?;
 
@@ -77,7 +102,12 @@ fn check(args: CheckArgs) -> Result<u8, Error> {
                 .filter(|i| enabled(i) && (i.scope == Scope::Environment || !targets.is_empty()))
                 .flat_map(|i| i.needs.iter().copied())
                 .collect();
-            let plan = Plan { targets, needs, offline, timeout: Duration::from_secs_f64(timeout) };
+            let plan = Plan {
+                targets,
+                needs,
+                offline,
+                timeout: Duration::from_secs_f64(timeout),
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -87,7 +117,10 @@ fn check(args: CheckArgs) -> Result<u8, Error> {
         }
     };
     if let Some(path) = &save_facts {
-        std::fs::write(path, to_json(&facts)).map_err(|e| Error::Write { path: path.clone(), why: e.to_string() })?;
+        std::fs::write(path, to_json(&facts)).map_err(|e| Error::Write {
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
     }
 
     let findings = registry::run(&facts, enabled);
@@ -110,7 +143,10 @@ fn check(args: CheckArgs) -> Result<u8, Error> {
 /// Parses every REF up front: a bad one stops the run with exit 2 before anything is contacted.
 fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Error> {
     if local_images.len() > refs.len() {
-        return Err(Error::TooManyLocalImages { given: local_images.len(), refs: refs.len() });
+        return Err(Error::TooManyLocalImages {
+            given: local_images.len(),
+            refs: refs.len(),
+        });
     }
     refs.iter()
         .enumerate()
@@ -126,14 +162,23 @@ fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Erro
 
 /// A saved run; with REFs given, only those targets of it.
 fn load_facts(path: &std::path::Path, refs: &[String]) -> Result<Facts, Error> {
-    let bad = |why: String| Error::BadFacts { path: path.to_path_buf(), why };
+    let bad = |why: String| Error::BadFacts {
+        path: path.to_path_buf(),
+        why,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let mut facts: Facts = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     if facts.schema_version != FACTS_SCHEMA_VERSION {
-        return Err(bad(format!("schema_version {} (this ecr-doctor reads {FACTS_SCHEMA_VERSION})", facts.schema_version)));
+        return Err(bad(format!(
+            "schema_version {} (this ecr-doctor reads {FACTS_SCHEMA_VERSION})",
+            facts.schema_version
+        )));
     }
     if !refs.is_empty() {
-        if let Some(missing) = refs.iter().find(|r| !facts.targets.iter().any(|t| &t.reference == *r)) {
+        if let Some(missing) = refs
+            .iter()
+            .find(|r| !facts.targets.iter().any(|t| &t.reference == *r))
+        {
             return Err(bad(format!("it has no target '{missing}'")));
         }
         facts.targets.retain(|t| refs.contains(&t.reference));
@@ -148,7 +193,17 @@ fn list_checks(format: DocFormat) -> String {
         DocFormat::Json => to_json(&infos.map(docs::CheckDocJson::from).collect::<Vec<_>>()),
         DocFormat::Human => {
             let width = infos.clone().map(|i| i.name.len()).max().unwrap_or(0);
-            infos.map(|i| format!("{}  {:width$}  {:4}  {}\n", i.id, i.name, format!("{:?}", i.severity).to_lowercase(), i.title)).collect()
+            infos
+                .map(|i| {
+                    format!(
+                        "{}  {:width$}  {:4}  {}\n",
+                        i.id,
+                        i.name,
+                        format!("{:?}", i.severity).to_lowercase(),
+                        i.title
+                    )
+                })
+                .collect()
         }
     }
 }
@@ -157,7 +212,10 @@ fn set_color(output: &OutputArgs) {
     let on = match output.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     };
     colored::control::set_override(on);
 }

@@ -27,7 +27,11 @@ pub fn fails(fail_on: FailOn, outcome: Outcome) -> bool {
 }
 
 pub fn exit_code(findings: &[Finding], fail_on: FailOn) -> u8 {
-    if findings.iter().any(|f| fails(fail_on, f.outcome)) { 1 } else { 0 }
+    if findings.iter().any(|f| fails(fail_on, f.outcome)) {
+        1
+    } else {
+        0
+    }
 }
 
 #[cfg(test)]
@@ -42,7 +46,13 @@ mod tests {
             (FailOn::Unknown, [true, true, true, false, false]),
             (FailOn::Never, [false; 5]),
         ];
-        let outcomes = [Outcome::Fail, Outcome::Warn, Outcome::Unknown, Outcome::Skip, Outcome::Pass];
+        let outcomes = [
+            Outcome::Fail,
+            Outcome::Warn,
+            Outcome::Unknown,
+            Outcome::Skip,
+            Outcome::Pass,
+        ];
         for (fail_on, want) in cases {
             for (o, w) in outcomes.iter().zip(want) {
                 assert_eq!(fails(fail_on, *o), w, "{fail_on:?} {o}");
@@ -53,6 +63,8 @@ mod tests {
     #[test]
     fn unknown_check_names_are_errors() {
         assert!(enabled(&["push-risk".into(), "ED001".into()]).is_ok());
-        assert!(matches!(enabled(&["push-risky".into()]), Err(Error::UnknownCheck(k)) if k == "push-risky"));
+        assert!(
+            matches!(enabled(&["push-risky".into()]), Err(Error::UnknownCheck(k)) if k == "push-risky")
+        );
     }
 }

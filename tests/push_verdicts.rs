@@ -8,7 +8,11 @@ use common::*;
 /// Repository + image on `engine`, built the default way (buildx: an index with provenance on the
 /// containerd store) unless `extra` says otherwise.
 fn scenario(engine: &Engine, mode: &str, filters: &[&str], tag: &str, extra: &[&str]) -> String {
-    let repo = unique(&format!("{}-{}", engine.name, mode.to_lowercase().replace('_', "-")));
+    let repo = unique(&format!(
+        "{}-{}",
+        engine.name,
+        mode.to_lowercase().replace('_', "-")
+    ));
     moto().create_repository(&repo, mode, filters);
     let r = ecr_ref(&repo, tag);
     engine.build(&r, &repo, extra);
@@ -26,11 +30,25 @@ fn founding_case_fails_on_engine_26_with_the_containerd_store() {
     assert_eq!(run.outcome("push-risk", Some(&r)), "fail");
     assert_eq!(run.outcome("image-shape", Some(&r)), "warn");
     let f = run.finding("push-risk", Some(&r));
-    assert!(f["message"].as_str().unwrap().contains("PUTs each of the index's 2 manifests"), "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("PUTs each of the index's 2 manifests"),
+        "{f}"
+    );
     assert_eq!(f["evidence"]["driver-type"], "io.containerd.snapshotter.v1");
     let first_fix = f["remediation"][0]["text"].as_str().unwrap();
-    assert!(first_fix.starts_with("Upgrade Docker Engine to 28.2.0"), "{first_fix}");
-    assert!(f["remediation"][1]["commands"][0].as_str().unwrap().contains("--provenance=false"));
+    assert!(
+        first_fix.starts_with("Upgrade Docker Engine to 28.2.0"),
+        "{first_fix}"
+    );
+    assert!(
+        f["remediation"][1]["commands"][0]
+            .as_str()
+            .unwrap()
+            .contains("--provenance=false")
+    );
 
     // The human report tells the same story.
     let human = run_human(&e, &r);
@@ -79,7 +97,12 @@ fn classic_store_passes_the_push_risk() {
     e.import(&r, &repo);
     let run = check(&e, &[&r], &[]);
     assert_eq!(run.outcome("image-store", None), "pass");
-    assert!(run.finding("image-store", None)["message"].as_str().unwrap().starts_with("classic"));
+    assert!(
+        run.finding("image-store", None)["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("classic")
+    );
     assert_eq!(run.outcome("push-risk", Some(&r)), "pass");
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
@@ -94,16 +117,38 @@ fn tag_collision_is_decided_by_digest() {
     let id = e.build(&same, &repo, &["--provenance=false"]);
     e.docker_ok(&["tag", &same, &other], None);
     // moto keys images by manifest bytes: distinct bytes for distinct digests.
-    let manifest = |n: &str| format!(r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","annotations":{{"n":"{n}"}}}}"#);
+    let manifest = |n: &str| {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","annotations":{{"n":"{n}"}}}}"#
+        )
+    };
     moto().put_image(&repo, "same", &manifest("same"), &id);
-    moto().put_image(&repo, "other", &manifest("other"), &format!("sha256:{}", "e".repeat(64)));
+    moto().put_image(
+        &repo,
+        "other",
+        &manifest("other"),
+        &format!("sha256:{}", "e".repeat(64)),
+    );
 
     let run = check(&e, &[&same, &other], &[]);
-    assert_eq!(run.outcome("tag-collision", Some(&same)), "pass", "{}", run.stdout);
-    assert!(run.finding("tag-collision", Some(&same))["message"].as_str().unwrap().contains("skips the PUT"));
+    assert_eq!(
+        run.outcome("tag-collision", Some(&same)),
+        "pass",
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.finding("tag-collision", Some(&same))["message"]
+            .as_str()
+            .unwrap()
+            .contains("skips the PUT")
+    );
     let f = run.finding("tag-collision", Some(&other));
     assert_eq!(f["outcome"], "fail", "{f}");
-    assert_eq!(f["evidence"]["remote digest"], format!("sha256:{}", "e".repeat(64)));
+    assert_eq!(
+        f["evidence"]["remote digest"],
+        format!("sha256:{}", "e".repeat(64))
+    );
     assert_eq!(f["evidence"]["local digest"], id);
     assert_eq!(run.code, 1);
 }
@@ -121,9 +166,19 @@ fn exclusion_filters_decide_per_tag() {
 
     let run = check(&e, &[&dev, &prod], &[]);
     assert_eq!(run.outcome("tag-mutability", Some(&dev)), "pass");
-    assert!(run.finding("tag-mutability", Some(&dev))["message"].as_str().unwrap().contains("is mutable"));
+    assert!(
+        run.finding("tag-mutability", Some(&dev))["message"]
+            .as_str()
+            .unwrap()
+            .contains("is mutable")
+    );
     assert_eq!(run.outcome("push-risk", Some(&dev)), "pass");
-    assert!(run.finding("tag-mutability", Some(&prod))["message"].as_str().unwrap().contains("is immutable"));
+    assert!(
+        run.finding("tag-mutability", Some(&prod))["message"]
+            .as_str()
+            .unwrap()
+            .contains("is immutable")
+    );
     assert_eq!(run.outcome("push-risk", Some(&prod)), "fail");
 
     let protected = unique("protect");
@@ -144,10 +199,12 @@ fn missing_repository_fails_and_dependent_checks_skip() {
     e.build(&r, "nowhere", &[]);
     let run = check(&e, &[&r], &[]);
     assert_eq!(run.outcome("repository-exists", Some(&r)), "fail");
-    assert!(run.finding("repository-exists", Some(&r))["remediation"][0]["commands"][0]
-        .as_str()
-        .unwrap()
-        .starts_with("aws ecr create-repository"));
+    assert!(
+        run.finding("repository-exists", Some(&r))["remediation"][0]["commands"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("aws ecr create-repository")
+    );
     assert_eq!(run.outcome("push-risk", Some(&r)), "skip");
     assert_eq!(run.code, 1);
 }
@@ -165,6 +222,11 @@ fn missing_local_image_fails_and_local_image_flag_points_elsewhere() {
     let local = format!("local-only/{repo}:dev");
     e.build(&local, &repo, &["--provenance=false"]);
     let run = check(&e, &[&r], &["--local-image", &local]);
-    assert_eq!(run.outcome("local-image", Some(&r)), "pass", "{}", run.stdout);
+    assert_eq!(
+        run.outcome("local-image", Some(&r)),
+        "pass",
+        "{}",
+        run.stdout
+    );
     assert_eq!(run.code, 0, "{}", run.stdout);
 }

@@ -5,7 +5,9 @@ use std::fmt;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::facts::{DockerFacts, EngineInfo, Fact, ImageShape, LocalImage, Repository, TargetFacts};
+use crate::facts::{
+    DockerFacts, EngineInfo, Fact, ImageShape, LocalImage, Repository, TargetFacts,
+};
 use crate::mutability::{TagRule, tag_rule};
 use crate::reference::EcrRef;
 use crate::version::EngineVer;
@@ -86,7 +88,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [Outcome::Pass, Outcome::Warn, Outcome::Fail, Outcome::Skip, Outcome::Unknown];
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Pass,
+        Outcome::Warn,
+        Outcome::Fail,
+        Outcome::Skip,
+        Outcome::Unknown,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,7 +124,12 @@ pub struct Verdict {
 
 impl Verdict {
     pub fn new(outcome: Outcome, message: impl Into<String>) -> Self {
-        Verdict { outcome, message: message.into(), evidence: Evidence::default(), remediation: vec![] }
+        Verdict {
+            outcome,
+            message: message.into(),
+            evidence: Evidence::default(),
+            remediation: vec![],
+        }
     }
     pub fn pass(message: impl Into<String>) -> Self {
         Self::new(Outcome::Pass, message)
@@ -151,23 +164,31 @@ pub struct Unknown {
 
 impl Unknown {
     pub fn new(why: impl Into<String>, to_decide: impl Into<String>) -> Self {
-        Unknown { why: why.into(), to_decide: to_decide.into() }
+        Unknown {
+            why: why.into(),
+            to_decide: to_decide.into(),
+        }
     }
 
     /// The Unknown for a fact that was not observed; `remedy` says how to make it observable.
     pub fn from_fact<T>(fact: &Fact<T>, what: &str, remedy: &str) -> Option<Unknown> {
         match fact {
             Fact::Observed { .. } => None,
-            Fact::Unavailable { why } => Some(Unknown::new(format!("{what} is unknown: {why}"), remedy)),
+            Fact::Unavailable { why } => {
+                Some(Unknown::new(format!("{what} is unknown: {why}"), remedy))
+            }
             Fact::Denied { action, why } => Some(Unknown::new(
                 format!("{what} is unknown: access denied ({why})"),
-                format!("Grant {action} to the AWS principal that runs ecr-doctor (docs/iam.md has the minimal read-only policy)."),
+                format!(
+                    "Grant {action} to the AWS principal that runs ecr-doctor (docs/iam.md has the minimal read-only policy)."
+                ),
             )),
         }
     }
 
     pub fn into_verdict(self) -> Verdict {
-        Verdict::new(Outcome::Unknown, format!("could not decide: {}", self.why)).fix(Remediation::text(self.to_decide))
+        Verdict::new(Outcome::Unknown, format!("could not decide: {}", self.why))
+            .fix(Remediation::text(self.to_decide))
     }
 }
 
@@ -222,7 +243,11 @@ pub struct Remediation {
 
 impl Remediation {
     pub fn text(text: impl Into<String>) -> Self {
-        Remediation { text: text.into(), commands: vec![], links: vec![] }
+        Remediation {
+            text: text.into(),
+            commands: vec![],
+            links: vec![],
+        }
     }
     pub fn command(mut self, command: impl Into<String>) -> Self {
         self.commands.push(command.into());
@@ -254,35 +279,59 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub fn target(&self) -> Result<&'a TargetFacts, Unknown> {
-        self.target.ok_or_else(|| Unknown::new("no image reference given", "name an image reference"))
+        self.target
+            .ok_or_else(|| Unknown::new("no image reference given", "name an image reference"))
     }
 
     pub fn reference(&self) -> Result<EcrRef, Unknown> {
         let t = self.target()?;
-        EcrRef::parse(&t.reference).map_err(|e| Unknown::new(e.to_string(), "fix the image reference"))
+        EcrRef::parse(&t.reference)
+            .map_err(|e| Unknown::new(e.to_string(), "fix the image reference"))
     }
 
     pub fn engine_info(&self) -> Result<&'a EngineInfo, Unknown> {
-        need(&self.docker.info, "the Docker engine's image store (GET /info)", DOCKER_REMEDY)
+        need(
+            &self.docker.info,
+            "the Docker engine's image store (GET /info)",
+            DOCKER_REMEDY,
+        )
     }
 
     pub fn engine_version(&self) -> Result<(EngineVer, &'a str), Unknown> {
-        let v = need(&self.docker.version, "the Docker engine version (GET /version)", DOCKER_REMEDY)?;
+        let v = need(
+            &self.docker.version,
+            "the Docker engine version (GET /version)",
+            DOCKER_REMEDY,
+        )?;
         EngineVer::parse(&v.version)
             .map(|ev| (ev, v.version.as_str()))
-            .ok_or_else(|| Unknown::new(format!("engine version '{}' is not a version number", v.version), "use a released Docker Engine"))
+            .ok_or_else(|| {
+                Unknown::new(
+                    format!("engine version '{}' is not a version number", v.version),
+                    "use a released Docker Engine",
+                )
+            })
     }
 
     /// The local image, or Unknown when it is absent: the `local-image` check reports the absence.
     pub fn local_image(&self) -> Result<&'a LocalImage, Unknown> {
         let t = self.target()?;
-        need(&t.local, "the local image", DOCKER_REMEDY)?.as_ref().ok_or_else(|| {
-            Unknown::new(format!("there is no local image '{}'", t.local_image), "build or tag the image locally")
-        })
+        need(&t.local, "the local image", DOCKER_REMEDY)?
+            .as_ref()
+            .ok_or_else(|| {
+                Unknown::new(
+                    format!("there is no local image '{}'", t.local_image),
+                    "build or tag the image locally",
+                )
+            })
     }
 
     pub fn local_shape(&self) -> Result<&'a ImageShape, Unknown> {
-        need(&self.local_image()?.shape, "the local image's shape (index or manifest)", SHAPE_REMEDY)
+        need(
+            &self.local_image()?.shape,
+            "the local image's shape (index or manifest)",
+            SHAPE_REMEDY,
+        )
     }
 }
 
@@ -292,7 +341,11 @@ pub enum TagPolicy<'a> {
     NoTag,
     /// The repository does not exist (reported by repository-exists).
     NoRepository,
-    Tag { tag: String, repo: &'a Repository, rule: TagRule },
+    Tag {
+        tag: String,
+        repo: &'a Repository,
+        rule: TagRule,
+    },
 }
 
 impl<'a> Context<'a> {
@@ -300,10 +353,18 @@ impl<'a> Context<'a> {
         let Some(tag) = self.reference()?.tag else {
             return Ok(TagPolicy::NoTag);
         };
-        let repo = need(&self.target()?.repository, "the repository's tag mutability (DescribeRepositories)", ECR_REMEDY)?;
+        let repo = need(
+            &self.target()?.repository,
+            "the repository's tag mutability (DescribeRepositories)",
+            ECR_REMEDY,
+        )?;
         Ok(match repo {
             None => TagPolicy::NoRepository,
-            Some(repo) => TagPolicy::Tag { rule: tag_rule(repo, &tag), tag, repo },
+            Some(repo) => TagPolicy::Tag {
+                rule: tag_rule(repo, &tag),
+                tag,
+                repo,
+            },
         })
     }
 }

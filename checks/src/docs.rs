@@ -54,7 +54,11 @@ pub fn explain_markdown(i: &CheckInfo) -> String {
     for (n, fix) in d.fixes.iter().enumerate() {
         let _ = writeln!(s, "{}. {}", n + 1, fix.trim());
     }
-    let _ = writeln!(s, "\n### Example\n\n```text\n{}\n```\n", d.example.trim_matches('\n'));
+    let _ = writeln!(
+        s,
+        "\n### Example\n\n```text\n{}\n```\n",
+        d.example.trim_matches('\n')
+    );
     s.push_str("### References\n\n");
     for r in d.references {
         let _ = writeln!(s, "- {r}");

@@ -11,11 +11,18 @@ pub const FACTS_SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Fact<T> {
-    Observed { value: T },
+    Observed {
+        value: T,
+    },
     /// Not observed: unreachable, timed out, not supported by this engine, offline, …
-    Unavailable { why: String },
+    Unavailable {
+        why: String,
+    },
     /// The AWS principal may not call `action`.
-    Denied { action: String, why: String },
+    Denied {
+        action: String,
+        why: String,
+    },
 }
 
 impl<T> Fact<T> {
@@ -161,7 +168,8 @@ fn yes() -> bool {
 }
 
 pub const MEDIA_TYPE_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-pub const MEDIA_TYPE_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const MEDIA_TYPE_DOCKER_LIST: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 impl ImageShape {
@@ -170,7 +178,10 @@ impl ImageShape {
     }
 
     pub fn attestations(&self) -> usize {
-        self.manifests.iter().filter(|m| m.kind == "attestation").count()
+        self.manifests
+            .iter()
+            .filter(|m| m.kind == "attestation")
+            .count()
     }
 
     pub fn platforms(&self) -> Vec<&str> {

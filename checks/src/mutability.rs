@@ -25,7 +25,11 @@ pub fn tag_rule(repo: &Repository, tag: &str) -> TagRule {
         "MUTABLE_WITH_EXCLUSION" => (matched.is_some(), false),
         _ => (true, true),
     };
-    TagRule { immutable, matched, unknown_mode }
+    TagRule {
+        immutable,
+        matched,
+        unknown_mode,
+    }
 }
 
 /// Only `WILDCARD` filters exist; any other type matches nothing.
@@ -62,7 +66,8 @@ pub fn glob_full_match(pattern: &str, text: &str) -> bool {
 pub fn filter_can_match_a_tag(filter: &str) -> bool {
     let literal: String = filter.chars().filter(|&c| c != '*').collect();
     let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-".contains(c);
-    let starts_badly = !filter.starts_with('*') && (filter.starts_with('.') || filter.starts_with('-'));
+    let starts_badly =
+        !filter.starts_with('*') && (filter.starts_with('.') || filter.starts_with('-'));
     literal.chars().all(allowed) && literal.len() <= 128 && !starts_badly
 }
 
@@ -78,7 +83,10 @@ mod tests {
             tag_mutability: mode.into(),
             exclusion_filters: filters
                 .iter()
-                .map(|f| ExclusionFilter { filter_type: "WILDCARD".into(), filter: (*f).into() })
+                .map(|f| ExclusionFilter {
+                    filter_type: "WILDCARD".into(),
+                    filter: (*f).into(),
+                })
                 .collect(),
         }
     }
@@ -115,17 +123,39 @@ mod tests {
         let cases = [
             ("MUTABLE", &[][..], "v1", false),
             ("IMMUTABLE", &[][..], "v1", true),
-            ("IMMUTABLE_WITH_EXCLUSION", &["latest", "dev-*"][..], "dev-7", false),
-            ("IMMUTABLE_WITH_EXCLUSION", &["latest", "dev-*"][..], "v42", true),
-            ("MUTABLE_WITH_EXCLUSION", &["release-*"][..], "release-1", true),
+            (
+                "IMMUTABLE_WITH_EXCLUSION",
+                &["latest", "dev-*"][..],
+                "dev-7",
+                false,
+            ),
+            (
+                "IMMUTABLE_WITH_EXCLUSION",
+                &["latest", "dev-*"][..],
+                "v42",
+                true,
+            ),
+            (
+                "MUTABLE_WITH_EXCLUSION",
+                &["release-*"][..],
+                "release-1",
+                true,
+            ),
             ("MUTABLE_WITH_EXCLUSION", &["release-*"][..], "main", false),
             ("SOMETHING_NEW", &[][..], "v1", true),
         ];
         for (mode, filters, tag, want) in cases {
-            assert_eq!(tag_rule(&repo(mode, filters), tag).immutable, want, "{mode} {filters:?} {tag}");
+            assert_eq!(
+                tag_rule(&repo(mode, filters), tag).immutable,
+                want,
+                "{mode} {filters:?} {tag}"
+            );
         }
         assert!(tag_rule(&repo("SOMETHING_NEW", &[]), "v1").unknown_mode);
-        let r = tag_rule(&repo("IMMUTABLE_WITH_EXCLUSION", &["latest", "dev-*"]), "dev-7");
+        let r = tag_rule(
+            &repo("IMMUTABLE_WITH_EXCLUSION", &["latest", "dev-*"]),
+            "dev-7",
+        );
         assert_eq!(r.matched.as_deref(), Some("dev-*"));
     }
 

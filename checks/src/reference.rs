@@ -16,8 +16,10 @@ static ECR_HOST: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 static REPO_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$")
-        .expect("valid regex")
+    Regex::new(
+        r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$",
+    )
+    .expect("valid regex")
 });
 static TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$").expect("valid regex"));
@@ -51,7 +53,10 @@ impl EcrRef {
             return Err(err("", "the reference is empty".into()));
         }
         let (host, rest) = input.split_once('/').ok_or_else(|| {
-            err(input, "no repository: expected REGISTRY/REPOSITORY[:TAG]".into())
+            err(
+                input,
+                "no repository: expected REGISTRY/REPOSITORY[:TAG]".into(),
+            )
         })?;
         let caps = ECR_HOST.captures(host).ok_or_else(|| {
             let why = if host == "public.ecr.aws" || host == "ecr-public.aws.com" {
@@ -70,7 +75,10 @@ impl EcrRef {
         let (name_and_tag, digest) = match rest.split_once('@') {
             Some((n, d)) => {
                 if !DIGEST.is_match(d) {
-                    return Err(err(d, "a digest must be sha256: followed by 64 lowercase hex digits".into()));
+                    return Err(err(
+                        d,
+                        "a digest must be sha256: followed by 64 lowercase hex digits".into(),
+                    ));
                 }
                 (n, Some(d.to_string()))
             }
@@ -117,7 +125,9 @@ impl EcrRef {
             fips: caps.get(3).is_some(),
             dual_stack: &caps[2] == "-",
             repository: repository.to_string(),
-            tag: tag.map(str::to_string).or(tag_defaulted.then(|| "latest".to_string())),
+            tag: tag
+                .map(str::to_string)
+                .or(tag_defaulted.then(|| "latest".to_string())),
             tag_defaulted,
             digest,
         })
@@ -140,7 +150,9 @@ impl fmt::Display for EcrRef {
 /// A component such as `public.ecr.aws`, `123….dkr.ecr….amazonaws.com` or `ghcr.io` — what ends up in
 /// the path when a full URI is pasted where a repository name belongs (catalog F11).
 fn looks_like_host(component: &str) -> bool {
-    const SUFFIXES: [&str; 9] = [".com", ".cn", ".aws", ".io", ".eu", ".gov", ".uk", ".net", ".org"];
+    const SUFFIXES: [&str; 9] = [
+        ".com", ".cn", ".aws", ".io", ".eu", ".gov", ".uk", ".net", ".org",
+    ];
     component.contains(':')
         || component == "localhost"
         || ECR_HOST.is_match(component)
@@ -173,7 +185,11 @@ impl fmt::Display for RefError {
         if self.part.is_empty() || self.part == self.input {
             write!(f, "invalid image reference '{}': {}", self.input, self.why)
         } else {
-            write!(f, "invalid image reference '{}': '{}': {}", self.input, self.part, self.why)
+            write!(
+                f,
+                "invalid image reference '{}': '{}': {}",
+                self.input, self.part, self.why
+            )
         }
     }
 }
@@ -191,17 +207,63 @@ mod tests {
     #[test]
     fn parses_the_partitions_and_endpoint_variants() {
         let cases = [
-            ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42", "eu-west-1", "aws", false, false),
-            ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/a/b:1", "cn-north-1", "aws-cn", false, false),
-            ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app:x", "us-gov-west-1", "aws-us-gov", true, false),
-            ("123456789012.dkr-ecr.us-east-2.on.aws/app:x", "us-east-2", "aws", false, true),
-            ("123456789012.dkr-ecr-fips.us-east-2.on.aws/app:x", "us-east-2", "aws", true, true),
-            ("123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu/app:x", "eusc-de-east-1", "aws-eusc", false, false),
-            ("123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov/app:x", "us-iso-east-1", "aws-iso", false, false),
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42",
+                "eu-west-1",
+                "aws",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/a/b:1",
+                "cn-north-1",
+                "aws-cn",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app:x",
+                "us-gov-west-1",
+                "aws-us-gov",
+                true,
+                false,
+            ),
+            (
+                "123456789012.dkr-ecr.us-east-2.on.aws/app:x",
+                "us-east-2",
+                "aws",
+                false,
+                true,
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-east-2.on.aws/app:x",
+                "us-east-2",
+                "aws",
+                true,
+                true,
+            ),
+            (
+                "123456789012.dkr.ecr.eusc-de-east-1.amazonaws.eu/app:x",
+                "eusc-de-east-1",
+                "aws-eusc",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.us-iso-east-1.c2s.ic.gov/app:x",
+                "us-iso-east-1",
+                "aws-iso",
+                false,
+                false,
+            ),
         ];
         for (input, region, partition, fips, dual) in cases {
             let r = ok(input);
-            assert_eq!((r.region.as_str(), r.partition, r.fips, r.dual_stack), (region, partition, fips, dual), "{input}");
+            assert_eq!(
+                (r.region.as_str(), r.partition, r.fips, r.dual_stack),
+                (region, partition, fips, dual),
+                "{input}"
+            );
             assert_eq!(r.account, "123456789012");
         }
     }
@@ -209,12 +271,16 @@ mod tests {
     #[test]
     fn splits_repository_tag_and_digest() {
         let d = format!("sha256:{}", "a".repeat(64));
-        let r = ok(&format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:v1.2@{d}"));
+        let r = ok(&format!(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/api:v1.2@{d}"
+        ));
         assert_eq!(r.repository, "team/api");
         assert_eq!(r.tag.as_deref(), Some("v1.2"));
         assert_eq!(r.digest.as_deref(), Some(d.as_str()));
 
-        let r = ok(&format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/api@{d}"));
+        let r = ok(&format!(
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/api@{d}"
+        ));
         assert_eq!((r.tag, r.tag_defaulted), (None, false));
 
         let r = ok("123456789012.dkr.ecr.us-east-1.amazonaws.com/api");
@@ -226,16 +292,28 @@ mod tests {
         let cases = [
             ("ghcr.io/org/app:1", "ghcr.io"),
             ("public.ecr.aws/a1b2/app:1", "public.ecr.aws"),
-            ("12345.dkr.ecr.us-east-1.amazonaws.com/app:1", "12345.dkr.ecr.us-east-1.amazonaws.com"),
+            (
+                "12345.dkr.ecr.us-east-1.amazonaws.com/app:1",
+                "12345.dkr.ecr.us-east-1.amazonaws.com",
+            ),
             ("123456789012.dkr.ecr.us-east-1.amazonaws.com/App:1", "App"),
             ("123456789012.dkr.ecr.us-east-1.amazonaws.com/a:1", "a"),
-            ("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:-bad", "-bad"),
-            ("123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:abc", "sha256:abc"),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:-bad",
+                "-bad",
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/app@sha256:abc",
+                "sha256:abc",
+            ),
             (
                 "123456789012.dkr.ecr.us-east-1.amazonaws.com/123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1",
                 "123456789012.dkr.ecr.us-east-1.amazonaws.com",
             ),
-            ("123456789012.dkr.ecr.us-east-1.amazonaws.com/public.ecr.aws/x/app:1", "public.ecr.aws"),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/public.ecr.aws/x/app:1",
+                "public.ecr.aws",
+            ),
             ("no-slash", "no-slash"),
             ("", ""),
         ];

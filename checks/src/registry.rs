@@ -29,14 +29,27 @@ pub fn find(key: &str) -> Option<&'static dyn Check> {
 /// Runs the enabled checks over the facts: environment checks once, target checks per target.
 /// A check that panics becomes one Unknown row; it never aborts the run.
 pub fn run(facts: &Facts, enabled: impl Fn(&CheckInfo) -> bool) -> Vec<Finding> {
-    let enabled: Vec<&dyn Check> = CHECKS.iter().copied().filter(|c| enabled(c.info())).collect();
+    let enabled: Vec<&dyn Check> = CHECKS
+        .iter()
+        .copied()
+        .filter(|c| enabled(c.info()))
+        .collect();
     let mut findings = Vec::new();
-    let env = Context { docker: &facts.docker, target: None };
-    for check in enabled.iter().filter(|c| c.info().scope == Scope::Environment) {
+    let env = Context {
+        docker: &facts.docker,
+        target: None,
+    };
+    for check in enabled
+        .iter()
+        .filter(|c| c.info().scope == Scope::Environment)
+    {
         findings.push(evaluate(*check, &env));
     }
     for target in &facts.targets {
-        let cx = Context { docker: &facts.docker, target: Some(target) };
+        let cx = Context {
+            docker: &facts.docker,
+            target: Some(target),
+        };
         for check in enabled.iter().filter(|c| c.info().scope == Scope::Target) {
             findings.push(evaluate(*check, &cx));
         }
@@ -61,7 +74,12 @@ fn evaluate(check: &dyn Check, cx: &Context<'_>) -> Finding {
             .into_verdict()
         }
     };
-    let Verdict { outcome, message, evidence, remediation } = verdict;
+    let Verdict {
+        outcome,
+        message,
+        evidence,
+        remediation,
+    } = verdict;
     let info = check.info();
     Finding {
         id: info.id,
@@ -87,8 +105,18 @@ mod tests {
             let i = c.info();
             assert!(seen.insert(i.id), "duplicate id {}", i.id);
             assert!(seen.insert(i.name), "duplicate name {}", i.name);
-            assert!(i.id.len() == 5 && i.id.starts_with("ED") && i.id[2..].chars().all(|c| c.is_ascii_digit()), "{}", i.id);
-            assert!(i.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}", i.name);
+            assert!(
+                i.id.len() == 5
+                    && i.id.starts_with("ED")
+                    && i.id[2..].chars().all(|c| c.is_ascii_digit()),
+                "{}",
+                i.id
+            );
+            assert!(
+                i.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                i.name
+            );
         }
     }
 
@@ -97,7 +125,12 @@ mod tests {
         for c in CHECKS {
             let i = c.info();
             let d = &i.doc;
-            for (field, text) in [("title", i.title), ("what", d.what), ("why", d.why), ("example", d.example)] {
+            for (field, text) in [
+                ("title", i.title),
+                ("what", d.what),
+                ("why", d.why),
+                ("example", d.example),
+            ] {
                 assert!(!text.trim().is_empty(), "{} has no {field}", i.id);
             }
             assert!(!d.fixes.is_empty(), "{} has no fixes", i.id);

@@ -3,7 +3,8 @@
 use crate::check::Remediation;
 use crate::reference::EcrRef;
 
-pub const TAG_MUTABILITY_DOC: &str = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html";
+pub const TAG_MUTABILITY_DOC: &str =
+    "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html";
 
 /// Let this one tag be overwritten while the repository stays immutable.
 pub fn exclude_tag(r: &EcrRef, tag: &str) -> Remediation {
@@ -44,6 +45,11 @@ pub fn no_attestations(r: &EcrRef) -> Remediation {
 
 /// A tag per build, so nothing is ever overwritten.
 pub fn unique_tag(r: &EcrRef) -> Remediation {
-    Remediation::text("Push a tag that is new for every build (e.g. the commit SHA plus the CI run attempt).")
-        .command(format!("docker tag {r} {}/{}:$(git rev-parse --short HEAD)", r.registry, r.repository))
+    Remediation::text(
+        "Push a tag that is new for every build (e.g. the commit SHA plus the CI run attempt).",
+    )
+    .command(format!(
+        "docker tag {r} {}/{}:$(git rev-parse --short HEAD)",
+        r.registry, r.repository
+    ))
 }

@@ -63,7 +63,11 @@ mod tests {
             ("29.0.0", true),
         ];
         for (v, want) in cases {
-            assert_eq!(EngineVer::parse(v).unwrap().pushes_children_by_digest(), want, "{v}");
+            assert_eq!(
+                EngineVer::parse(v).unwrap().pushes_children_by_digest(),
+                want,
+                "{v}"
+            );
         }
         assert!(EngineVer(28, 2, 2).drops_tag_on_partial_index_push());
         assert!(!EngineVer(28, 3, 0).drops_tag_on_partial_index_push());

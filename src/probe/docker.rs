@@ -9,7 +9,8 @@ use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::query_parameters::ListImagesOptionsBuilder;
 use ecr_doctor_checks::facts::{
-    ChildManifest, DockerFacts, EngineInfo, EngineVersion, Fact, ImageShape, LocalImage, MEDIA_TYPE_DOCKER_MANIFEST,
+    ChildManifest, DockerFacts, EngineInfo, EngineVersion, Fact, ImageShape, LocalImage,
+    MEDIA_TYPE_DOCKER_MANIFEST,
 };
 use futures_util::TryStreamExt;
 use serde::Deserialize;
@@ -25,12 +26,20 @@ const EXPORT_READ_LIMIT: u64 = 64 << 20;
 
 pub fn not_probed(why: &str) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
     (
-        DockerFacts { endpoint: "(not contacted)".into(), version: Fact::unavailable(why), info: Fact::unavailable(why) },
+        DockerFacts {
+            endpoint: "(not contacted)".into(),
+            version: Fact::unavailable(why),
+            info: Fact::unavailable(why),
+        },
         Vec::new(),
     )
 }
 
-pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
+pub async fn probe(
+    targets: &[Target],
+    want_images: bool,
+    timeout: Duration,
+) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
     let (endpoint, source) = match resolve_endpoint() {
         Ok(e) => e,
         Err(why) => return unreachable("(unresolved)".into(), why, targets.len()),
@@ -42,8 +51,12 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
         Err(e) => return unreachable(shown, error_chain(&e), targets.len()),
     };
     let (version, info) = tokio::join!(
-        bounded(timeout, "the Docker engine (GET /version)", async { engine_call(docker.version().await) }),
-        bounded(timeout, "the Docker engine (GET /info)", async { engine_call(docker.info().await) }),
+        bounded(timeout, "the Docker engine (GET /version)", async {
+            engine_call(docker.version().await)
+        }),
+        bounded(timeout, "the Docker engine (GET /info)", async {
+            engine_call(docker.info().await)
+        }),
     );
     let version = version.map(|v| EngineVersion {
         version: v.version.unwrap_or_default(),
@@ -71,28 +84,62 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
         let api = version.value().and_then(|v| parse_api(&v.api_version));
         let containerd = info.value().map(EngineInfo::uses_containerd_store);
         let probes = targets.iter().map(|t| {
-            bounded(timeout, "the Docker engine (local image)", local_image(&docker, &t.local_image, api, containerd))
+            bounded(
+                timeout,
+                "the Docker engine (local image)",
+                local_image(&docker, &t.local_image, api, containerd),
+            )
         });
         futures_util::future::join_all(probes).await
     } else {
-        targets.iter().map(|_| Fact::unavailable(super::NOT_NEEDED)).collect()
+        targets
+            .iter()
+            .map(|_| Fact::unavailable(super::NOT_NEEDED))
+            .collect()
     };
-    (DockerFacts { endpoint: shown, version, info }, images)
+    (
+        DockerFacts {
+            endpoint: shown,
+            version,
+            info,
+        },
+        images,
+    )
 }
 
-fn unreachable(endpoint: String, why: String, n: usize) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
-    let images = (0..n).map(|_| Fact::unavailable(format!("the Docker engine is unreachable: {why}"))).collect();
-    (DockerFacts { endpoint, version: Fact::unavailable(why.clone()), info: Fact::unavailable(why) }, images)
+fn unreachable(
+    endpoint: String,
+    why: String,
+    n: usize,
+) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
+    let images = (0..n)
+        .map(|_| Fact::unavailable(format!("the Docker engine is unreachable: {why}")))
+        .collect();
+    (
+        DockerFacts {
+            endpoint,
+            version: Fact::unavailable(why.clone()),
+            info: Fact::unavailable(why),
+        },
+        images,
+    )
 }
 
 fn engine_call<T>(r: Result<T, DockerError>) -> Fact<T> {
     r.map_or_else(|e| Fact::unavailable(error_chain(&e)), Fact::observed)
 }
 
-async fn local_image(docker: &Docker, name: &str, api: Option<(u32, u32)>, containerd: Option<bool>) -> Fact<Option<LocalImage>> {
+async fn local_image(
+    docker: &Docker,
+    name: &str,
+    api: Option<(u32, u32)>,
+    containerd: Option<bool>,
+) -> Fact<Option<LocalImage>> {
     let inspect = match docker.inspect_image(name).await {
         Ok(i) => i,
-        Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => return Fact::observed(None),
+        Err(DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        }) => return Fact::observed(None),
         Err(e) => return Fact::unavailable(error_chain(&e)),
     };
     let id = inspect.id.clone().unwrap_or_default();
@@ -119,7 +166,10 @@ async fn local_image(docker: &Docker, name: &str, api: Option<(u32, u32)>, conta
 /// API ≥ 1.48: `GET /images/json?manifests=1&filters={"reference":[name]}`.
 async fn listed_shape(docker: &Docker, name: &str) -> Fact<ImageShape> {
     let filters = HashMap::from([("reference", vec![name])]);
-    let opts = ListImagesOptionsBuilder::new().manifests(true).filters(&filters).build();
+    let opts = ListImagesOptionsBuilder::new()
+        .manifests(true)
+        .filters(&filters)
+        .build();
     let list = match docker.list_images(Some(opts)).await {
         Ok(l) => l,
         Err(e) => return Fact::unavailable(error_chain(&e)),
@@ -136,10 +186,18 @@ async fn listed_shape(docker: &Docker, name: &str) -> Fact<ImageShape> {
         .into_iter()
         .map(|m| ChildManifest {
             digest: m.descriptor.digest.unwrap_or_default(),
-            kind: m.kind.map(|k| k.to_string()).unwrap_or_else(|| "unknown".into()),
-            platform: m.image_data.map(|d| platform(d.platform.os, d.platform.architecture, d.platform.variant)).or_else(
-                || m.descriptor.platform.map(|p| platform(p.os, p.architecture, p.variant)),
-            ),
+            kind: m
+                .kind
+                .map(|k| k.to_string())
+                .unwrap_or_else(|| "unknown".into()),
+            platform: m
+                .image_data
+                .map(|d| platform(d.platform.os, d.platform.architecture, d.platform.variant))
+                .or_else(|| {
+                    m.descriptor
+                        .platform
+                        .map(|p| platform(p.os, p.architecture, p.variant))
+                }),
             available: m.available,
         })
         .collect();
@@ -173,18 +231,33 @@ async fn exported_shape(docker: &Docker, name: &str, id: &str) -> Fact<ImageShap
         let mut archive = tar::Archive::new(reader.take(EXPORT_READ_LIMIT));
         for entry in archive.entries().map_err(|e| e.to_string())? {
             let mut entry = entry.map_err(|e| e.to_string())?;
-            if entry.path().map(|p| p.to_string_lossy() == want).unwrap_or(false) {
+            if entry
+                .path()
+                .map(|p| p.to_string_lossy() == want)
+                .unwrap_or(false)
+            {
                 let mut blob = Vec::new();
-                entry.by_ref().take(4 << 20).read_to_end(&mut blob).map_err(|e| e.to_string())?;
+                entry
+                    .by_ref()
+                    .take(4 << 20)
+                    .read_to_end(&mut blob)
+                    .map_err(|e| e.to_string())?;
                 return Ok(blob);
             }
         }
-        Err(format!("the root blob was not in the first {} MiB of the export", EXPORT_READ_LIMIT >> 20))
+        Err(format!(
+            "the root blob was not in the first {} MiB of the export",
+            EXPORT_READ_LIMIT >> 20
+        ))
     })
     .await;
     let blob = match found {
         Ok(Ok(b)) => b,
-        Ok(Err(why)) => return Fact::unavailable(format!("cannot read the image's manifest from its export: {why}")),
+        Ok(Err(why)) => {
+            return Fact::unavailable(format!(
+                "cannot read the image's manifest from its export: {why}"
+            ));
+        }
         Err(e) => return Fact::unavailable(format!("export reader failed: {e}")),
     };
     match serde_json::from_slice::<OciRoot>(&blob) {
@@ -222,23 +295,39 @@ impl OciRoot {
     fn into_shape(self, id: &str) -> ImageShape {
         let is_index = self.manifests.is_some();
         let media_type = self.media_type.unwrap_or_else(|| {
-            if is_index { ecr_doctor_checks::facts::MEDIA_TYPE_OCI_INDEX } else { "application/vnd.oci.image.manifest.v1+json" }.into()
+            if is_index {
+                ecr_doctor_checks::facts::MEDIA_TYPE_OCI_INDEX
+            } else {
+                "application/vnd.oci.image.manifest.v1+json"
+            }
+            .into()
         });
         let manifests = self
             .manifests
             .unwrap_or_default()
             .into_iter()
             .map(|c| ChildManifest {
-                kind: match c.annotations.get("vnd.docker.reference.type").map(String::as_str) {
+                kind: match c
+                    .annotations
+                    .get("vnd.docker.reference.type")
+                    .map(String::as_str)
+                {
                     Some("attestation-manifest") => "attestation".into(),
                     _ => "image".into(),
                 },
-                platform: c.platform.map(|p| platform(p.os, p.architecture, p.variant)),
+                platform: c
+                    .platform
+                    .map(|p| platform(p.os, p.architecture, p.variant)),
                 digest: c.digest,
                 available: true,
             })
             .collect();
-        ImageShape { media_type, digest: Some(id.to_string()), manifests, source: "image export (GET /images/{name}/get)".into() }
+        ImageShape {
+            media_type,
+            digest: Some(id.to_string()),
+            manifests,
+            source: "image export (GET /images/{name}/get)".into(),
+        }
     }
 }
 
@@ -254,7 +343,10 @@ pub fn resolve_endpoint() -> Result<(String, String), String> {
         return Ok((host, "DOCKER_HOST".into()));
     }
     let config_dir = docker_config_dir();
-    let context = match std::env::var("DOCKER_CONTEXT").ok().filter(|c| !c.is_empty()) {
+    let context = match std::env::var("DOCKER_CONTEXT")
+        .ok()
+        .filter(|c| !c.is_empty())
+    {
         Some(c) => Some((c, "DOCKER_CONTEXT")),
         None => current_context(&config_dir).map(|c| (c, "currentContext")),
     };
@@ -264,13 +356,29 @@ pub fn resolve_endpoint() -> Result<(String, String), String> {
         Some((name, from)) => {
             // The CLI stores a context's metadata under the SHA-256 of its name.
             let digest = format!("{:x}", Sha256::digest(name.as_bytes()));
-            let meta = config_dir.join("contexts/meta").join(digest).join("meta.json");
-            let text = std::fs::read_to_string(&meta)
-                .map_err(|e| format!("docker context '{name}' (from {from}) not found: {}: {e}", meta.display()))?;
+            let meta = config_dir
+                .join("contexts/meta")
+                .join(digest)
+                .join("meta.json");
+            let text = std::fs::read_to_string(&meta).map_err(|e| {
+                format!(
+                    "docker context '{name}' (from {from}) not found: {}: {e}",
+                    meta.display()
+                )
+            })?;
             let host = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
-                .and_then(|v| v["Endpoints"]["docker"]["Host"].as_str().map(str::to_string))
-                .ok_or_else(|| format!("docker context '{name}' has no docker endpoint in {}", meta.display()))?;
+                .and_then(|v| {
+                    v["Endpoints"]["docker"]["Host"]
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "docker context '{name}' has no docker endpoint in {}",
+                        meta.display()
+                    )
+                })?;
             Ok((host, format!("context {name}")))
         }
     }
@@ -279,11 +387,16 @@ pub fn resolve_endpoint() -> Result<(String, String), String> {
 fn docker_config_dir() -> PathBuf {
     std::env::var_os("DOCKER_CONFIG")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".docker"))
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".docker")
+        })
 }
 
 fn current_context(config_dir: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["currentContext"].as_str().filter(|c| !c.is_empty()).map(str::to_string)
+    v["currentContext"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
 }

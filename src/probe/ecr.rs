@@ -27,7 +27,10 @@ const ACCEPTED_MEDIA_TYPES: [&str; 5] = [
 ];
 
 pub fn not_probed(targets: &[Target], why: &str) -> Vec<RemoteFacts> {
-    targets.iter().map(|_| (Fact::unavailable(why), Fact::unavailable(why))).collect()
+    targets
+        .iter()
+        .map(|_| (Fact::unavailable(why), Fact::unavailable(why)))
+        .collect()
 }
 
 pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> Vec<RemoteFacts> {
@@ -35,38 +38,57 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
     let mut registries: BTreeMap<(&str, &str), BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
     for (i, t) in targets.iter().enumerate() {
         let r = &t.reference;
-        registries.entry((&r.registry, &r.account)).or_default().entry(&r.repository).or_default().push(i);
+        registries
+            .entry((&r.registry, &r.account))
+            .or_default()
+            .entry(&r.repository)
+            .or_default()
+            .push(i);
     }
-    let per_registry = registries.into_iter().map(|((registry, account), repos)| async move {
-        let first = &targets[repos.values().next().expect("non-empty")[0]].reference;
-        let client = client(&first.region, first.fips, first.dual_stack, timeout).await;
-        let names: Vec<&str> = repos.keys().copied().collect();
-        let repositories = describe_repositories(&client, account, &names, timeout);
-        let images = join_all(repos.iter().map(|(repo, idx)| {
-            let tags: Vec<Option<String>> = idx.iter().map(|&i| targets[i].reference.tag.clone()).collect();
-            let client = &client;
-            async move {
-                if want_images {
-                    describe_tags(client, account, repo, &tags, timeout).await
-                } else {
-                    tags.iter().map(|_| Fact::unavailable(super::NOT_NEEDED)).collect()
+    let per_registry = registries
+        .into_iter()
+        .map(|((registry, account), repos)| async move {
+            let first = &targets[repos.values().next().expect("non-empty")[0]].reference;
+            let client = client(&first.region, first.fips, first.dual_stack, timeout).await;
+            let names: Vec<&str> = repos.keys().copied().collect();
+            let repositories = describe_repositories(&client, account, &names, timeout);
+            let images = join_all(repos.iter().map(|(repo, idx)| {
+                let tags: Vec<Option<String>> = idx
+                    .iter()
+                    .map(|&i| targets[i].reference.tag.clone())
+                    .collect();
+                let client = &client;
+                async move {
+                    if want_images {
+                        describe_tags(client, account, repo, &tags, timeout).await
+                    } else {
+                        tags.iter()
+                            .map(|_| Fact::unavailable(super::NOT_NEEDED))
+                            .collect()
+                    }
                 }
-            }
-        }));
-        let (repositories, images) = tokio::join!(repositories, images);
-        let _ = registry;
-        repos
-            .values()
-            .zip(repositories)
-            .zip(images)
-            .flat_map(|((idx, repo), tags)| idx.iter().copied().zip(tags).map(move |(i, tag)| (i, (repo.clone(), tag))))
-            .collect::<Vec<_>>()
-    });
+            }));
+            let (repositories, images) = tokio::join!(repositories, images);
+            let _ = registry;
+            repos
+                .values()
+                .zip(repositories)
+                .zip(images)
+                .flat_map(|((idx, repo), tags)| {
+                    idx.iter()
+                        .copied()
+                        .zip(tags)
+                        .map(move |(i, tag)| (i, (repo.clone(), tag)))
+                })
+                .collect::<Vec<_>>()
+        });
     let mut out: Vec<Option<RemoteFacts>> = targets.iter().map(|_| None).collect();
     for (i, facts) in join_all(per_registry).await.into_iter().flatten() {
         out[i] = Some(facts);
     }
-    out.into_iter().map(|f| f.expect("every target probed")).collect()
+    out.into_iter()
+        .map(|f| f.expect("every target probed"))
+        .collect()
 }
 
 /// A client for the registry's region (not AWS_REGION), with explicit timeouts and retries: explicit retry
@@ -89,16 +111,30 @@ async fn client(region: &str, fips: bool, dual_stack: bool, timeout: Duration) -
     Client::new(&config)
 }
 
-async fn describe_repositories(client: &Client, account: &str, names: &[&str], timeout: Duration) -> Vec<Fact<Option<Repository>>> {
-    let all = bounded(timeout, "the ECR API (DescribeRepositories)", describe_some(client, account, names)).await;
+async fn describe_repositories(
+    client: &Client,
+    account: &str,
+    names: &[&str],
+    timeout: Duration,
+) -> Vec<Fact<Option<Repository>>> {
+    let all = bounded(
+        timeout,
+        "the ECR API (DescribeRepositories)",
+        describe_some(client, account, names),
+    )
+    .await;
     match all {
         Fact::Observed { value } => value.into_iter().map(Fact::observed).collect(),
         // One missing repository fails the whole batch: ask again one by one to learn which.
         Fact::Unavailable { why } if names.len() > 1 && why == NOT_FOUND => {
             join_all(names.iter().map(|n| async move {
-                bounded(timeout, "the ECR API (DescribeRepositories)", describe_some(client, account, &[n]))
-                    .await
-                    .map(|mut v| v.remove(0))
+                bounded(
+                    timeout,
+                    "the ECR API (DescribeRepositories)",
+                    describe_some(client, account, &[n]),
+                )
+                .await
+                .map(|mut v| v.remove(0))
             }))
             .await
         }
@@ -108,7 +144,11 @@ async fn describe_repositories(client: &Client, account: &str, names: &[&str], t
 
 const NOT_FOUND: &str = "RepositoryNotFoundException";
 
-async fn describe_some(client: &Client, account: &str, names: &[&str]) -> Fact<Vec<Option<Repository>>> {
+async fn describe_some(
+    client: &Client,
+    account: &str,
+    names: &[&str],
+) -> Fact<Vec<Option<Repository>>> {
     let req = client
         .describe_repositories()
         .registry_id(account)
@@ -116,7 +156,12 @@ async fn describe_some(client: &Client, account: &str, names: &[&str]) -> Fact<V
     match req.send().await {
         Ok(out) => {
             let found: Vec<Repository> = out.repositories().iter().map(repository).collect();
-            Fact::observed(names.iter().map(|n| found.iter().find(|r| r.name == *n).cloned()).collect())
+            Fact::observed(
+                names
+                    .iter()
+                    .map(|n| found.iter().find(|r| r.name == *n).cloned())
+                    .collect(),
+            )
         }
         Err(e) if e.code() == Some(NOT_FOUND) && names.len() == 1 => Fact::observed(vec![None]),
         Err(e) if e.code() == Some(NOT_FOUND) => Fact::unavailable(NOT_FOUND),
@@ -129,40 +174,71 @@ fn repository(r: &aws_sdk_ecr::types::Repository) -> Repository {
         name: r.repository_name().unwrap_or_default().to_string(),
         registry_id: r.registry_id().unwrap_or_default().to_string(),
         uri: r.repository_uri().unwrap_or_default().to_string(),
-        tag_mutability: r.image_tag_mutability().map(|m| m.as_str().to_string()).unwrap_or_else(|| "MUTABLE".into()),
+        tag_mutability: r
+            .image_tag_mutability()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_else(|| "MUTABLE".into()),
         exclusion_filters: r
             .image_tag_mutability_exclusion_filters()
             .iter()
-            .map(|f| ExclusionFilter { filter_type: f.filter_type().as_str().to_string(), filter: f.filter().to_string() })
+            .map(|f| ExclusionFilter {
+                filter_type: f.filter_type().as_str().to_string(),
+                filter: f.filter().to_string(),
+            })
             .collect(),
     }
 }
 
 /// The image each tag points at; `None` for a digest-only reference or a tag that is not there.
-async fn describe_tags(client: &Client, account: &str, repo: &str, tags: &[Option<String>], timeout: Duration) -> Vec<Fact<Option<RemoteImage>>> {
+async fn describe_tags(
+    client: &Client,
+    account: &str,
+    repo: &str,
+    tags: &[Option<String>],
+    timeout: Duration,
+) -> Vec<Fact<Option<RemoteImage>>> {
     let wanted: Vec<&str> = tags.iter().flatten().map(String::as_str).collect();
     let found = if wanted.is_empty() {
         Fact::observed(vec![])
     } else {
-        bounded(timeout, "the ECR API (DescribeImages/BatchGetImage)", lookup(client, account, repo, &wanted)).await
+        bounded(
+            timeout,
+            "the ECR API (DescribeImages/BatchGetImage)",
+            lookup(client, account, repo, &wanted),
+        )
+        .await
     };
     tags.iter()
         .map(|tag| match (tag, &found) {
             (None, _) => Fact::observed(None),
-            (Some(t), Fact::Observed { value }) => {
-                Fact::observed(value.iter().find(|img| img.tags.iter().any(|x| x == t)).cloned())
-            }
+            (Some(t), Fact::Observed { value }) => Fact::observed(
+                value
+                    .iter()
+                    .find(|img| img.tags.iter().any(|x| x == t))
+                    .cloned(),
+            ),
             (Some(_), other) => other.clone().map(|_| None),
         })
         .collect()
 }
 
-async fn lookup(client: &Client, account: &str, repo: &str, tags: &[&str]) -> Fact<Vec<RemoteImage>> {
+async fn lookup(
+    client: &Client,
+    account: &str,
+    repo: &str,
+    tags: &[&str],
+) -> Fact<Vec<RemoteImage>> {
     match describe_images(client, account, repo, tags).await {
-        Err(e) if e.code() == Some("AccessDeniedException") => batch_get_image(client, account, repo, tags).await,
+        Err(e) if e.code() == Some("AccessDeniedException") => {
+            batch_get_image(client, account, repo, tags).await
+        }
         // A tag that is absent fails the whole DescribeImages call: one by one tells which.
         Err(e) if e.code() == Some("ImageNotFoundException") && tags.len() > 1 => {
-            let each = join_all(tags.iter().map(|t| describe_images(client, account, repo, std::slice::from_ref(t)))).await;
+            let each = join_all(
+                tags.iter()
+                    .map(|t| describe_images(client, account, repo, std::slice::from_ref(t))),
+            )
+            .await;
             let mut images = Vec::new();
             for r in each {
                 match r {
@@ -173,7 +249,14 @@ async fn lookup(client: &Client, account: &str, repo: &str, tags: &[&str]) -> Fa
             }
             Fact::observed(images)
         }
-        Err(e) if matches!(e.code(), Some("ImageNotFoundException" | "RepositoryNotFoundException")) => Fact::observed(vec![]),
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("ImageNotFoundException" | "RepositoryNotFoundException")
+            ) =>
+        {
+            Fact::observed(vec![])
+        }
         Err(e) => failure(e, "ecr:DescribeImages"),
         Ok(images) => Fact::observed(images),
     }
@@ -184,15 +267,23 @@ async fn describe_images(
     account: &str,
     repo: &str,
     tags: &[&str],
-) -> Result<Vec<RemoteImage>, SdkError<aws_sdk_ecr::operation::describe_images::DescribeImagesError>> {
-    let ids = tags.iter().map(|t| ImageIdentifier::builder().image_tag(*t).build()).collect();
+) -> Result<Vec<RemoteImage>, SdkError<aws_sdk_ecr::operation::describe_images::DescribeImagesError>>
+{
+    let ids = tags
+        .iter()
+        .map(|t| ImageIdentifier::builder().image_tag(*t).build())
+        .collect();
     let out = client
         .describe_images()
         .registry_id(account)
         .repository_name(repo)
         .set_image_ids(Some(ids))
         // Archived images hold their tags too; the default filter shows only ACTIVE ones.
-        .filter(DescribeImagesFilter::builder().image_status(ImageStatusFilter::Any).build())
+        .filter(
+            DescribeImagesFilter::builder()
+                .image_status(ImageStatusFilter::Any)
+                .build(),
+        )
         .send()
         .await?;
     Ok(out
@@ -212,14 +303,24 @@ async fn describe_images(
 
 /// Push-only roles often lack ecr:DescribeImages but have ecr:BatchGetImage, which reports absent tags as
 /// failures instead of throwing.
-async fn batch_get_image(client: &Client, account: &str, repo: &str, tags: &[&str]) -> Fact<Vec<RemoteImage>> {
-    let ids = tags.iter().map(|t| ImageIdentifier::builder().image_tag(*t).build()).collect();
+async fn batch_get_image(
+    client: &Client,
+    account: &str,
+    repo: &str,
+    tags: &[&str],
+) -> Fact<Vec<RemoteImage>> {
+    let ids = tags
+        .iter()
+        .map(|t| ImageIdentifier::builder().image_tag(*t).build())
+        .collect();
     let out = client
         .batch_get_image()
         .registry_id(account)
         .repository_name(repo)
         .set_image_ids(Some(ids))
-        .set_accepted_media_types(Some(ACCEPTED_MEDIA_TYPES.iter().map(|s| s.to_string()).collect()))
+        .set_accepted_media_types(Some(
+            ACCEPTED_MEDIA_TYPES.iter().map(|s| s.to_string()).collect(),
+        ))
         .send()
         .await;
     match out {
@@ -231,7 +332,10 @@ async fn batch_get_image(client: &Client, account: &str, repo: &str, tags: &[&st
                     Some(RemoteImage {
                         digest: id.image_digest()?.to_string(),
                         // The requested tag: BatchGetImage answers per requested identifier.
-                        tags: id.image_tag().map(|t| vec![t.to_string()]).unwrap_or_default(),
+                        tags: id
+                            .image_tag()
+                            .map(|t| vec![t.to_string()])
+                            .unwrap_or_default(),
                         manifest_media_type: img.image_manifest_media_type().map(str::to_string),
                         artifact_media_type: None,
                         size_bytes: None,
@@ -248,21 +352,31 @@ async fn batch_get_image(client: &Client, account: &str, repo: &str, tags: &[&st
 
 /// An SDK error as a fact: access denied names the action to grant; anything else says what happened,
 /// without request details (which could carry credentials).
-fn failure<T, E: ProvideErrorMetadata + std::error::Error + 'static, R>(e: SdkError<E, R>, action: &str) -> Fact<T>
+fn failure<T, E: ProvideErrorMetadata + std::error::Error + 'static, R>(
+    e: SdkError<E, R>,
+    action: &str,
+) -> Fact<T>
 where
     R: std::fmt::Debug + 'static,
 {
     match &e {
-        SdkError::ServiceError(_) if matches!(e.code(), Some("AccessDeniedException" | "AccessDenied")) => Fact::Denied {
-            action: action.to_string(),
-            why: e.message().unwrap_or("AccessDeniedException").to_string(),
-        },
+        SdkError::ServiceError(_)
+            if matches!(e.code(), Some("AccessDeniedException" | "AccessDenied")) =>
+        {
+            Fact::Denied {
+                action: action.to_string(),
+                why: e.message().unwrap_or("AccessDeniedException").to_string(),
+            }
+        }
         SdkError::ServiceError(_) => Fact::unavailable(format!(
             "the ECR API answered {}: {}",
             e.code().unwrap_or("an error"),
             e.message().unwrap_or("no message")
         )),
         SdkError::TimeoutError(_) => Fact::unavailable("the ECR API did not answer in time"),
-        _ => Fact::unavailable(format!("the ECR API could not be called: {}", super::error_chain(&e))),
+        _ => Fact::unavailable(format!(
+            "the ECR API could not be called: {}",
+            super::error_chain(&e)
+        )),
     }
 }

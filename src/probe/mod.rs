@@ -65,14 +65,27 @@ pub async fn gather(plan: &Plan) -> Facts {
             remote_tag,
         })
         .collect();
-    Facts { schema_version: FACTS_SCHEMA_VERSION, docker, targets }
+    Facts {
+        schema_version: FACTS_SCHEMA_VERSION,
+        docker,
+        targets,
+    }
 }
 
 /// Runs `fut` under `timeout`; a timeout becomes an Unavailable fact naming what did not answer.
-pub async fn bounded<T>(timeout: Duration, what: &str, fut: impl Future<Output = Fact<T>>) -> Fact<T> {
+pub async fn bounded<T>(
+    timeout: Duration,
+    what: &str,
+    fut: impl Future<Output = Fact<T>>,
+) -> Fact<T> {
     tokio::time::timeout(timeout, fut)
         .await
-        .unwrap_or_else(|_| Fact::unavailable(format!("{what} did not answer within {}s", timeout.as_secs_f64())))
+        .unwrap_or_else(|_| {
+            Fact::unavailable(format!(
+                "{what} did not answer within {}s",
+                timeout.as_secs_f64()
+            ))
+        })
 }
 
 /// An error and its causes as one line (`a: b: c`), skipping causes that repeat their parent.

@@ -9,15 +9,43 @@ use super::Report;
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} {} · docker: {}", "ecr-doctor".bold(), report.tool.version, report.docker_endpoint);
-    let width = report.findings.iter().map(|f| f.check.len()).max().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "{} {} · docker: {}",
+        "ecr-doctor".bold(),
+        report.tool.version,
+        report.docker_endpoint
+    );
+    let width = report
+        .findings
+        .iter()
+        .map(|f| f.check.len())
+        .max()
+        .unwrap_or(0);
 
-    section(&mut out, "environment", report.findings.iter().filter(|f| f.target.is_none()), width);
+    section(
+        &mut out,
+        "environment",
+        report.findings.iter().filter(|f| f.target.is_none()),
+        width,
+    );
     for target in &report.targets {
-        section(&mut out, target, report.findings.iter().filter(|f| f.target.as_deref() == Some(target)), width);
+        section(
+            &mut out,
+            target,
+            report
+                .findings
+                .iter()
+                .filter(|f| f.target.as_deref() == Some(target)),
+            width,
+        );
     }
     let s = &report.summary;
-    let verdict = if s.exit_code == 0 { "✓ ok".green().bold() } else { "✗ not ok".red().bold() };
+    let verdict = if s.exit_code == 0 {
+        "✓ ok".green().bold()
+    } else {
+        "✗ not ok".red().bold()
+    };
     let _ = writeln!(
         out,
         "\n{verdict}: {} failed · {} warning{} · {} unknown · {} passed · {} skipped  (--fail-on {}, exit {})",
@@ -33,14 +61,26 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn section<'a>(out: &mut String, title: &str, findings: impl Iterator<Item = &'a Finding>, width: usize) {
+fn section<'a>(
+    out: &mut String,
+    title: &str,
+    findings: impl Iterator<Item = &'a Finding>,
+    width: usize,
+) {
     let findings: Vec<&Finding> = findings.collect();
     if findings.is_empty() {
         return;
     }
     let _ = writeln!(out, "\n{}", title.bold());
     for f in findings {
-        let _ = writeln!(out, "  {} {} {:width$}  {}", mark(f.outcome), f.id.dimmed(), f.check, f.message);
+        let _ = writeln!(
+            out,
+            "  {} {} {:width$}  {}",
+            mark(f.outcome),
+            f.id.dimmed(),
+            f.check,
+            f.message
+        );
         if f.outcome == Outcome::Pass || f.outcome == Outcome::Skip {
             continue;
         }
@@ -48,7 +88,11 @@ fn section<'a>(out: &mut String, title: &str, findings: impl Iterator<Item = &'a
             let _ = writeln!(out, "        {} {v}", format!("{k}:").dimmed());
         }
         if !f.remediation.is_empty() {
-            let heading = if f.outcome == Outcome::Unknown { "to decide" } else { "fix, least invasive first" };
+            let heading = if f.outcome == Outcome::Unknown {
+                "to decide"
+            } else {
+                "fix, least invasive first"
+            };
             let _ = writeln!(out, "        {}", format!("{heading}:").bold());
             for (n, step) in f.remediation.iter().enumerate() {
                 let _ = writeln!(out, "          {}. {}", n + 1, step.text);

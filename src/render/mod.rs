@@ -40,7 +40,12 @@ pub struct Summary {
 }
 
 impl Report {
-    pub fn new(docker_endpoint: String, targets: Vec<String>, findings: Vec<Finding>, fail_on: FailOn) -> Report {
+    pub fn new(
+        docker_endpoint: String,
+        targets: Vec<String>,
+        findings: Vec<Finding>,
+        fail_on: FailOn,
+    ) -> Report {
         let count = |o: Outcome| findings.iter().filter(|f| f.outcome == o).count();
         let summary = Summary {
             pass: count(Outcome::Pass),
@@ -58,7 +63,10 @@ impl Report {
         };
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
-            tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
             docker_endpoint,
             targets,
             findings,

@@ -8,7 +8,9 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ecr::types::{ImageTagMutability, ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType};
+use aws_sdk_ecr::types::{
+    ImageTagMutability, ImageTagMutabilityExclusionFilter, ImageTagMutabilityExclusionFilterType,
+};
 use serde_json::Value;
 
 pub const ACCOUNT: &str = "123456789012";
@@ -26,7 +28,10 @@ pub fn peers() -> &'static Peers {
             .map(PathBuf::from)
             .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers"));
         let text = std::fs::read_to_string(dir.join("env")).unwrap_or_else(|e| {
-            panic!("the test peers are not running ({}: {e}); run the tests with scripts/test", dir.display())
+            panic!(
+                "the test peers are not running ({}: {e}); run the tests with scripts/test",
+                dir.display()
+            )
         });
         let vars = text
             .lines()
@@ -47,14 +52,18 @@ impl Peers {
     }
 
     pub fn registry(&self) -> &str {
-        self.var("ECR_DOCTOR_TEST_REGISTRY").expect("the registry runs")
+        self.var("ECR_DOCTOR_TEST_REGISTRY")
+            .expect("the registry runs")
     }
 
     /// An engine by name (`old-containerd`, `old-classic`, `new-containerd`, `new-classic`); `None` when
     /// the distribution could not provide it.
     pub fn engine(&self, name: &str) -> Option<Engine> {
         let key = name.to_uppercase().replace('-', "_");
-        let get = |what: &str| self.var(&format!("ECR_DOCTOR_TEST_{key}_{what}")).map(str::to_string);
+        let get = |what: &str| {
+            self.var(&format!("ECR_DOCTOR_TEST_{key}_{what}"))
+                .map(str::to_string)
+        };
         Some(Engine {
             name: name.to_string(),
             host: get("HOST")?,
@@ -65,7 +74,8 @@ impl Peers {
     }
 
     pub fn required_engine(&self, name: &str) -> Engine {
-        self.engine(name).unwrap_or_else(|| panic!("engine {name} is not running: see scripts/peers status"))
+        self.engine(name)
+            .unwrap_or_else(|| panic!("engine {name} is not running: see scripts/peers status"))
     }
 }
 
@@ -82,17 +92,23 @@ pub struct Engine {
 impl Engine {
     pub fn docker(&self, args: &[&str], dir: Option<&Path>) -> Output {
         let mut cmd = Command::new(&self.cli);
-        cmd.args(args).env("DOCKER_HOST", &self.host).env("DOCKER_CONFIG", &self.config);
+        cmd.args(args)
+            .env("DOCKER_HOST", &self.host)
+            .env("DOCKER_CONFIG", &self.config);
         if let Some(d) = dir {
             cmd.current_dir(d);
         }
-        let out = cmd.output().expect("docker CLI runs");
-        out
+        cmd.output().expect("docker CLI runs")
     }
 
     pub fn docker_ok(&self, args: &[&str], dir: Option<&Path>) -> String {
         let out = self.docker(args, dir);
-        assert!(out.status.success(), "docker {args:?} on {}: {}", self.name, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "docker {args:?} on {}: {}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -114,7 +130,16 @@ impl Engine {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("f"), content).unwrap();
         let tar = dir.path().join("rootfs.tar");
-        let ok = Command::new("tar").args(["-C", dir.path().to_str().unwrap(), "-cf", tar.to_str().unwrap(), "f"]).status().unwrap();
+        let ok = Command::new("tar")
+            .args([
+                "-C",
+                dir.path().to_str().unwrap(),
+                "-cf",
+                tar.to_str().unwrap(),
+                "f",
+            ])
+            .status()
+            .unwrap();
         assert!(ok.success());
         self.docker_ok(&["import", tar.to_str().unwrap(), tag], None);
         self.image_id(tag)
@@ -133,15 +158,23 @@ pub struct Moto {
 
 impl Moto {
     pub fn new(url: &str) -> Moto {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let config = rt.block_on(
             aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new(REGION))
                 .endpoint_url(url)
-                .credentials_provider(aws_sdk_ecr::config::Credentials::new("test", "test", None, None, "tests"))
+                .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+                    "test", "test", None, None, "tests",
+                ))
                 .load(),
         );
-        Moto { client: aws_sdk_ecr::Client::new(&config), rt }
+        Moto {
+            client: aws_sdk_ecr::Client::new(&config),
+            rt,
+        }
     }
 
     /// Creates a repository with a mutability mode and WILDCARD exclusion filters.
@@ -162,14 +195,24 @@ impl Moto {
             .repository_name(name)
             .image_tag_mutability(ImageTagMutability::from(mode))
             .set_image_tag_mutability_exclusion_filters((!filters.is_empty()).then_some(filters));
-        self.rt.block_on(req.send()).unwrap_or_else(|e| panic!("create {name}: {e:?}"));
+        self.rt
+            .block_on(req.send())
+            .unwrap_or_else(|e| panic!("create {name}: {e:?}"));
     }
 
     /// Makes `tag` exist in ECR with `digest`. moto does not hash the manifest itself, so the digest is
     /// passed as ECR would compute it for these exact bytes (see the peers' notes).
     pub fn put_image(&self, repo: &str, tag: &str, manifest: &str, digest: &str) {
-        let req = self.client.put_image().repository_name(repo).image_tag(tag).image_manifest(manifest).image_digest(digest);
-        self.rt.block_on(req.send()).unwrap_or_else(|e| panic!("put {repo}:{tag}: {e:?}"));
+        let req = self
+            .client
+            .put_image()
+            .repository_name(repo)
+            .image_tag(tag)
+            .image_manifest(manifest)
+            .image_digest(digest);
+        self.rt
+            .block_on(req.send())
+            .unwrap_or_else(|e| panic!("put {repo}:{tag}: {e:?}"));
     }
 }
 
@@ -181,8 +224,15 @@ pub fn moto() -> Moto {
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    format!("{prefix}-{}-{nanos}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub fn ecr_ref(repo: &str, tag: &str) -> String {
@@ -199,7 +249,12 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// The outcome of check `name` for `target` (None for environment checks).
@@ -215,7 +270,13 @@ impl Run {
     }
 
     pub fn finding(&self, name: &str, target: Option<&str>) -> Value {
-        self.json()["findings"].as_array().unwrap().iter().find(|f| f["check"] == name && f["target"].as_str() == target).cloned().unwrap()
+        self.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == name && f["target"].as_str() == target)
+            .cloned()
+            .unwrap()
     }
 }
 
@@ -266,9 +327,16 @@ pub struct RecordingMoto {
 
 impl RecordingMoto {
     pub fn start() -> RecordingMoto {
-        let bin = peers().var("ECR_DOCTOR_TEST_MOTO_BIN").unwrap_or("moto_server").to_string();
+        let bin = peers()
+            .var("ECR_DOCTOR_TEST_MOTO_BIN")
+            .unwrap_or("moto_server")
+            .to_string();
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
@@ -282,18 +350,38 @@ impl RecordingMoto {
             assert!(Instant::now() < deadline, "moto did not start on {url}");
             std::thread::sleep(Duration::from_millis(100));
         }
-        RecordingMoto { url, child, _dir: dir }
+        RecordingMoto {
+            url,
+            child,
+            _dir: dir,
+        }
     }
 
     pub fn start_recording(&self) {
-        http("POST", &format!("{}/moto-api/recorder/reset-recording", self.url)).unwrap();
-        http("POST", &format!("{}/moto-api/recorder/start-recording", self.url)).unwrap();
+        http(
+            "POST",
+            &format!("{}/moto-api/recorder/reset-recording", self.url),
+        )
+        .unwrap();
+        http(
+            "POST",
+            &format!("{}/moto-api/recorder/start-recording", self.url),
+        )
+        .unwrap();
     }
 
     /// The `X-Amz-Target` action of every recorded request, e.g. `DescribeRepositories`.
     pub fn recorded_actions(&self) -> Vec<String> {
-        http("POST", &format!("{}/moto-api/recorder/stop-recording", self.url)).unwrap();
-        let body = http("GET", &format!("{}/moto-api/recorder/download-recording", self.url)).unwrap();
+        http(
+            "POST",
+            &format!("{}/moto-api/recorder/stop-recording", self.url),
+        )
+        .unwrap();
+        let body = http(
+            "GET",
+            &format!("{}/moto-api/recorder/download-recording", self.url),
+        )
+        .unwrap();
         body.lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
@@ -316,10 +404,17 @@ impl Drop for RecordingMoto {
 pub fn http(method: &str, url: &str) -> Result<String, String> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").ok_or("http only")?;
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut s = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n").map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
     let (head, body) = buf.split_once("\r\n\r\n").ok_or("no HTTP response")?;

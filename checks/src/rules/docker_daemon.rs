@@ -38,18 +38,21 @@ impl Check for DockerDaemon {
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let endpoint = &cx.docker.endpoint;
         Ok(match &cx.docker.version {
-            Fact::Observed { value: v } => Verdict::pass(format!("Docker Engine {} (API {})", v.version, v.api_version))
-                .evidence("endpoint", endpoint)
-                .evidence("Version", &v.version)
-                .evidence("ApiVersion", &v.api_version)
-                .evidence("Os/Arch", format!("{}/{}", v.os, v.arch)),
-            Fact::Unavailable { why } | Fact::Denied { why, .. } => {
-                Verdict::fail(format!("cannot reach the Docker engine at {endpoint}: {why}"))
-                    .evidence("endpoint", endpoint)
-                    .fix(Remediation::text(INFO.doc.fixes[0]))
-                    .fix(Remediation::text(INFO.doc.fixes[1]).command("docker context ls"))
-                    .fix(Remediation::text(INFO.doc.fixes[2]))
-            }
+            Fact::Observed { value: v } => Verdict::pass(format!(
+                "Docker Engine {} (API {})",
+                v.version, v.api_version
+            ))
+            .evidence("endpoint", endpoint)
+            .evidence("Version", &v.version)
+            .evidence("ApiVersion", &v.api_version)
+            .evidence("Os/Arch", format!("{}/{}", v.os, v.arch)),
+            Fact::Unavailable { why } | Fact::Denied { why, .. } => Verdict::fail(format!(
+                "cannot reach the Docker engine at {endpoint}: {why}"
+            ))
+            .evidence("endpoint", endpoint)
+            .fix(Remediation::text(INFO.doc.fixes[0]))
+            .fix(Remediation::text(INFO.doc.fixes[1]).command("docker context ls"))
+            .fix(Remediation::text(INFO.doc.fixes[2])),
         })
     }
 }

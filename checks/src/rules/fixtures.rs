@@ -5,8 +5,10 @@ use crate::check::{Check, Finding, Outcome};
 use crate::facts::*;
 
 pub const REF: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42";
-pub const LOCAL_DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-pub const OTHER_DIGEST: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+pub const LOCAL_DIGEST: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+pub const OTHER_DIGEST: &str =
+    "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
 pub fn founding() -> Facts {
     Facts {
@@ -55,8 +57,18 @@ pub fn index_with_attestation() -> ImageShape {
         media_type: MEDIA_TYPE_OCI_INDEX.into(),
         digest: Some(LOCAL_DIGEST.into()),
         manifests: vec![
-            ChildManifest { digest: "sha256:aa".into(), kind: "image".into(), platform: Some("linux/amd64".into()), available: true },
-            ChildManifest { digest: "sha256:bb".into(), kind: "attestation".into(), platform: Some("unknown/unknown".into()), available: true },
+            ChildManifest {
+                digest: "sha256:aa".into(),
+                kind: "image".into(),
+                platform: Some("linux/amd64".into()),
+                available: true,
+            },
+            ChildManifest {
+                digest: "sha256:bb".into(),
+                kind: "attestation".into(),
+                platform: Some("unknown/unknown".into()),
+                available: true,
+            },
         ],
         source: "test".into(),
     }
@@ -79,7 +91,10 @@ pub fn repository(mode: &str, filters: &[&str]) -> Repository {
         tag_mutability: mode.into(),
         exclusion_filters: filters
             .iter()
-            .map(|f| ExclusionFilter { filter_type: "WILDCARD".into(), filter: (*f).into() })
+            .map(|f| ExclusionFilter {
+                filter_type: "WILDCARD".into(),
+                filter: (*f).into(),
+            })
             .collect(),
     }
 }
@@ -115,7 +130,10 @@ pub fn shape(facts: &mut Facts) -> &mut Fact<ImageShape> {
 
 /// Runs one check the way the registry does (Unknown errors and panics become findings).
 pub fn run(check: &dyn Check, facts: &Facts) -> Finding {
-    crate::registry::run(facts, |i| i.id == check.info().id).into_iter().next().expect("the check ran")
+    crate::registry::run(facts, |i| i.id == check.info().id)
+        .into_iter()
+        .next()
+        .expect("the check ran")
 }
 
 /// Asserts a table of (case name, facts, expected outcome, text the message must contain).
@@ -123,9 +141,17 @@ pub fn assert_table(check: &dyn Check, cases: Vec<(&str, Facts, Outcome, &str)>)
     for (name, facts, outcome, needle) in cases {
         let f = run(check, &facts);
         assert_eq!(f.outcome, outcome, "{name}: {}", f.message);
-        assert!(f.message.contains(needle), "{name}: message {:?} lacks {:?}", f.message, needle);
+        assert!(
+            f.message.contains(needle),
+            "{name}: message {:?} lacks {:?}",
+            f.message,
+            needle
+        );
         if matches!(outcome, Outcome::Fail | Outcome::Warn | Outcome::Unknown) {
-            assert!(!f.remediation.is_empty(), "{name}: a {outcome} needs a remediation");
+            assert!(
+                !f.remediation.is_empty(),
+                "{name}: a {outcome} needs a remediation"
+            );
         }
     }
 }

@@ -52,8 +52,12 @@ impl Check for ImageShape {
         if !shape.is_index() {
             return Ok(base(Verdict::pass(describe)));
         }
-        let missing: Vec<&str> =
-            shape.manifests.iter().filter(|m| !m.available).map(|m| m.platform.as_deref().unwrap_or(&m.digest)).collect();
+        let missing: Vec<&str> = shape
+            .manifests
+            .iter()
+            .filter(|m| !m.available)
+            .map(|m| m.platform.as_deref().unwrap_or(&m.digest))
+            .collect();
         if !missing.is_empty() {
             return Ok(base(Verdict::warn(format!(
                 "{describe}, with content missing locally for {}: engines push such an index differently",
@@ -92,9 +96,24 @@ mod tests {
         assert_table(
             &ImageShape,
             vec![
-                ("founding", founding(), Outcome::Warn, "1 image manifest (linux/amd64) + 1 attestation manifest, to an immutable tag"),
-                ("single", with(|f| *shape(f) = Fact::observed(single_manifest())), Outcome::Pass, "single image manifest"),
-                ("mutable", with(|f| t(f).repository = Fact::observed(Some(repository("MUTABLE", &[])))), Outcome::Pass, "mutable"),
+                (
+                    "founding",
+                    founding(),
+                    Outcome::Warn,
+                    "1 image manifest (linux/amd64) + 1 attestation manifest, to an immutable tag",
+                ),
+                (
+                    "single",
+                    with(|f| *shape(f) = Fact::observed(single_manifest())),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "mutable",
+                    with(|f| t(f).repository = Fact::observed(Some(repository("MUTABLE", &[])))),
+                    Outcome::Pass,
+                    "mutable",
+                ),
                 (
                     "multi-platform, no attestation",
                     with(|f| {
@@ -118,7 +137,10 @@ mod tests {
                 ),
                 (
                     "old API",
-                    with(|f| *shape(f) = Fact::unavailable("engine API 1.45 cannot list an image's manifests")),
+                    with(|f| {
+                        *shape(f) =
+                            Fact::unavailable("engine API 1.45 cannot list an image's manifests")
+                    }),
                     Outcome::Unknown,
                     "API 1.45",
                 ),

@@ -24,7 +24,10 @@ static INFO: CheckInfo = CheckInfo {
              /etc/docker/daemon.json and restart (images in the other store are not visible until switched back).",
         ],
         example: "✓ ED002 image-store  containerd image store: a default build makes an image index",
-        references: &["https://docs.docker.com/desktop/features/containerd/", "moby/moby daemon/containerd/service.go"],
+        references: &[
+            "https://docs.docker.com/desktop/features/containerd/",
+            "moby/moby daemon/containerd/service.go",
+        ],
     },
 };
 
@@ -36,13 +39,16 @@ impl Check for ImageStore {
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let info = cx.engine_info()?;
         let verdict = if info.uses_containerd_store() {
-            Verdict::pass("containerd image store: a default build makes an image index with a provenance attestation")
+            Verdict::pass(
+                "containerd image store: a default build makes an image index with a provenance attestation",
+            )
         } else {
             Verdict::pass("classic image store: builds and pushes are single image manifests")
         };
-        Ok(verdict
-            .evidence("Driver", &info.driver)
-            .evidence("driver-type", info.driver_type().unwrap_or("(none: graphdriver)")))
+        Ok(verdict.evidence("Driver", &info.driver).evidence(
+            "driver-type",
+            info.driver_type().unwrap_or("(none: graphdriver)"),
+        ))
     }
 }
 
@@ -57,12 +63,31 @@ mod tests {
         assert_table(
             &ImageStore,
             vec![
-                ("containerd", founding(), Outcome::Pass, "containerd image store"),
-                ("classic", with(|f| f.docker.info = Fact::observed(classic_info())), Outcome::Pass, "classic"),
-                ("no daemon", with(|f| f.docker.info = Fact::unavailable("timed out")), Outcome::Unknown, "timed out"),
+                (
+                    "containerd",
+                    founding(),
+                    Outcome::Pass,
+                    "containerd image store",
+                ),
+                (
+                    "classic",
+                    with(|f| f.docker.info = Fact::observed(classic_info())),
+                    Outcome::Pass,
+                    "classic",
+                ),
+                (
+                    "no daemon",
+                    with(|f| f.docker.info = Fact::unavailable("timed out")),
+                    Outcome::Unknown,
+                    "timed out",
+                ),
             ],
         );
         let f = run(&ImageStore, &founding());
-        assert!(f.evidence.0.contains(&("driver-type".into(), "io.containerd.snapshotter.v1".into())));
+        assert!(
+            f.evidence
+                .0
+                .contains(&("driver-type".into(), "io.containerd.snapshotter.v1".into()))
+        );
     }
 }

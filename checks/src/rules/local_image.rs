@@ -33,21 +33,35 @@ impl Check for LocalImage {
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let t = cx.target()?;
-        Ok(match need(&t.local, "the local image (GET /images/{name}/json)", DOCKER_REMEDY)? {
-            Some(img) => {
-                let mut v = Verdict::pass(format!("'{}' is present ({})", t.local_image, img.id)).evidence("Id", &img.id);
-                if !img.repo_digests.is_empty() {
-                    v = v.evidence("RepoDigests", img.repo_digests.join(", "));
+        Ok(
+            match need(
+                &t.local,
+                "the local image (GET /images/{name}/json)",
+                DOCKER_REMEDY,
+            )? {
+                Some(img) => {
+                    let mut v =
+                        Verdict::pass(format!("'{}' is present ({})", t.local_image, img.id))
+                            .evidence("Id", &img.id);
+                    if !img.repo_digests.is_empty() {
+                        v = v.evidence("RepoDigests", img.repo_digests.join(", "));
+                    }
+                    if let Fact::Observed { value } = &img.shape {
+                        v = v.evidence("shape", value.describe());
+                    }
+                    v
                 }
-                if let Fact::Observed { value } = &img.shape {
-                    v = v.evidence("shape", value.describe());
-                }
-                v
-            }
-            None => Verdict::fail(format!("no local image '{}': docker push would find nothing to push", t.local_image))
-                .fix(Remediation::text(INFO.doc.fixes[0]).command(format!("docker tag SOURCE_IMAGE {}", t.reference)))
+                None => Verdict::fail(format!(
+                    "no local image '{}': docker push would find nothing to push",
+                    t.local_image
+                ))
+                .fix(
+                    Remediation::text(INFO.doc.fixes[0])
+                        .command(format!("docker tag SOURCE_IMAGE {}", t.reference)),
+                )
                 .fix(Remediation::text(INFO.doc.fixes[1])),
-        })
+            },
+        )
     }
 }
 
@@ -62,8 +76,18 @@ mod tests {
             &LocalImage,
             vec![
                 ("present", founding(), Outcome::Pass, "is present"),
-                ("missing", with(|f| t(f).local = Fact::observed(None)), Outcome::Fail, "no local image"),
-                ("no daemon", with(|f| t(f).local = Fact::unavailable("Docker engine unreachable")), Outcome::Unknown, "unreachable"),
+                (
+                    "missing",
+                    with(|f| t(f).local = Fact::observed(None)),
+                    Outcome::Fail,
+                    "no local image",
+                ),
+                (
+                    "no daemon",
+                    with(|f| t(f).local = Fact::unavailable("Docker engine unreachable")),
+                    Outcome::Unknown,
+                    "unreachable",
+                ),
             ],
         );
     }

@@ -47,8 +47,14 @@ impl Check for PushRisk {
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let tag = match cx.tag_policy() {
-            Ok(TagPolicy::NoTag) => return Ok(Verdict::skip("a digest reference: the push writes no tag")),
-            Ok(TagPolicy::NoRepository) => return Ok(Verdict::skip("the repository does not exist (see repository-exists)")),
+            Ok(TagPolicy::NoTag) => {
+                return Ok(Verdict::skip("a digest reference: the push writes no tag"));
+            }
+            Ok(TagPolicy::NoRepository) => {
+                return Ok(Verdict::skip(
+                    "the repository does not exist (see repository-exists)",
+                ));
+            }
             Ok(TagPolicy::Tag { tag, rule, .. }) => Ok((tag, rule.immutable)),
             Err(u) => Err(u),
         };
@@ -58,12 +64,16 @@ impl Check for PushRisk {
 
         // Any one condition known false decides Pass, whatever else is missing.
         if let Ok(false) = store {
-            return Ok(Verdict::pass("classic image store: docker push sends one manifest"));
+            return Ok(Verdict::pass(
+                "classic image store: docker push sends one manifest",
+            ));
         }
         if let Ok((v, raw)) = &engine
             && v.pushes_children_by_digest()
         {
-            let mut verdict = Verdict::pass(format!("engine {raw} pushes an index's children by digest and only the root by tag"));
+            let mut verdict = Verdict::pass(format!(
+                "engine {raw} pushes an index's children by digest and only the root by tag"
+            ));
             if let (Ok(true), Ok(s)) = (&store, &shape)
                 && v.drops_tag_on_partial_index_push()
                 && s.is_index()
@@ -80,10 +90,15 @@ impl Check for PushRisk {
         if let Ok(s) = &shape
             && !s.is_index()
         {
-            return Ok(Verdict::pass("a single image manifest: docker push PUTs it to the tag once").evidence("mediaType", &s.media_type));
+            return Ok(Verdict::pass(
+                "a single image manifest: docker push PUTs it to the tag once",
+            )
+            .evidence("mediaType", &s.media_type));
         }
         if let Ok((tag, false)) = &tag {
-            return Ok(Verdict::pass(format!("tag '{tag}' is mutable: repeated PUTs to it are accepted (the index goes last)")));
+            return Ok(Verdict::pass(format!(
+                "tag '{tag}' is mutable: repeated PUTs to it are accepted (the index goes last)"
+            )));
         }
 
         // None is known false: Fail only when every condition is known true.
@@ -127,7 +142,12 @@ mod tests {
     use crate::rules::fixtures::*;
 
     fn engine(v: &str) -> Fact<EngineVersion> {
-        Fact::observed(EngineVersion { version: v.into(), api_version: "1.45".into(), os: "linux".into(), arch: "amd64".into() })
+        Fact::observed(EngineVersion {
+            version: v.into(),
+            api_version: "1.45".into(),
+            os: "linux".into(),
+            arch: "amd64".into(),
+        })
     }
 
     #[test]
@@ -135,7 +155,11 @@ mod tests {
         let f = run(&PushRisk, &founding());
         assert_eq!(f.outcome, Outcome::Fail, "{}", f.message);
         assert!(f.message.contains("engine 26.1.5+dfsg1"), "{}", f.message);
-        assert!(f.remediation[0].text.starts_with("Upgrade Docker Engine to 28.2.0"));
+        assert!(
+            f.remediation[0]
+                .text
+                .starts_with("Upgrade Docker Engine to 28.2.0")
+        );
         assert!(f.remediation[1].commands[0].contains("--provenance=false"));
         assert_eq!(f.remediation.len(), 5);
     }
@@ -145,26 +169,72 @@ mod tests {
         assert_table(
             &PushRisk,
             vec![
-                ("fixed engine", with(|f| f.docker.version = engine("28.5.2")), Outcome::Pass, "by digest"),
-                ("25.0 backport", with(|f| f.docker.version = engine("25.0.16")), Outcome::Pass, "by digest"),
-                ("25.0 before backport", with(|f| f.docker.version = engine("25.0.15")), Outcome::Fail, "will fail"),
-                ("27.x has no backport", with(|f| f.docker.version = engine("27.5.1")), Outcome::Fail, "will fail"),
-                ("classic store", with(|f| f.docker.info = Fact::observed(classic_info())), Outcome::Pass, "classic"),
-                ("single manifest", with(|f| *shape(f) = Fact::observed(single_manifest())), Outcome::Pass, "single image manifest"),
-                ("mutable", with(|f| t(f).repository = Fact::observed(Some(repository("MUTABLE", &[])))), Outcome::Pass, "mutable"),
+                (
+                    "fixed engine",
+                    with(|f| f.docker.version = engine("28.5.2")),
+                    Outcome::Pass,
+                    "by digest",
+                ),
+                (
+                    "25.0 backport",
+                    with(|f| f.docker.version = engine("25.0.16")),
+                    Outcome::Pass,
+                    "by digest",
+                ),
+                (
+                    "25.0 before backport",
+                    with(|f| f.docker.version = engine("25.0.15")),
+                    Outcome::Fail,
+                    "will fail",
+                ),
+                (
+                    "27.x has no backport",
+                    with(|f| f.docker.version = engine("27.5.1")),
+                    Outcome::Fail,
+                    "will fail",
+                ),
+                (
+                    "classic store",
+                    with(|f| f.docker.info = Fact::observed(classic_info())),
+                    Outcome::Pass,
+                    "classic",
+                ),
+                (
+                    "single manifest",
+                    with(|f| *shape(f) = Fact::observed(single_manifest())),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "mutable",
+                    with(|f| t(f).repository = Fact::observed(Some(repository("MUTABLE", &[])))),
+                    Outcome::Pass,
+                    "mutable",
+                ),
                 (
                     "excluded tag",
-                    with(|f| t(f).repository = Fact::observed(Some(repository("IMMUTABLE_WITH_EXCLUSION", &["v*"])))),
+                    with(|f| {
+                        t(f).repository =
+                            Fact::observed(Some(repository("IMMUTABLE_WITH_EXCLUSION", &["v*"])))
+                    }),
                     Outcome::Pass,
                     "mutable",
                 ),
                 (
                     "protected tag",
-                    with(|f| t(f).repository = Fact::observed(Some(repository("MUTABLE_WITH_EXCLUSION", &["v*"])))),
+                    with(|f| {
+                        t(f).repository =
+                            Fact::observed(Some(repository("MUTABLE_WITH_EXCLUSION", &["v*"])))
+                    }),
                     Outcome::Fail,
                     "will fail",
                 ),
-                ("shape unknown", with(|f| *shape(f) = Fact::unavailable("API 1.45")), Outcome::Unknown, "API 1.45"),
+                (
+                    "shape unknown",
+                    with(|f| *shape(f) = Fact::unavailable("API 1.45")),
+                    Outcome::Unknown,
+                    "API 1.45",
+                ),
                 (
                     "shape unknown but mutable",
                     with(|f| {
@@ -174,13 +244,28 @@ mod tests {
                     Outcome::Pass,
                     "mutable",
                 ),
-                ("no daemon", with(|f| {
-                    f.docker.version = Fact::unavailable("connection refused");
-                    f.docker.info = Fact::unavailable("connection refused");
-                    t(f).local = Fact::unavailable("connection refused")
-                }), Outcome::Unknown, "connection refused"),
-                ("offline", with(|f| t(f).repository = Fact::unavailable("--offline: no AWS calls")), Outcome::Unknown, "--offline"),
-                ("missing repo", with(|f| t(f).repository = Fact::observed(None)), Outcome::Skip, "does not exist"),
+                (
+                    "no daemon",
+                    with(|f| {
+                        f.docker.version = Fact::unavailable("connection refused");
+                        f.docker.info = Fact::unavailable("connection refused");
+                        t(f).local = Fact::unavailable("connection refused")
+                    }),
+                    Outcome::Unknown,
+                    "connection refused",
+                ),
+                (
+                    "offline",
+                    with(|f| t(f).repository = Fact::unavailable("--offline: no AWS calls")),
+                    Outcome::Unknown,
+                    "--offline",
+                ),
+                (
+                    "missing repo",
+                    with(|f| t(f).repository = Fact::observed(None)),
+                    Outcome::Skip,
+                    "does not exist",
+                ),
                 (
                     "28.2.1 partial index",
                     with(|f| {

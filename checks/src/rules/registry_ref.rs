@@ -40,7 +40,10 @@ impl Check for RegistryRef {
         let target = cx.target()?;
         Ok(match EcrRef::parse(&target.reference) {
             Ok(r) => {
-                let mut message = format!("account {}, region {}, partition {}", r.account, r.region, r.partition);
+                let mut message = format!(
+                    "account {}, region {}, partition {}",
+                    r.account, r.region, r.partition
+                );
                 if r.tag_defaulted {
                     message += "; no tag given, so docker pushes 'latest'";
                 }
@@ -54,7 +57,10 @@ impl Check for RegistryRef {
                     v = v.evidence("digest", d);
                 }
                 if r.fips || r.dual_stack {
-                    v = v.evidence("endpoint", format!("fips={} dual-stack={}", r.fips, r.dual_stack));
+                    v = v.evidence(
+                        "endpoint",
+                        format!("fips={} dual-stack={}", r.fips, r.dual_stack),
+                    );
                 }
                 v
             }
@@ -79,17 +85,28 @@ mod tests {
                 ("ok", founding(), Outcome::Pass, "region eu-west-1"),
                 (
                     "no tag",
-                    with(|f| t(f).reference = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api".into()),
+                    with(|f| {
+                        t(f).reference = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api".into()
+                    }),
                     Outcome::Pass,
                     "'latest'",
                 ),
                 (
                     "host in path",
-                    with(|f| t(f).reference = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/public.ecr.aws/x/api:1".into()),
+                    with(|f| {
+                        t(f).reference =
+                            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/public.ecr.aws/x/api:1"
+                                .into()
+                    }),
                     Outcome::Fail,
                     "contains the registry host 'public.ecr.aws'",
                 ),
-                ("not ecr", with(|f| t(f).reference = "ghcr.io/x/api:1".into()), Outcome::Fail, "'ghcr.io'"),
+                (
+                    "not ecr",
+                    with(|f| t(f).reference = "ghcr.io/x/api:1".into()),
+                    Outcome::Fail,
+                    "'ghcr.io'",
+                ),
             ],
         );
     }

@@ -37,7 +37,11 @@ impl Check for RepositoryExists {
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let r = cx.reference()?;
-        let repo = need(&cx.target()?.repository, "the repository (DescribeRepositories)", ECR_REMEDY)?;
+        let repo = need(
+            &cx.target()?.repository,
+            "the repository (DescribeRepositories)",
+            ECR_REMEDY,
+        )?;
         Ok(match repo {
             Some(repo) => Verdict::pass(format!("repository '{}' exists in registry {}", repo.name, repo.registry_id))
                 .evidence("repositoryUri", &repo.uri)
@@ -72,21 +76,44 @@ mod tests {
             &RepositoryExists,
             vec![
                 ("exists", founding(), Outcome::Pass, "'api' exists"),
-                ("missing", with(|f| t(f).repository = Fact::observed(None)), Outcome::Fail, "does not exist"),
+                (
+                    "missing",
+                    with(|f| t(f).repository = Fact::observed(None)),
+                    Outcome::Fail,
+                    "does not exist",
+                ),
                 (
                     "denied",
                     with(|f| {
-                        t(f).repository = Fact::Denied { action: "ecr:DescribeRepositories".into(), why: "AccessDenied".into() }
+                        t(f).repository = Fact::Denied {
+                            action: "ecr:DescribeRepositories".into(),
+                            why: "AccessDenied".into(),
+                        }
                     }),
                     Outcome::Unknown,
                     "access denied",
                 ),
-                ("offline", with(|f| t(f).repository = Fact::unavailable("--offline")), Outcome::Unknown, "--offline"),
+                (
+                    "offline",
+                    with(|f| t(f).repository = Fact::unavailable("--offline")),
+                    Outcome::Unknown,
+                    "--offline",
+                ),
             ],
         );
-        let f = run(&RepositoryExists, &with(|f| {
-            t(f).repository = Fact::Denied { action: "ecr:DescribeRepositories".into(), why: "AccessDenied".into() }
-        }));
-        assert!(f.remediation[0].text.contains("Grant ecr:DescribeRepositories"));
+        let f = run(
+            &RepositoryExists,
+            &with(|f| {
+                t(f).repository = Fact::Denied {
+                    action: "ecr:DescribeRepositories".into(),
+                    why: "AccessDenied".into(),
+                }
+            }),
+        );
+        assert!(
+            f.remediation[0]
+                .text
+                .contains("Grant ecr:DescribeRepositories")
+        );
     }
 }

@@ -11,7 +11,12 @@ static INFO: CheckInfo = CheckInfo {
     title: "The tag is not already taken by another image",
     severity: Severity::Fail,
     scope: Scope::Target,
-    needs: &[Need::EcrRepository, Need::EcrImage, Need::DockerEngine, Need::LocalImage],
+    needs: &[
+        Need::EcrRepository,
+        Need::EcrImage,
+        Need::DockerEngine,
+        Need::LocalImage,
+    ],
     catalog: &["F1"],
     doc: Doc {
         what: "Looks the tag up in ECR (DescribeImages with imageStatus ANY, or BatchGetImage when DescribeImages \
@@ -48,11 +53,21 @@ impl Check for TagCollision {
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let (tag, rule) = match cx.tag_policy()? {
-            TagPolicy::NoTag => return Ok(Verdict::skip("a digest reference: the push writes no tag")),
-            TagPolicy::NoRepository => return Ok(Verdict::skip("the repository does not exist (see repository-exists)")),
+            TagPolicy::NoTag => {
+                return Ok(Verdict::skip("a digest reference: the push writes no tag"));
+            }
+            TagPolicy::NoRepository => {
+                return Ok(Verdict::skip(
+                    "the repository does not exist (see repository-exists)",
+                ));
+            }
             TagPolicy::Tag { tag, rule, .. } => (tag, rule),
         };
-        let remote = need(&cx.target()?.remote_tag, "whether the tag exists in ECR (DescribeImages or BatchGetImage)", ECR_REMEDY);
+        let remote = need(
+            &cx.target()?.remote_tag,
+            "whether the tag exists in ECR (DescribeImages or BatchGetImage)",
+            ECR_REMEDY,
+        );
         if !rule.immutable {
             let mut v = Verdict::pass(format!("tag '{tag}' is mutable: the push may overwrite it"));
             if let Ok(Some(existing)) = remote {
@@ -61,7 +76,8 @@ impl Check for TagCollision {
             return Ok(v);
         }
         let Some(existing) = remote? else {
-            return Ok(Verdict::pass(format!("tag '{tag}' is not in ECR yet")).evidence("remote", "tag not found"));
+            return Ok(Verdict::pass(format!("tag '{tag}' is not in ECR yet"))
+                .evidence("remote", "tag not found"));
         };
         let r = cx.reference()?;
         let containerd = cx.engine_info()?.uses_containerd_store();
@@ -91,7 +107,11 @@ impl Check for TagCollision {
                 short(&existing.digest)
             )),
         };
-        Ok(with_fixes(evidence(verdict, &existing, local_digest.as_deref()), &r, &tag))
+        Ok(with_fixes(
+            evidence(verdict, existing, local_digest.as_deref()),
+            &r,
+            &tag,
+        ))
     }
 }
 
@@ -106,16 +126,23 @@ fn local_digest(img: &LocalImage, containerd: bool, r: &EcrRef) -> Option<String
         return from_shape.or_else(|| Some(img.id.clone()));
     }
     let prefix = format!("{}/{}@", r.registry, r.repository);
-    img.repo_digests.iter().find_map(|d| d.strip_prefix(&prefix).map(str::to_string))
+    img.repo_digests
+        .iter()
+        .find_map(|d| d.strip_prefix(&prefix).map(str::to_string))
 }
 
 fn evidence(mut v: Verdict, existing: &RemoteImage, local: Option<&str>) -> Verdict {
-    v = v.evidence("remote digest", &existing.digest).evidence("remote tags", existing.tags.join(", "));
+    v = v
+        .evidence("remote digest", &existing.digest)
+        .evidence("remote tags", existing.tags.join(", "));
     if let Some(status) = &existing.status {
         v = v.evidence("imageStatus", status);
     }
-    v.evidence("local digest", local.unwrap_or("unknown (classic store, never pushed here)"))
-        .evidence("seen by", &existing.source)
+    v.evidence(
+        "local digest",
+        local.unwrap_or("unknown (classic store, never pushed here)"),
+    )
+    .evidence("seen by", &existing.source)
 }
 
 fn with_fixes(v: Verdict, r: &EcrRef, tag: &str) -> Verdict {
@@ -151,15 +178,27 @@ mod tests {
             f.docker.info = Fact::observed(classic_info());
             if let Fact::Observed { value: Some(img) } = &mut t(f).local {
                 img.id = "sha256:config".into();
-                img.repo_digests = vec![format!("123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@{LOCAL_DIGEST}")];
+                img.repo_digests = vec![format!(
+                    "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api@{LOCAL_DIGEST}"
+                )];
             }
         };
         assert_table(
             &TagCollision,
             vec![
                 ("free", founding(), Outcome::Pass, "not in ECR yet"),
-                ("same digest, containerd", with(|f| existing(LOCAL_DIGEST, f)), Outcome::Pass, "skips the PUT"),
-                ("other digest", with(|f| existing(OTHER_DIGEST, f)), Outcome::Fail, "already holds sha256:222222222222…"),
+                (
+                    "same digest, containerd",
+                    with(|f| existing(LOCAL_DIGEST, f)),
+                    Outcome::Pass,
+                    "skips the PUT",
+                ),
+                (
+                    "other digest",
+                    with(|f| existing(OTHER_DIGEST, f)),
+                    Outcome::Fail,
+                    "already holds sha256:222222222222…",
+                ),
                 (
                     "same digest, classic",
                     with(|f| {
@@ -190,7 +229,8 @@ mod tests {
                 (
                     "excluded tag",
                     with(|f| {
-                        t(f).repository = Fact::observed(Some(repository("IMMUTABLE_WITH_EXCLUSION", &["v*"])));
+                        t(f).repository =
+                            Fact::observed(Some(repository("IMMUTABLE_WITH_EXCLUSION", &["v*"])));
                         existing(OTHER_DIGEST, f)
                     }),
                     Outcome::Pass,
@@ -199,7 +239,10 @@ mod tests {
                 (
                     "remote unknown on immutable",
                     with(|f| {
-                        t(f).remote_tag = Fact::Denied { action: "ecr:DescribeImages or ecr:BatchGetImage".into(), why: "AccessDenied".into() }
+                        t(f).remote_tag = Fact::Denied {
+                            action: "ecr:DescribeImages or ecr:BatchGetImage".into(),
+                            why: "AccessDenied".into(),
+                        }
                     }),
                     Outcome::Unknown,
                     "access denied",
@@ -213,7 +256,12 @@ mod tests {
                     Outcome::Pass,
                     "mutable",
                 ),
-                ("missing repo", with(|f| t(f).repository = Fact::observed(None)), Outcome::Skip, "does not exist"),
+                (
+                    "missing repo",
+                    with(|f| t(f).repository = Fact::observed(None)),
+                    Outcome::Skip,
+                    "does not exist",
+                ),
                 (
                     "no local image",
                     with(|f| {

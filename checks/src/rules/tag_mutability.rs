@@ -42,12 +42,22 @@ impl Check for TagMutability {
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let (tag, repo, rule) = match cx.tag_policy()? {
-            TagPolicy::NoTag => return Ok(Verdict::skip("a digest reference: the push writes no tag")),
-            TagPolicy::NoRepository => return Ok(Verdict::skip("the repository does not exist (see repository-exists)")),
+            TagPolicy::NoTag => {
+                return Ok(Verdict::skip("a digest reference: the push writes no tag"));
+            }
+            TagPolicy::NoRepository => {
+                return Ok(Verdict::skip(
+                    "the repository does not exist (see repository-exists)",
+                ));
+            }
             TagPolicy::Tag { tag, repo, rule } => (tag, repo, rule),
         };
         let filters = filter_list(repo);
-        let word = if rule.immutable { "immutable" } else { "mutable" };
+        let word = if rule.immutable {
+            "immutable"
+        } else {
+            "mutable"
+        };
         let mode = &repo.tag_mutability;
         let because = match (mode.as_str(), &rule.matched) {
             (_, _) if rule.unknown_mode => format!("unknown mode {mode}, treated as immutable"),
@@ -69,7 +79,11 @@ impl Check for TagMutability {
 }
 
 fn filter_list(repo: &Repository) -> String {
-    let names: Vec<&str> = repo.exclusion_filters.iter().map(|f| f.filter.as_str()).collect();
+    let names: Vec<&str> = repo
+        .exclusion_filters
+        .iter()
+        .map(|f| f.filter.as_str())
+        .collect();
     format!("[{}]", names.join(", "))
 }
 
@@ -78,20 +92,31 @@ fn problems(repo: &Repository) -> Vec<String> {
     let mode = repo.tag_mutability.as_str();
     let with_exclusion = mode.ends_with("_WITH_EXCLUSION");
     let mut out = Vec::new();
-    if !matches!(mode, "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION") {
+    if !matches!(
+        mode,
+        "MUTABLE" | "IMMUTABLE" | "IMMUTABLE_WITH_EXCLUSION" | "MUTABLE_WITH_EXCLUSION"
+    ) {
         out.push(format!("'{mode}' is not a mode ecr-doctor knows"));
     }
     if with_exclusion && repo.exclusion_filters.is_empty() {
-        out.push(format!("{mode} has no exclusion filters (ECR requires 1–5)"));
+        out.push(format!(
+            "{mode} has no exclusion filters (ECR requires 1–5)"
+        ));
     }
     if !with_exclusion && !repo.exclusion_filters.is_empty() {
         out.push(format!("exclusion filters are set with {mode}, which ignores them (ECR rejects this combination)"));
     }
     for f in &repo.exclusion_filters {
         if f.filter_type != "WILDCARD" {
-            out.push(format!("filter '{}' has type {}, which matches nothing", f.filter, f.filter_type));
+            out.push(format!(
+                "filter '{}' has type {}, which matches nothing",
+                f.filter, f.filter_type
+            ));
         } else if !filter_can_match_a_tag(&f.filter) {
-            out.push(format!("filter '{}' can never match a Docker tag", f.filter));
+            out.push(format!(
+                "filter '{}' can never match a Docker tag",
+                f.filter
+            ));
         }
     }
     out
@@ -113,19 +138,84 @@ mod tests {
         assert_table(
             &TagMutability,
             vec![
-                ("immutable", founding(), Outcome::Pass, "'v42' is immutable: IMMUTABLE"),
-                ("mutable", repo("MUTABLE", &[]), Outcome::Pass, "'v42' is mutable"),
-                ("excluded", repo("IMMUTABLE_WITH_EXCLUSION", &["latest", "v4*"]), Outcome::Pass, "mutable: IMMUTABLE_WITH_EXCLUSION and it matches the filter 'v4*'"),
-                ("not excluded", repo("IMMUTABLE_WITH_EXCLUSION", &["latest", "dev-*"]), Outcome::Pass, "immutable: IMMUTABLE_WITH_EXCLUSION and it matches none of the filters [latest, dev-*]"),
-                ("protected", repo("MUTABLE_WITH_EXCLUSION", &["v*"]), Outcome::Pass, "immutable: MUTABLE_WITH_EXCLUSION"),
-                ("unprotected", repo("MUTABLE_WITH_EXCLUSION", &["release-*"]), Outcome::Pass, "mutable: MUTABLE_WITH_EXCLUSION"),
-                ("prefix is not a match", repo("IMMUTABLE_WITH_EXCLUSION", &["v4"]), Outcome::Pass, "is immutable"),
-                ("unknown mode", repo("IMMUTABLE_WITH_EXCLUSIONS", &[]), Outcome::Warn, "treated as immutable"),
-                ("filters on plain mode", repo("IMMUTABLE", &["latest"]), Outcome::Warn, "ignores them"),
-                ("no filters", repo("IMMUTABLE_WITH_EXCLUSION", &[]), Outcome::Warn, "no exclusion filters"),
-                ("unmatchable", repo("IMMUTABLE_WITH_EXCLUSION", &[".x*"]), Outcome::Warn, "can never match"),
-                ("missing repo", with(|f| t(f).repository = Fact::observed(None)), Outcome::Skip, "does not exist"),
-                ("unknown repo", with(|f| t(f).repository = Fact::unavailable("timed out after 5s")), Outcome::Unknown, "timed out"),
+                (
+                    "immutable",
+                    founding(),
+                    Outcome::Pass,
+                    "'v42' is immutable: IMMUTABLE",
+                ),
+                (
+                    "mutable",
+                    repo("MUTABLE", &[]),
+                    Outcome::Pass,
+                    "'v42' is mutable",
+                ),
+                (
+                    "excluded",
+                    repo("IMMUTABLE_WITH_EXCLUSION", &["latest", "v4*"]),
+                    Outcome::Pass,
+                    "mutable: IMMUTABLE_WITH_EXCLUSION and it matches the filter 'v4*'",
+                ),
+                (
+                    "not excluded",
+                    repo("IMMUTABLE_WITH_EXCLUSION", &["latest", "dev-*"]),
+                    Outcome::Pass,
+                    "immutable: IMMUTABLE_WITH_EXCLUSION and it matches none of the filters [latest, dev-*]",
+                ),
+                (
+                    "protected",
+                    repo("MUTABLE_WITH_EXCLUSION", &["v*"]),
+                    Outcome::Pass,
+                    "immutable: MUTABLE_WITH_EXCLUSION",
+                ),
+                (
+                    "unprotected",
+                    repo("MUTABLE_WITH_EXCLUSION", &["release-*"]),
+                    Outcome::Pass,
+                    "mutable: MUTABLE_WITH_EXCLUSION",
+                ),
+                (
+                    "prefix is not a match",
+                    repo("IMMUTABLE_WITH_EXCLUSION", &["v4"]),
+                    Outcome::Pass,
+                    "is immutable",
+                ),
+                (
+                    "unknown mode",
+                    repo("IMMUTABLE_WITH_EXCLUSIONS", &[]),
+                    Outcome::Warn,
+                    "treated as immutable",
+                ),
+                (
+                    "filters on plain mode",
+                    repo("IMMUTABLE", &["latest"]),
+                    Outcome::Warn,
+                    "ignores them",
+                ),
+                (
+                    "no filters",
+                    repo("IMMUTABLE_WITH_EXCLUSION", &[]),
+                    Outcome::Warn,
+                    "no exclusion filters",
+                ),
+                (
+                    "unmatchable",
+                    repo("IMMUTABLE_WITH_EXCLUSION", &[".x*"]),
+                    Outcome::Warn,
+                    "can never match",
+                ),
+                (
+                    "missing repo",
+                    with(|f| t(f).repository = Fact::observed(None)),
+                    Outcome::Skip,
+                    "does not exist",
+                ),
+                (
+                    "unknown repo",
+                    with(|f| t(f).repository = Fact::unavailable("timed out after 5s")),
+                    Outcome::Unknown,
+                    "timed out",
+                ),
             ],
         );
     }

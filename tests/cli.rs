@@ -1,0 +1,260 @@
+//! The binary with no peers: replay of the bundled facts files, usage errors, docs, report snapshots.
+
+mod common;
+
+use common::{Run, doctor, run};
+
+const FOUNDING: &str = "examples/founding-case.facts.json";
+const PASSING: &str = "examples/passing.facts.json";
+const FIXED_ENGINE: &str = "examples/fixed-engine.facts.json";
+const REF: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42";
+
+fn replay(file: &str, extra: &[&str]) -> Run {
+    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+    let mut args = vec!["check", "--facts", &path];
+    args.extend_from_slice(extra);
+    run(doctor(None, &args))
+}
+
+#[test]
+fn founding_case_replays_to_fail_with_exit_1() {
+    let r = replay(FOUNDING, &["--format", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.outcome("push-risk", Some(REF)), "fail");
+    assert_eq!(r.outcome("image-store", None), "pass");
+}
+
+#[test]
+fn passing_cases_replay_to_exit_0() {
+    let r = replay(PASSING, &["--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["outcome"] == "pass"),
+        "{}",
+        r.stdout
+    );
+
+    let r = replay(FIXED_ENGINE, &["--format", "json"]);
+    assert_eq!(r.code, 0);
+    assert_eq!(r.outcome("push-risk", Some(REF)), "pass");
+    assert_eq!(r.outcome("image-shape", Some(REF)), "warn");
+}
+
+#[test]
+fn fail_on_sets_the_threshold() {
+    let cases = [
+        (FOUNDING, "fail", 1),
+        (FOUNDING, "never", 0),
+        (FIXED_ENGINE, "fail", 0),
+        (FIXED_ENGINE, "warn", 1),
+        (FIXED_ENGINE, "unknown", 1),
+        (PASSING, "unknown", 0),
+    ];
+    for (file, fail_on, code) in cases {
+        let r = replay(file, &["--fail-on", fail_on, "--format", "json"]);
+        assert_eq!(r.code, code, "{file} --fail-on {fail_on}");
+        assert_eq!(r.json()["summary"]["exit_code"], code);
+    }
+}
+
+#[test]
+fn json_report_has_the_documented_shape() {
+    let doc = replay(FOUNDING, &["--format", "json"]).json();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["targets"][0], REF);
+    for f in doc["findings"].as_array().unwrap() {
+        for key in [
+            "id",
+            "check",
+            "target",
+            "outcome",
+            "message",
+            "evidence",
+            "remediation",
+        ] {
+            assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
+        }
+        for step in f["remediation"].as_array().unwrap() {
+            assert!(
+                step["text"].is_string() && step["commands"].is_array() && step["links"].is_array()
+            );
+        }
+    }
+    let s = &doc["summary"];
+    assert_eq!(
+        (s["fail"].as_u64(), s["warn"].as_u64(), s["pass"].as_u64()),
+        (Some(1), Some(1), Some(7))
+    );
+}
+
+#[test]
+fn human_report_snapshots() {
+    for (name, file) in [("founding", FOUNDING), ("passing", PASSING)] {
+        let r = replay(file, &["--color", "never"]);
+        insta::assert_snapshot!(format!("human_{name}"), r.stdout);
+    }
+}
+
+#[test]
+fn json_report_snapshot() {
+    let r = replay(FOUNDING, &["--format", "json"]);
+    insta::assert_snapshot!("json_founding", r.stdout);
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let plain = replay(FOUNDING, &[]);
+    assert!(
+        !plain.stdout.contains('\u{1b}'),
+        "no colour when stdout is not a terminal"
+    );
+    let forced = replay(FOUNDING, &["--color", "always"]);
+    assert!(forced.stdout.contains('\u{1b}'));
+}
+
+#[test]
+fn replay_can_select_targets() {
+    let r = replay(FOUNDING, &["--format", "json", REF]);
+    assert_eq!(r.json()["targets"].as_array().unwrap().len(), 1);
+    let r = replay(
+        FOUNDING,
+        &["123456789012.dkr.ecr.eu-west-1.amazonaws.com/other:v1"],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("has no target"), "{}", r.stderr);
+}
+
+/// Bad input: one line on stderr naming the bad part, nothing on stdout, exit 2.
+fn assert_usage_error(args: &[&str], needle: &str) {
+    let r = run(doctor(None, args));
+    assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
+    assert!(r.stdout.is_empty(), "{args:?}: stdout {}", r.stdout);
+    assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+    assert!(
+        !r.stderr.contains("panicked") && !r.stderr.contains("backtrace"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_bad_part() {
+    assert_usage_error(
+        &[
+            "check",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/Api:v1",
+        ],
+        "'Api'",
+    );
+    assert_usage_error(&["check", "ghcr.io/org/app:v1"], "'ghcr.io'");
+    assert_usage_error(
+        &[
+            "check",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1",
+        ],
+        "contains the registry host",
+    );
+    assert_usage_error(
+        &["check", "--skip", "no-such-check", REF],
+        "no check named 'no-such-check'",
+    );
+    assert_usage_error(
+        &["check", "--local-image", "a", "--local-image", "b", REF],
+        "--local-image was given 2 times",
+    );
+    assert_usage_error(&["check", "--timeout", "-1", REF], "--timeout");
+    assert_usage_error(
+        &["check", "--facts", "/nonexistent/facts.json"],
+        "cannot read facts file /nonexistent/facts.json",
+    );
+    assert_usage_error(&["explain", "ED999"], "no check named 'ED999'");
+    assert_usage_error(&["--format", "xml"], "xml");
+
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), r#"{"schema_version": 7, "docker": {}}"#).unwrap();
+    assert_usage_error(
+        &["check", "--facts", bad.path().to_str().unwrap()],
+        "cannot read facts file",
+    );
+}
+
+#[test]
+fn explain_prints_the_checks_own_documentation() {
+    for key in ["ED205", "push-risk", "ed205"] {
+        let r = run(doctor(None, &["explain", key]));
+        assert_eq!(r.code, 0);
+        for section in [
+            "## ED205 push-risk",
+            "### What it checks",
+            "### Why it matters",
+            "### How to fix",
+            "moby/moby#49949",
+        ] {
+            assert!(r.stdout.contains(section), "{key}: {section}");
+        }
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &run(doctor(
+            None,
+            &["explain", "tag-collision", "--format", "json"],
+        ))
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["id"], "ED202");
+    assert_eq!(json["catalog"][0], "F1");
+}
+
+#[test]
+fn checks_lists_every_check_once() {
+    let r = run(doctor(None, &["checks", "--format", "json"]));
+    let list: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+    let mut ids: Vec<&str> = list.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let n = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "duplicate IDs");
+    assert!(n >= 9);
+}
+
+#[test]
+fn docs_checks_md_is_up_to_date() {
+    let generated = run(doctor(None, &["checks", "--format", "markdown"])).stdout;
+    let path = format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"));
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/checks.md is stale: regenerate it with `cargo run -q -- checks --format markdown > docs/checks.md`"
+    );
+}
+
+#[test]
+fn saved_facts_replay_to_the_same_findings() {
+    let saved = tempfile::NamedTempFile::new().unwrap();
+    let path = saved.path().to_str().unwrap();
+    // Offline with a dead engine: still a complete facts file (every fact says why it is missing).
+    let mut cmd = doctor(
+        None,
+        &[
+            "check",
+            "--offline",
+            "--format",
+            "json",
+            "--save-facts",
+            path,
+            REF,
+        ],
+    );
+    cmd.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let live = run(cmd);
+    let replayed = run(doctor(
+        None,
+        &["check", "--format", "json", "--facts", path],
+    ));
+    assert_eq!(live.json()["findings"], replayed.json()["findings"]);
+    assert_eq!(live.code, replayed.code);
+}
