@@ -1,13 +1,22 @@
-//! The command line.
+//! The command line. Every option has an `ECR_DOCTOR_*` environment twin; options that the config file can
+//! also set are `Option`s here so the config file can fill what neither the command line nor the
+//! environment gave (see config.rs).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
 
 /// Will `docker push` to Amazon ECR succeed? A read-only preflight: if not, it says exactly why and the least
 /// invasive fix.
 #[derive(Debug, Parser)]
-#[command(name = "ecr-doctor", version, max_term_width = 100, after_help = EXIT_CODES, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "ecr-doctor",
+    version,
+    max_term_width = 100,
+    after_help = EXIT_CODES,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -16,8 +25,8 @@ pub struct Cli {
     pub env: EnvArgs,
 }
 
-const EXIT_CODES: &str = "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
-2 bad usage, bad reference, bad facts file or internal error.";
+pub const EXIT_CODES: &str = "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
+2 bad usage, bad reference, bad config, bad facts file or internal error.";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -27,20 +36,43 @@ pub enum Command {
     Env(EnvArgs),
     /// List the checks
     Checks {
-        #[arg(long, value_enum, default_value_t = DocFormat::Human)]
+        #[arg(long, value_enum, default_value_t = DocFormat::Human, env = "ECR_DOCTOR_DOCS_FORMAT")]
         format: DocFormat,
     },
     /// Print one check's documentation: what it checks, why, how to fix
     Explain {
         /// Check ID (ED205) or name (push-risk)
         check: String,
-        #[arg(long, value_enum, default_value_t = DocFormat::Human)]
+        #[arg(long, value_enum, default_value_t = DocFormat::Human, env = "ECR_DOCTOR_DOCS_FORMAT")]
         format: DocFormat,
     },
+    /// Print the effective configuration and where each value came from
+    Config(ConfigArgs),
+    /// Write a commented starter .ecr-doctor.toml in the current directory
+    Init {
+        /// Overwrite an existing .ecr-doctor.toml
+        #[arg(long, env = "ECR_DOCTOR_FORCE")]
+        force: bool,
+    },
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
 }
 
 #[derive(Debug, Args)]
 pub struct EnvArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
     #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
@@ -53,13 +85,18 @@ pub struct CheckArgs {
     #[arg(value_name = "REF")]
     pub refs: Vec<String>,
     /// The local image pushed as the REF in the same position, when it is not REF itself (repeat per REF)
-    #[arg(long, value_name = "NAME")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "ECR_DOCTOR_LOCAL_IMAGE",
+        value_delimiter = ','
+    )]
     pub local_image: Vec<String>,
     /// Run the checks on a facts file saved with --save-facts: no Docker, no AWS
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["save_facts", "offline"])]
+    #[arg(long, value_name = "FILE", env = "ECR_DOCTOR_FACTS", conflicts_with_all = ["save_facts", "offline"])]
     pub facts: Option<PathBuf>,
     /// Write the facts gathered in this run to FILE (JSON), for replay with --facts
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "ECR_DOCTOR_SAVE_FACTS")]
     pub save_facts: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
@@ -67,33 +104,75 @@ pub struct CheckArgs {
     pub output: OutputArgs,
 }
 
+/// What decides a run: shared by `check`, `env` and `config`.
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
     /// Make no AWS calls (the ECR checks report unknown)
-    #[arg(long)]
-    pub offline: bool,
-    /// Seconds each probe (Docker or AWS call) may take
-    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_timeout, allow_negative_numbers = true)]
-    pub timeout: f64,
+    #[arg(long, env = "ECR_DOCTOR_OFFLINE", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub offline: Option<bool>,
+    /// Seconds each probe (Docker or AWS call) may take [default: 10]
+    #[arg(long, value_name = "SECS", env = "ECR_DOCTOR_TIMEOUT", value_parser = parse_timeout, allow_negative_numbers = true)]
+    pub timeout: Option<f64>,
     /// Do not run this check (ID or name; repeatable): its probes are not run either
-    #[arg(long, value_name = "CHECK")]
+    #[arg(
+        long,
+        value_name = "CHECK",
+        env = "ECR_DOCTOR_SKIP",
+        value_delimiter = ','
+    )]
     pub skip: Vec<String>,
-    /// Exit with 1 when a finding is at or above this level
-    #[arg(long, value_enum, default_value_t = FailOn::Fail)]
-    pub fail_on: FailOn,
+    /// Exit with 1 when a finding that is not ignored is at or above this level [default: fail]
+    #[arg(long, value_enum, env = "ECR_DOCTOR_FAIL_ON")]
+    pub fail_on: Option<FailOn>,
+    /// Print findings at or above this level (pass: everything) [default: pass]
+    #[arg(long, value_enum, env = "ECR_DOCTOR_SHOW")]
+    pub show: Option<Show>,
+    /// Re-level a check's problems: CHECK=fail or CHECK=warn (repeatable)
+    #[arg(
+        long,
+        value_name = "CHECK=LEVEL",
+        env = "ECR_DOCTOR_SEVERITY",
+        value_delimiter = ','
+    )]
+    pub severity: Vec<String>,
+    /// Ignore a check's problems, with the reason: CHECK=REASON (repeatable; scoped or expiring ignores go in
+    /// the config file)
+    #[arg(
+        long,
+        value_name = "CHECK=REASON",
+        env = "ECR_DOCTOR_IGNORE",
+        value_delimiter = ';'
+    )]
+    pub ignore: Vec<String>,
+    /// Config file to use instead of the discovered one (.ecr-doctor.toml from here upward, then the user
+    /// config dir)
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "ECR_DOCTOR_CONFIG",
+        conflicts_with = "no_config"
+    )]
+    pub config: Option<PathBuf>,
+    /// Use no config file
+    #[arg(long, env = "ECR_DOCTOR_NO_CONFIG")]
+    pub no_config: bool,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct OutputArgs {
-    /// Output format; json puts one document on stdout and nothing else
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// When to use colour (auto: only on a terminal, and not when NO_COLOR is set)
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    /// Output format; the machine formats put one document on stdout and nothing else [default: human]
+    #[arg(long, value_enum, env = "ECR_DOCTOR_FORMAT")]
+    pub format: Option<Format>,
+    /// Write the report to FILE instead of stdout; a short human summary still goes to the terminal
+    #[arg(long, short = 'o', value_name = "FILE", env = "ECR_DOCTOR_OUTPUT")]
+    pub output: Option<PathBuf>,
+    /// When to use colour (auto: only on a terminal, and not when NO_COLOR is set) [default: auto]
+    #[arg(long, value_enum, env = "ECR_DOCTOR_COLOR")]
+    pub color: Option<ColorChoice>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     Human,
     Json,
@@ -106,14 +185,16 @@ pub enum DocFormat {
     Markdown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum FailOn {
     /// Failures
     Fail,
@@ -123,6 +204,17 @@ pub enum FailOn {
     Unknown,
     /// Never (report only)
     Never,
+}
+
+/// The lowest outcome printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Show {
+    Pass,
+    Skip,
+    Unknown,
+    Warn,
+    Fail,
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {

@@ -18,6 +18,10 @@ pub enum Error {
     BadFacts { path: PathBuf, why: String },
     #[error("cannot write {}: {why}", path.display())]
     Write { path: PathBuf, why: String },
+    #[error("config file {}: {why}", path.display())]
+    BadConfig { path: PathBuf, why: String },
+    #[error("{0}")]
+    Usage(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

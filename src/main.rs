@@ -2,9 +2,11 @@
 //! and renderers last.
 
 mod cli;
+mod config;
 mod error;
 mod policy;
 mod probe;
+mod progress;
 mod render;
 
 use std::collections::HashSet;
@@ -13,22 +15,23 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use ecr_doctor_checks::facts::{FACTS_SCHEMA_VERSION, Facts};
 use ecr_doctor_checks::{EcrRef, Scope, docs, registry};
 
-use crate::cli::{
-    CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format, OutputArgs, RunArgs,
-};
+use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format};
+use crate::config::Settings;
 use crate::error::Error;
 use crate::probe::{Plan, Target};
 use crate::render::Report;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 2 from here, with clap's message.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // A panic is reported as one line below, never as a backtrace.
     std::panic::set_hook(Box::new(|_| {}));
-    let result = catch_unwind(AssertUnwindSafe(|| run(cli))).unwrap_or_else(|panic| {
+    let result = catch_unwind(AssertUnwindSafe(|| run(cli, &matches))).unwrap_or_else(|panic| {
         let msg = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -44,54 +47,95 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<u8, Error> {
+fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {
+    // The subcommand's own matches tell which values came from the command line or the environment.
+    let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
     match cli.command {
-        None => env(cli.env),
-        Some(Command::Env(args)) => env(args),
-        Some(Command::Check(args)) => check(args),
+        None => env(cli.env, matches),
+        Some(Command::Env(args)) => env(args, sub),
+        Some(Command::Check(args)) => check(args, sub),
         Some(Command::Checks { format }) => {
             print(&list_checks(format));
             Ok(0)
         }
         Some(Command::Explain { check, format }) => {
-            let c = registry::find(&check).ok_or(Error::UnknownCheck(check))?;
+            let info = registry::find_info(&check).ok_or(Error::UnknownCheck(check))?;
             print(&match format {
-                DocFormat::Json => to_json(&docs::CheckDocJson::from(c.info())),
-                DocFormat::Human | DocFormat::Markdown => docs::explain_markdown(c.info()),
+                DocFormat::Json => to_json(&docs::CheckDocJson::from(info)),
+                DocFormat::Human | DocFormat::Markdown => docs::explain_markdown(info),
             });
+            Ok(0)
+        }
+        Some(Command::Config(args)) => {
+            print(&config::describe(&Settings::resolve(
+                &args.run,
+                &args.output,
+                sub,
+            )?));
+            Ok(0)
+        }
+        Some(Command::Init { force }) => init(force),
+        Some(Command::Completions { shell }) => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ecr-doctor", &mut out);
+            print(&String::from_utf8_lossy(&out));
+            Ok(0)
+        }
+        Some(Command::Man) => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            print(&String::from_utf8_lossy(&out));
             Ok(0)
         }
     }
 }
 
-fn env(args: EnvArgs) -> Result<u8, Error> {
-    check(CheckArgs {
-        refs: vec![],
-        local_image: vec![],
-        facts: None,
-        save_facts: None,
-        run: args.run,
-        output: args.output,
-    })
+fn env(args: EnvArgs, matches: &ArgMatches) -> Result<u8, Error> {
+    check(
+        CheckArgs {
+            refs: vec![],
+            local_image: vec![],
+            facts: None,
+            save_facts: None,
+            run: args.run,
+            output: args.output,
+        },
+        matches,
+    )
 }
 
-fn check(args: CheckArgs) -> Result<u8, Error> {
+fn init(force: bool) -> Result<u8, Error> {
+    let path = std::path::PathBuf::from(config::FILE_NAME);
+    if path.exists() && !force {
+        return Err(Error::Usage(format!(
+            "{} already exists (--force overwrites it)",
+            config::FILE_NAME
+        )));
+    }
+    std::fs::write(&path, config::STARTER).map_err(|e| Error::Write {
+        path: path.clone(),
+        why: e.to_string(),
+    })?;
+    eprintln!("wrote {}", config::FILE_NAME);
+    Ok(0)
+}
+
+fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
+    let settings = Settings::resolve(&args.run, &args.output, matches)?;
     let CheckArgs {
         refs,
         local_image,
         facts: facts_file,
         save_facts,
-        run:
-            RunArgs {
-                offline,
-                timeout,
-                skip,
-                fail_on,
-            },
         output,
+        ..
     } = args;
     let targets = targets(&refs, &local_image)?;
-    let enabled = policy::enabled(&skip)?;
+    let enabled = policy::enabled(&settings);
+    let format = settings.format.value;
+    let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
 
     let facts = match &facts_file {
         Some(path) => load_facts(path, &refs)?,
@@ -105,15 +149,19 @@ fn check(args: CheckArgs) -> Result<u8, Error> {
             let plan = Plan {
                 targets,
                 needs,
-                offline,
-                timeout: Duration::from_secs_f64(timeout),
+                offline: settings.offline.value,
+                timeout: Duration::from_secs_f64(settings.timeout.value),
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-            runtime.block_on(probe::gather(&plan))
+            let spinner = format == Format::Human
+                && to_terminal
+                && std::io::stderr().is_terminal()
+                && std::env::var_os("CI").is_none();
+            runtime.block_on(progress::while_running(spinner, probe::gather(&plan)))
         }
     };
     if let Some(path) = &save_facts {
@@ -123,21 +171,39 @@ fn check(args: CheckArgs) -> Result<u8, Error> {
         })?;
     }
 
-    let findings = registry::run(&facts, enabled);
+    let findings = policy::apply(registry::run(&facts, enabled), &settings, today());
+    let fail_on = settings.fail_on.value;
+    let exit_code = policy::exit_code(&findings, fail_on);
     let report = Report::new(
         facts.docker.endpoint.clone(),
         facts.targets.iter().map(|t| t.reference.clone()).collect(),
+        settings
+            .config_file
+            .as_ref()
+            .map(|p| p.display().to_string()),
         findings,
-        fail_on,
+        (fail_on, settings.show.value, exit_code),
     );
-    print(&match output.format {
-        Format::Json => render::json::render(&report),
-        Format::Human => {
-            set_color(&output);
-            render::human::render(&report)
+    set_color(settings.color.value, to_terminal);
+    let text = render::render(&report, format);
+    match &output.output {
+        Some(path) => {
+            std::fs::write(path, &text).map_err(|e| Error::Write {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
+            set_color(settings.color.value, std::io::stdout().is_terminal());
+            print(&render::human::summary_line(&report));
         }
-    });
-    Ok(report.summary.exit_code)
+        None => print(&text),
+    }
+    Ok(exit_code)
+}
+
+fn today() -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
 }
 
 /// Parses every REF up front: a bad one stops the run with exit 2 before anything is contacted.
@@ -208,13 +274,12 @@ fn list_checks(format: DocFormat) -> String {
     }
 }
 
-fn set_color(output: &OutputArgs) {
-    let on = match output.color {
+fn set_color(choice: ColorChoice, to_terminal: bool) {
+    let on = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
     colored::control::set_override(on);

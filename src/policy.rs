@@ -1,19 +1,122 @@
-//! Policy, applied in one place: which checks run, and which outcomes make the run fail.
+//! Policy, applied in one place after the checks: severity overrides, ignores (with their own audit:
+//! unmatched and expired ignores become findings), and the exit code.
 
-use ecr_doctor_checks::registry;
-use ecr_doctor_checks::{CheckInfo, Finding, Outcome};
+use ecr_doctor_checks::check::Evidence;
+use ecr_doctor_checks::mutability::glob_full_match;
+use ecr_doctor_checks::{CheckInfo, EcrRef, Finding, Ignored, Outcome, Remediation, diagnostics};
+use jiff::civil::Date;
 
 use crate::cli::FailOn;
-use crate::error::Error;
+use crate::config::{Ignore, Level, Settings};
 
-/// The checks to run: all but the skipped ones. Naming a check that does not exist is an error.
-pub fn enabled(skip: &[String]) -> Result<impl Fn(&CheckInfo) -> bool + use<>, Error> {
-    let mut skipped = Vec::new();
-    for key in skip {
-        let check = registry::find(key).ok_or_else(|| Error::UnknownCheck(key.clone()))?;
-        skipped.push(check.info().id);
+/// Whether a check runs at all.
+pub fn enabled(settings: &Settings) -> impl Fn(&CheckInfo) -> bool + use<'_> {
+    move |info: &CheckInfo| !settings.skip.value.contains(&info.id)
+}
+
+/// Re-levels, marks ignored findings, and appends the policy's own diagnostics.
+pub fn apply(mut findings: Vec<Finding>, settings: &Settings, today: Date) -> Vec<Finding> {
+    for f in &mut findings {
+        let Some(r) = settings.severity.iter().find(|r| r.check == f.id) else {
+            continue;
+        };
+        let to = match r.level {
+            Level::Warn => Outcome::Warn,
+            Level::Fail => Outcome::Fail,
+        };
+        if matches!(f.outcome, Outcome::Warn | Outcome::Fail) && f.outcome != to {
+            f.relevelled_from = Some(f.outcome);
+            f.outcome = to;
+        }
     }
-    Ok(move |info: &CheckInfo| !skipped.contains(&info.id))
+    let mut diagnostics = Vec::new();
+    for ignore in &settings.ignores {
+        if let Some(expired) = ignore.expires.filter(|d| *d < today) {
+            diagnostics.push(diagnostic(
+                &diagnostics::EXPIRED_IGNORE,
+                format!(
+                    "the ignore of {} in {} expired on {expired}; its findings count again",
+                    name(ignore.check),
+                    ignore.origin
+                ),
+                ignore,
+                "Fix the problem and remove the ignore, or renew `expires` with a reason.",
+            ));
+            continue;
+        }
+        let mut matched = false;
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.ignored.is_none() && suppresses(ignore, f))
+        {
+            f.ignored = Some(Ignored {
+                reason: ignore.reason.clone(),
+                expires: ignore.expires.map(|d| d.to_string()),
+                origin: ignore.origin.to_string(),
+            });
+            matched = true;
+        }
+        if !matched {
+            diagnostics.push(diagnostic(
+                &diagnostics::UNMATCHED_IGNORE,
+                format!(
+                    "the ignore of {} in {} matched nothing in this run",
+                    name(ignore.check),
+                    ignore.origin
+                ),
+                ignore,
+                "Remove the ignore if its problem is gone, or correct its repositories/tags scope.",
+            ));
+        }
+    }
+    findings.extend(diagnostics);
+    findings
+}
+
+/// An ignore covers problems only (warn, fail, unknown) of its check, within its scope.
+fn suppresses(ignore: &Ignore, f: &Finding) -> bool {
+    if f.id != ignore.check
+        || !matches!(f.outcome, Outcome::Warn | Outcome::Fail | Outcome::Unknown)
+    {
+        return false;
+    }
+    if ignore.repositories.is_empty() && ignore.tags.is_empty() {
+        return true;
+    }
+    let Some(r) = f.target.as_deref().and_then(|t| EcrRef::parse(t).ok()) else {
+        return false;
+    };
+    let any = |globs: &[String], value: &str| {
+        globs.is_empty() || globs.iter().any(|g| glob_full_match(g, value))
+    };
+    any(&ignore.repositories, &r.repository) && any(&ignore.tags, r.tag.as_deref().unwrap_or(""))
+}
+
+fn diagnostic(info: &'static CheckInfo, message: String, ignore: &Ignore, fix: &str) -> Finding {
+    let mut evidence = Evidence::default();
+    evidence.push("check", name(ignore.check));
+    evidence.push("reason", &ignore.reason);
+    if let Some(d) = ignore.expires {
+        evidence.push("expires", d);
+    }
+    evidence.push("origin", &ignore.origin);
+    Finding {
+        id: info.id,
+        check: info.name,
+        target: None,
+        outcome: Outcome::Warn,
+        message,
+        evidence,
+        remediation: vec![Remediation::text(fix)],
+        relevelled_from: None,
+        ignored: None,
+    }
+}
+
+fn name(id: &str) -> &'static str {
+    ecr_doctor_checks::registry::find(id)
+        .map(|c| c.info().name)
+        .unwrap_or("?")
 }
 
 /// The outcomes that make the run fail under `--fail-on`.
@@ -26,12 +129,13 @@ pub fn fails(fail_on: FailOn, outcome: Outcome) -> bool {
     }
 }
 
+/// 1 when a finding that is not ignored is at or above the threshold.
 pub fn exit_code(findings: &[Finding], fail_on: FailOn) -> u8 {
-    if findings.iter().any(|f| fails(fail_on, f.outcome)) {
-        1
-    } else {
-        0
-    }
+    u8::from(
+        findings
+            .iter()
+            .any(|f| f.ignored.is_none() && fails(fail_on, f.outcome)),
+    )
 }
 
 #[cfg(test)]
@@ -58,13 +162,5 @@ mod tests {
                 assert_eq!(fails(fail_on, *o), w, "{fail_on:?} {o}");
             }
         }
-    }
-
-    #[test]
-    fn unknown_check_names_are_errors() {
-        assert!(enabled(&["push-risk".into(), "ED001".into()]).is_ok());
-        assert!(
-            matches!(enabled(&["push-risky".into()]), Err(Error::UnknownCheck(k)) if k == "push-risky")
-        );
     }
 }

@@ -269,6 +269,22 @@ pub struct Finding {
     pub message: String,
     pub evidence: Evidence,
     pub remediation: Vec<Remediation>,
+    /// Set by policy: the outcome the check gave before a severity override.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relevelled_from: Option<Outcome>,
+    /// Set by policy: the finding matched an ignore; it is listed but never fails the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<Ignored>,
+}
+
+/// Why a finding is ignored, and where that was said.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ignored {
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// The config file (or `command line`) that holds the ignore.
+    pub origin: String,
 }
 
 /// What a check may read: the engine, and for target checks the target and its parsed reference.

@@ -33,6 +33,14 @@ pub fn checks_markdown() -> String {
         s.push('\n');
         s.push_str(&explain_markdown(c.info()));
     }
+    s.push_str(
+        "\n# Policy diagnostics\n\nNot checks of the push but of the policy (config file and command line): \
+         reported as findings so every format shows them.\n",
+    );
+    for i in crate::diagnostics::ALL {
+        s.push('\n');
+        s.push_str(&explain_markdown(i));
+    }
     s
 }
 
@@ -40,13 +48,17 @@ pub fn checks_markdown() -> String {
 pub fn explain_markdown(i: &CheckInfo) -> String {
     let d = &i.doc;
     let mut s = format!("## {} {}: {}\n\n", i.id, i.name, i.title);
+    let catalog = if i.catalog.is_empty() {
+        "—".to_string()
+    } else {
+        i.catalog.join(", ")
+    };
     let _ = writeln!(
         s,
-        "Default severity: **{}** · scope: {} · needs: {} · catalog: {}\n",
+        "Default severity: **{}** · scope: {} · needs: {} · catalog: {catalog}\n",
         severity(i.severity),
         scope(i.scope),
         needs(i.needs),
-        i.catalog.join(", ")
     );
     let _ = writeln!(s, "### What it checks\n\n{}\n", d.what.trim());
     let _ = writeln!(s, "### Why it matters\n\n{}\n", d.why.trim());

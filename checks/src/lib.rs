@@ -2,6 +2,7 @@
 //! Nothing here performs I/O, so every check can be tested — and a saved run replayed — with plain data.
 
 pub mod check;
+pub mod diagnostics;
 pub mod docs;
 pub mod facts;
 pub mod mutability;
@@ -11,7 +12,9 @@ mod remedies;
 mod rules;
 pub mod version;
 
-pub use check::{Check, CheckInfo, Finding, Need, Outcome, Remediation, Scope, Severity, Verdict};
+pub use check::{
+    Check, CheckInfo, Finding, Ignored, Need, Outcome, Remediation, Scope, Severity, Verdict,
+};
 pub use docs::CheckDocJson;
 pub use facts::Facts;
 pub use reference::EcrRef;

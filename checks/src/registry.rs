@@ -26,6 +26,16 @@ pub fn find(key: &str) -> Option<&'static dyn Check> {
         .find(|c| c.info().id.eq_ignore_ascii_case(key) || c.info().name == key)
 }
 
+/// A check's or policy diagnostic's metadata by ID or name: what `explain` accepts.
+pub fn find_info(key: &str) -> Option<&'static CheckInfo> {
+    find(key).map(|c| c.info()).or_else(|| {
+        crate::diagnostics::ALL
+            .iter()
+            .copied()
+            .find(|i| i.id.eq_ignore_ascii_case(key) || i.name == key)
+    })
+}
+
 /// Runs the enabled checks over the facts: environment checks once, target checks per target.
 /// A check that panics becomes one Unknown row; it never aborts the run.
 pub fn run(facts: &Facts, enabled: impl Fn(&CheckInfo) -> bool) -> Vec<Finding> {
@@ -89,6 +99,8 @@ fn evaluate(check: &dyn Check, cx: &Context<'_>) -> Finding {
         message,
         evidence,
         remediation,
+        relevelled_from: None,
+        ignored: None,
     }
 }
 
@@ -101,8 +113,11 @@ mod tests {
     #[test]
     fn ids_and_names_are_unique_and_well_formed() {
         let mut seen = HashSet::new();
-        for c in CHECKS {
-            let i = c.info();
+        for i in CHECKS
+            .iter()
+            .map(|c| c.info())
+            .chain(crate::diagnostics::ALL.iter().copied())
+        {
             assert!(seen.insert(i.id), "duplicate id {}", i.id);
             assert!(seen.insert(i.name), "duplicate name {}", i.name);
             assert!(
@@ -122,8 +137,11 @@ mod tests {
 
     #[test]
     fn every_check_is_documented() {
-        for c in CHECKS {
-            let i = c.info();
+        for i in CHECKS
+            .iter()
+            .map(|c| c.info())
+            .chain(crate::diagnostics::ALL.iter().copied())
+        {
             let d = &i.doc;
             for (field, text) in [
                 ("title", i.title),
@@ -143,5 +161,10 @@ mod tests {
         assert_eq!(find("ed205").map(|c| c.info().name), Some("push-risk"));
         assert_eq!(find("push-risk").map(|c| c.info().id), Some("ED205"));
         assert!(find("nope").is_none());
+        assert_eq!(find_info("unmatched-ignore").map(|i| i.id), Some("ED901"));
+        assert!(
+            find("ED901").is_none(),
+            "a diagnostic is not a runnable check"
+        );
     }
 }

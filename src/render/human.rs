@@ -40,25 +40,35 @@ pub fn render(report: &Report) -> String {
             width,
         );
     }
+    out.push('\n');
+    out.push_str(&summary_line(report));
+    out
+}
+
+/// The last line of the report, also printed alone when the report goes to a file (--output).
+pub fn summary_line(report: &Report) -> String {
     let s = &report.summary;
     let verdict = if s.exit_code == 0 {
         "✓ ok".green().bold()
     } else {
         "✗ not ok".red().bold()
     };
-    let _ = writeln!(
-        out,
-        "\n{verdict}: {} failed · {} warning{} · {} unknown · {} passed · {} skipped  (--fail-on {}, exit {})",
+    let ignored = if s.ignored > 0 {
+        format!(" · {} ignored", s.ignored)
+    } else {
+        String::new()
+    };
+    format!(
+        "{verdict}: {} failed · {} warning{} · {} unknown · {} passed · {} skipped{ignored}  (--fail-on {}, exit {})\n",
         s.fail,
         s.warn,
         if s.warn == 1 { "" } else { "s" },
         s.unknown,
         s.pass,
         s.skip,
-        s.fail_on,
+        format!("{:?}", s.fail_on).to_lowercase(),
         s.exit_code
-    );
-    out
+    )
 }
 
 fn section<'a>(
@@ -73,13 +83,39 @@ fn section<'a>(
     }
     let _ = writeln!(out, "\n{}", title.bold());
     for f in findings {
+        let mut message = f.message.clone();
+        if let Some(from) = f.relevelled_from {
+            message += &format!(" (re-levelled from {from} by policy)")
+                .dimmed()
+                .to_string();
+        }
+        if let Some(ignored) = &f.ignored {
+            // Listed, so nobody wonders where it went, but without the detail of a live problem.
+            let until = ignored
+                .expires
+                .as_deref()
+                .map(|d| format!(", until {d}"))
+                .unwrap_or_default();
+            let note = format!(
+                "[ignored {}: {}{until}; {}]",
+                f.outcome, ignored.reason, ignored.origin
+            );
+            let _ = writeln!(
+                out,
+                "  {} {} {:width$}  {message} {}",
+                "~".dimmed(),
+                f.id.dimmed(),
+                f.check,
+                note.dimmed()
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
-            "  {} {} {:width$}  {}",
+            "  {} {} {:width$}  {message}",
             mark(f.outcome),
             f.id.dimmed(),
-            f.check,
-            f.message
+            f.check
         );
         if f.outcome == Outcome::Pass || f.outcome == Outcome::Skip {
             continue;

@@ -1,4 +1,5 @@
-//! Renderers: a report in, text out. They decide nothing.
+//! Renderers: a report in, text out. They decide nothing: policy has already set every outcome, marked
+//! ignored findings and chosen what is shown.
 
 pub mod human;
 pub mod json;
@@ -6,8 +7,7 @@ pub mod json;
 use ecr_doctor_checks::{Finding, Outcome};
 use serde::Serialize;
 
-use crate::cli::FailOn;
-use crate::policy;
+use crate::cli::{FailOn, Format, Show};
 
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
@@ -18,6 +18,9 @@ pub struct Report {
     pub tool: Tool,
     pub docker_endpoint: String,
     pub targets: Vec<String>,
+    /// The config file the policy came from, if any (machine formats point their locations at it).
+    pub config_file: Option<String>,
+    /// The findings at or above `--show`, ignored ones included (marked).
     pub findings: Vec<Finding>,
     pub summary: Summary,
 }
@@ -28,6 +31,7 @@ pub struct Tool {
     pub version: &'static str,
 }
 
+/// Counts over every finding, shown or not; an ignored finding counts only as ignored.
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub pass: usize,
@@ -35,7 +39,9 @@ pub struct Summary {
     pub fail: usize,
     pub skip: usize,
     pub unknown: usize,
-    pub fail_on: &'static str,
+    pub ignored: usize,
+    pub fail_on: FailOn,
+    pub show: Show,
     pub exit_code: u8,
 }
 
@@ -43,24 +49,31 @@ impl Report {
     pub fn new(
         docker_endpoint: String,
         targets: Vec<String>,
+        config_file: Option<String>,
         findings: Vec<Finding>,
-        fail_on: FailOn,
+        (fail_on, show, exit_code): (FailOn, Show, u8),
     ) -> Report {
-        let count = |o: Outcome| findings.iter().filter(|f| f.outcome == o).count();
+        let count = |o: Outcome| {
+            findings
+                .iter()
+                .filter(|f| f.ignored.is_none() && f.outcome == o)
+                .count()
+        };
         let summary = Summary {
             pass: count(Outcome::Pass),
             warn: count(Outcome::Warn),
             fail: count(Outcome::Fail),
             skip: count(Outcome::Skip),
             unknown: count(Outcome::Unknown),
-            fail_on: match fail_on {
-                FailOn::Fail => "fail",
-                FailOn::Warn => "warn",
-                FailOn::Unknown => "unknown",
-                FailOn::Never => "never",
-            },
-            exit_code: policy::exit_code(&findings, fail_on),
+            ignored: findings.iter().filter(|f| f.ignored.is_some()).count(),
+            fail_on,
+            show,
+            exit_code,
         };
+        let findings = findings
+            .into_iter()
+            .filter(|f| shown(show, f.outcome))
+            .collect();
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
             tool: Tool {
@@ -69,8 +82,28 @@ impl Report {
             },
             docker_endpoint,
             targets,
+            config_file,
             findings,
             summary,
         }
+    }
+}
+
+fn shown(show: Show, outcome: Outcome) -> bool {
+    let rank = |o: Outcome| match o {
+        Outcome::Pass => Show::Pass,
+        Outcome::Skip => Show::Skip,
+        Outcome::Unknown => Show::Unknown,
+        Outcome::Warn => Show::Warn,
+        Outcome::Fail => Show::Fail,
+    };
+    rank(outcome) >= show
+}
+
+/// The report in `format`.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Human => human::render(report),
+        Format::Json => json::render(report),
     }
 }
