@@ -61,7 +61,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {
         Some(Command::Explain { check, format }) => {
             let info = registry::find_info(&check).ok_or(Error::UnknownCheck(check))?;
             print(&match format {
-                DocFormat::Json => to_json(&docs::CheckDocJson::from(info)),
+                DocFormat::Json => to_json(info),
                 DocFormat::Human | DocFormat::Markdown => docs::explain_markdown(info),
             });
             Ok(0)
@@ -256,7 +256,7 @@ fn list_checks(format: DocFormat) -> String {
     let infos = registry::CHECKS.iter().map(|c| c.info());
     match format {
         DocFormat::Markdown => docs::checks_markdown(),
-        DocFormat::Json => to_json(&infos.map(docs::CheckDocJson::from).collect::<Vec<_>>()),
+        DocFormat::Json => to_json(&infos.collect::<Vec<_>>()),
         DocFormat::Human => {
             let width = infos.clone().map(|i| i.name.len()).max().unwrap_or(0);
             infos

@@ -19,7 +19,8 @@ pub trait Check: Sync {
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown>;
 }
 
-#[derive(Debug)]
+/// Serialized as is for `checks --format json` and `explain --format json`.
+#[derive(Debug, Serialize)]
 pub struct CheckInfo {
     /// Stable code, e.g. `ED205`.
     pub id: &'static str,
@@ -33,11 +34,12 @@ pub struct CheckInfo {
     pub needs: &'static [Need],
     /// Failure-catalog entries it covers, e.g. `["F2", "F3"]`.
     pub catalog: &'static [&'static str],
+    #[serde(flatten)]
     pub doc: Doc,
 }
 
 /// The documentation of a check, the single source for `explain` and docs/checks.md.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub struct Doc {
     pub what: &'static str,
     pub why: &'static str,

@@ -15,6 +15,5 @@ pub mod version;
 pub use check::{
     Check, CheckInfo, Finding, Ignored, Need, Outcome, Remediation, Scope, Severity, Verdict,
 };
-pub use docs::CheckDocJson;
 pub use facts::Facts;
 pub use reference::EcrRef;

@@ -74,22 +74,7 @@ pub fn filter_can_match_a_tag(filter: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn repo(mode: &str, filters: &[&str]) -> Repository {
-        Repository {
-            name: "app".into(),
-            registry_id: "123456789012".into(),
-            uri: String::new(),
-            tag_mutability: mode.into(),
-            exclusion_filters: filters
-                .iter()
-                .map(|f| ExclusionFilter {
-                    filter_type: "WILDCARD".into(),
-                    filter: (*f).into(),
-                })
-                .collect(),
-        }
-    }
+    use crate::rules::fixtures::repository as repo;
 
     #[test]
     fn glob_is_anchored_literal_and_case_sensitive() {
