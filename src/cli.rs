@@ -174,8 +174,18 @@ pub struct OutputArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
+    /// The doctor-style terminal report
     Human,
+    /// One JSON document (docs/json-report.md)
     Json,
+    /// SARIF 2.1.0 for GitHub code scanning (src/render/sarif.rs)
+    Sarif,
+    /// JUnit XML: a test suite per target, a test case per finding (src/render/junit.rs)
+    Junit,
+    /// GitHub Actions workflow commands, plus a Markdown step summary (src/render/github.rs)
+    Github,
+    /// Markdown for a pull-request comment (src/render/markdown.rs)
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

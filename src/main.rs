@@ -177,10 +177,7 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
     let report = Report::new(
         facts.docker.endpoint.clone(),
         facts.targets.iter().map(|t| t.reference.clone()).collect(),
-        settings
-            .config_file
-            .as_ref()
-            .map(|p| p.display().to_string()),
+        settings.config_file.as_deref().map(relative_to_cwd),
         findings,
         (fail_on, settings.show.value, exit_code),
     );
@@ -197,7 +194,23 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
         }
         None => print(&text),
     }
+    // An extra file for the job page: failing to write it must not change the verdict.
+    if format == Format::Github
+        && let Err(e) = render::github::write_step_summary(&report)
+    {
+        eprintln!("ecr-doctor: warning: {e}");
+    }
     Ok(exit_code)
+}
+
+/// A config path under the current directory, relative to it: what SARIF consumers resolve against the
+/// repository root.
+fn relative_to_cwd(path: &std::path::Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 fn today() -> jiff::civil::Date {

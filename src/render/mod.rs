@@ -1,8 +1,12 @@
 //! Renderers: a report in, text out. They decide nothing: policy has already set every outcome, marked
 //! ignored findings and chosen what is shown.
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use ecr_doctor_checks::{Finding, Outcome};
 use serde::Serialize;
@@ -105,5 +109,9 @@ pub fn render(report: &Report, format: Format) -> String {
     match format {
         Format::Human => human::render(report),
         Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Junit => junit::render(report),
+        Format::Github => github::render(report),
+        Format::Markdown => markdown::render(report),
     }
 }
