@@ -1,0 +1,1178 @@
+//! Every verdict proved against a real push: ecr-doctor's prediction and the outcome of a real `docker push`
+//! through the ECR-faithful immutability gate (tests/gate), over engine × artifact × repository mode × tag
+//! state. The hard rule: never a predicted success where the push fails. A predicted failure where the push
+//! succeeds is a disagreement too, unless it is one of the documented cases in `explained()`.
+//!
+//! The table goes to docs/push-matrix.md with `UPDATE_MATRIX=1`, else to target/push-matrix.md.
+//! `PUSH_MATRIX_JOBS` sets how many cells run at once (default 8).
+
+mod common;
+mod gate;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Engine, peers};
+use gate::{Gate, ManifestPut, PutOutcome};
+use sha2::{Digest, Sha256};
+
+// --- the gate answers like ECR (raw HTTP, no Docker) --------------------------------------------------
+
+#[test]
+fn gate_answers_like_ecr() {
+    let g = Gate::start(peers().registry(), peers().moto_url());
+    let host = g.host();
+
+    // A TLS ClientHello gets Go net/http's answer (what makes containerd fall back to plain HTTP).
+    let mut s = TcpStream::connect(&host).unwrap();
+    s.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5])
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert_eq!(
+        answer,
+        "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+    );
+
+    // A repository moto does not know: ECR's NAME_UNKNOWN on the first request.
+    let missing = common::unique("gate-missing");
+    let r = http(&host, "GET", &format!("/v2/{missing}/tags/list"), &[], b"");
+    assert_eq!(r.status, 404, "{r:?}");
+    assert_eq!(
+        r.json()["errors"][0],
+        serde_json::json!({"code": "NAME_UNKNOWN", "message": format!(
+            "The repository with name '{missing}' does not exist in the registry with id '123456789012'")})
+    );
+
+    let repo = common::unique("gate-imm");
+    g.create_repository(&repo, "IMMUTABLE", &[]);
+    let config = upload_blob(&host, &repo, b"{}");
+    assert!(
+        config
+            .location
+            .starts_with(&format!("http://{host}/v2/{repo}/blobs/uploads/")),
+        "upload locations point back at the gate: {}",
+        config.location
+    );
+    let (m1, m2) = (
+        manifest(&config.digest, "one"),
+        manifest(&config.digest, "two"),
+    );
+    let (d1, d2) = (sha256(m1.as_bytes()), sha256(m2.as_bytes()));
+
+    assert_eq!(put_manifest(&host, &repo, "v1", &m1).status, 201);
+    assert_eq!(
+        g.tag_digest(&repo, "v1").as_deref(),
+        Some(d1.as_str()),
+        "mirrored into moto"
+    );
+    // The same digest again is no overwrite.
+    assert_eq!(put_manifest(&host, &repo, "v1", &m1).status, 201);
+    // Another digest is.
+    let refused = put_manifest(&host, &repo, "v1", &m2);
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.header("content-type"), Some("application/json"));
+    assert_eq!(
+        refused.body,
+        format!(
+            r#"{{"errors":[{{"code":"TAG_INVALID","message":"The image tag 'v1' already exists in the '{repo}' repository and cannot be overwritten because the repository is immutable."}}]}}"#
+        )
+    );
+    assert_eq!(g.tag_digest(&repo, "v1").as_deref(), Some(d1.as_str()));
+    let head = http(
+        &host,
+        "HEAD",
+        &format!("/v2/{repo}/manifests/v1"),
+        &[("Accept", "application/vnd.oci.image.manifest.v1+json")],
+        b"",
+    );
+    assert_eq!(
+        head.header("docker-content-digest"),
+        Some(d1.as_str()),
+        "the registry kept v1"
+    );
+    // PUTs by digest write no tag: never refused.
+    assert_eq!(put_manifest(&host, &repo, &d2, &m2).status, 201);
+
+    let puts = g.puts_since(0, &repo);
+    let seen: Vec<_> = puts
+        .iter()
+        .map(|p| {
+            (
+                p.reference.as_str(),
+                p.status,
+                matches!(p.outcome, PutOutcome::Refused { .. }),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("v1", 201, false),
+            ("v1", 201, false),
+            ("v1", 400, true),
+            (d2.as_str(), 201, false)
+        ]
+    );
+    assert!(
+        puts.iter()
+            .all(|p| p.mirror.clone().unwrap_or(Ok(())).is_ok()),
+        "{puts:?}"
+    );
+
+    // Exclusion filters, read fresh from moto on every PUT: `dev-*` protects dev-1 and frees prod.
+    g.set_tag_mutability(&repo, "MUTABLE_WITH_EXCLUSION", &["dev-*"]);
+    for (tag, second) in [("prod", 201), ("dev-1", 400)] {
+        assert_eq!(put_manifest(&host, &repo, tag, &m1).status, 201, "{tag}");
+        assert_eq!(put_manifest(&host, &repo, tag, &m2).status, second, "{tag}");
+    }
+    assert_eq!(g.tag_digest(&repo, "prod").as_deref(), Some(d2.as_str()));
+}
+
+struct Uploaded {
+    digest: String,
+    location: String,
+}
+
+/// A blob, uploaded through the gate the way Docker does (POST, then PUT to the returned location).
+fn upload_blob(host: &str, repo: &str, blob: &[u8]) -> Uploaded {
+    let start = http(
+        host,
+        "POST",
+        &format!("/v2/{repo}/blobs/uploads/"),
+        &[],
+        b"",
+    );
+    assert_eq!(start.status, 202, "{start:?}");
+    let location = start.header("location").unwrap().to_string();
+    let digest = sha256(blob);
+    let path = location
+        .split_once(host)
+        .map_or(location.as_str(), |(_, p)| p);
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let done = http(
+        host,
+        "PUT",
+        &format!("{path}{sep}digest={digest}"),
+        &[],
+        blob,
+    );
+    assert_eq!(done.status, 201, "{done:?}");
+    Uploaded { digest, location }
+}
+
+fn manifest(config: &str, note: &str) -> String {
+    format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":2}},"layers":[],"annotations":{{"note":"{note}"}}}}"#
+    )
+}
+
+fn put_manifest(host: &str, repo: &str, reference: &str, manifest: &str) -> Reply {
+    http(
+        host,
+        "PUT",
+        &format!("/v2/{repo}/manifests/{reference}"),
+        &[("Content-Type", "application/vnd.oci.image.manifest.v1+json")],
+        manifest.as_bytes(),
+    )
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+}
+
+/// One HTTP/1.1 exchange on its own connection.
+fn http(host: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        let _ = write!(req, "{k}: {v}\r\n");
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+// --- the matrix ------------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Artifact {
+    /// `docker build` with buildx defaults: on the containerd store an index with a provenance attestation.
+    Build,
+    /// `docker build --provenance=false`: a single image manifest.
+    NoProvenance,
+    /// `docker import`: a single image manifest made without any build.
+    Import,
+}
+
+impl Artifact {
+    const ALL: [Artifact; 3] = [Artifact::Build, Artifact::NoProvenance, Artifact::Import];
+
+    fn slug(self) -> &'static str {
+        match self {
+            Artifact::Build => "build",
+            Artifact::NoProvenance => "noprov",
+            Artifact::Import => "import",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Artifact::Build => "`docker build`",
+            Artifact::NoProvenance => "`--provenance=false`",
+            Artifact::Import => "`docker import`",
+        }
+    }
+
+    /// A local image of this kind whose content is `content`; returns its ID.
+    fn make(self, engine: &Engine, name: &str, content: &str) -> String {
+        match self {
+            Artifact::Build => engine.build(name, content, &[]),
+            Artifact::NoProvenance => engine.build(name, content, &["--provenance=false"]),
+            Artifact::Import => engine.import(name, content),
+        }
+    }
+}
+
+/// The repository's tag mutability, and the tag pushed. Exclusion cells use filter `dev-*` with tags
+/// `dev-1` (matches) and `prod` (does not): a pair on which moto's prefix-regex reading of filters agrees
+/// with ECR's anchored glob, so ecr-doctor (reading moto) and the gate see the same repository.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Mode {
+    Mutable,
+    Immutable,
+    ImmutableExcl {
+        matches: bool,
+    },
+    MutableExcl {
+        matches: bool,
+    },
+    /// No repository at all (tag state "new" only).
+    NoRepository,
+}
+
+impl Mode {
+    const ALL: [Mode; 7] = [
+        Mode::Mutable,
+        Mode::Immutable,
+        Mode::ImmutableExcl { matches: true },
+        Mode::ImmutableExcl { matches: false },
+        Mode::MutableExcl { matches: true },
+        Mode::MutableExcl { matches: false },
+        Mode::NoRepository,
+    ];
+
+    fn api(self) -> Option<&'static str> {
+        Some(match self {
+            Mode::Mutable => "MUTABLE",
+            Mode::Immutable => "IMMUTABLE",
+            Mode::ImmutableExcl { .. } => "IMMUTABLE_WITH_EXCLUSION",
+            Mode::MutableExcl { .. } => "MUTABLE_WITH_EXCLUSION",
+            Mode::NoRepository => return None,
+        })
+    }
+
+    fn filters(self) -> &'static [&'static str] {
+        match self {
+            Mode::ImmutableExcl { .. } | Mode::MutableExcl { .. } => &["dev-*"],
+            _ => &[],
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Mode::ImmutableExcl { matches: true } | Mode::MutableExcl { matches: true } => "dev-1",
+            Mode::ImmutableExcl { matches: false } | Mode::MutableExcl { matches: false } => "prod",
+            _ => "v1",
+        }
+    }
+
+    /// Whether ECR treats this cell's tag as immutable.
+    fn tag_immutable(self) -> bool {
+        matches!(
+            self,
+            Mode::Immutable
+                | Mode::ImmutableExcl { matches: false }
+                | Mode::MutableExcl { matches: true }
+        )
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            Mode::Mutable => "mutable",
+            Mode::Immutable => "immutable",
+            Mode::ImmutableExcl { matches: true } => "iwe-hit",
+            Mode::ImmutableExcl { matches: false } => "iwe-miss",
+            Mode::MutableExcl { matches: true } => "mwe-hit",
+            Mode::MutableExcl { matches: false } => "mwe-miss",
+            Mode::NoRepository => "norepo",
+        }
+    }
+
+    fn label(self) -> String {
+        match self.api() {
+            None => "(no repository)".into(),
+            Some(api) if self.filters().is_empty() => api.into(),
+            Some(api) => format!("{api} `dev-*`"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TagState {
+    /// The tag is not in ECR.
+    New,
+    /// The same local image was pushed to the tag once already, through the gate.
+    Same,
+    /// The tag holds an earlier image; the local one is a rebuild with other content.
+    Other,
+}
+
+impl TagState {
+    const ALL: [TagState; 3] = [TagState::New, TagState::Same, TagState::Other];
+
+    fn slug(self) -> &'static str {
+        match self {
+            TagState::New => "new",
+            TagState::Same => "same",
+            TagState::Other => "other",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            TagState::New => "new",
+            TagState::Same => "same digest",
+            TagState::Other => "other digest",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Cell {
+    engine: usize,
+    artifact: Artifact,
+    mode: Mode,
+    state: TagState,
+}
+
+struct EngineUnderTest {
+    engine: Engine,
+    containerd: bool,
+    /// `docker version` of the server, e.g. `26.1.5+dfsg1`.
+    server: String,
+    buildx: String,
+}
+
+/// Two local images per engine and artifact: `a` (pushed first) and `b` (the rebuild, other content).
+struct Images {
+    a: String,
+    b: String,
+    /// Their image IDs (unique to the run: the content names the run).
+    ids: Vec<String>,
+}
+
+/// What one cell observed.
+#[derive(Default)]
+struct Row {
+    repo: String,
+    /// ecr-doctor's exit code, and the checks that failed / could not decide.
+    code: i32,
+    failed: Vec<String>,
+    unknown: Vec<String>,
+    push_ok: bool,
+    push_msg: String,
+    puts: Vec<ManifestPut>,
+    /// The digest the tag held in moto before the checked push.
+    remote_before: Option<String>,
+    /// Set when the cell could not be run as designed (never a verdict).
+    broken: Option<String>,
+    doctor_time: Duration,
+    push_time: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Agreement {
+    BothSucceed,
+    BothFail,
+    /// Predicted failure, the push succeeded, and the reason is documented.
+    Explained(usize),
+    /// The hard rule broken: ecr-doctor said go, the push failed.
+    MissedFailure,
+    /// ecr-doctor said stop, the push succeeded, and nothing explains why.
+    FalseAlarm,
+    Broken(String),
+}
+
+impl Agreement {
+    fn ok(&self) -> bool {
+        matches!(
+            self,
+            Agreement::BothSucceed | Agreement::BothFail | Agreement::Explained(_)
+        )
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Agreement::BothSucceed => "✓ both succeed".into(),
+            Agreement::BothFail => "✓ both fail".into(),
+            Agreement::Explained(n) => format!("≈ explained ({})", NOTES[*n].0),
+            Agreement::MissedFailure => "✗ **predicted success, push failed**".into(),
+            Agreement::FalseAlarm => "✗ **predicted failure, push succeeded**".into(),
+            Agreement::Broken(why) => format!("✗ broken: {why}"),
+        }
+    }
+}
+
+/// Documented cases where ecr-doctor predicts a failure and the push succeeds: (name, explanation).
+const NOTES: &[(&str, &str)] = &[(
+    "classic re-push of the same digest",
+    "On the classic image store `docker push` always PUTs the manifest to the tag, even when the tag \
+     already holds it (the containerd-store pusher looks first and skips the PUT). The classic pusher sent \
+     byte-identical manifests in every such cell, so the PUT carried the digest the tag already held, and \
+     the gate — which, per ECR's rule as issue #3 states it, refuses only a PUT that would *move* an \
+     immutable tag — accepted it. ecr-doctor's tag-collision fails here on purpose: ECR's user guide \
+     (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html) says an immutable \
+     repository answers `ImageTagAlreadyExistsException` to a push \"with a tag that is already \
+     in the repository\", without an exception for an unchanged digest, and users report that failure for \
+     unchanged digests (https://github.com/aws/containers-roadmap/issues/2179). Until a push to real ECR \
+     settles it, predicting failure keeps the hard rule. (Here ecr-doctor also cannot tie the local image \
+     to the remote digest: the classic store records a RepoDigest only under the name it pushed to — the \
+     gate's, not the ECR name. After a real push to ECR it would compare the digests and fail for the \
+     reason above.)",
+)];
+
+/// Which note, if any, explains a predicted failure whose push succeeded. Each matches only the exact
+/// evidence its explanation rests on.
+fn explained(e: &EngineUnderTest, cell: &Cell, row: &Row) -> Option<usize> {
+    let by_tag: Vec<&ManifestPut> = row.puts.iter().filter(|p| p.by_tag()).collect();
+    let same_digest_reput = matches!(by_tag.as_slice(), [p]
+        if p.outcome == PutOutcome::Accepted && row.remote_before.as_deref() == Some(p.digest.as_str()));
+    (!e.containerd
+        && cell.state == TagState::Same
+        && cell.mode.tag_immutable()
+        && row.failed == ["tag-collision"]
+        && same_digest_reput)
+        .then_some(0)
+}
+
+/// Why a check may report `unknown` in a cell; `None` makes the unknown a test failure. Every check has
+/// decided in every cell so far (engine 26's index shape comes from an image export), so none is excused.
+fn unknown_explained(_e: &EngineUnderTest, _cell: &Cell, _check: &str) -> Option<&'static str> {
+    None
+}
+
+fn agreement(e: &EngineUnderTest, cell: &Cell, row: &Row) -> Agreement {
+    if let Some(why) = &row.broken {
+        return Agreement::Broken(why.clone());
+    }
+    if let Some(check) = row
+        .unknown
+        .iter()
+        .find(|c| unknown_explained(e, cell, c).is_none())
+    {
+        return Agreement::Broken(format!("unexplained unknown from {check}"));
+    }
+    match (row.code, row.push_ok) {
+        (0, true) => Agreement::BothSucceed,
+        (1, false) => Agreement::BothFail,
+        (0, false) => Agreement::MissedFailure,
+        (1, true) => explained(e, cell, row).map_or(Agreement::FalseAlarm, Agreement::Explained),
+        (code, _) => Agreement::Broken(format!("ecr-doctor exited {code}")),
+    }
+}
+
+/// Shared by all cells of a run.
+struct Matrix {
+    gate: Gate,
+    /// Prefix of every repository of this run (moto and the registry keep state between runs).
+    run: String,
+    engines: Vec<EngineUnderTest>,
+    images: BTreeMap<(usize, Artifact), Images>,
+}
+
+impl Matrix {
+    fn repo(&self, cell: &Cell) -> String {
+        format!(
+            "{}/{}/{}-{}-{}",
+            self.run,
+            self.engines[cell.engine].engine.name,
+            cell.artifact.slug(),
+            cell.mode.slug(),
+            cell.state.slug()
+        )
+    }
+
+    /// Removes this run's images with every name and digest reference the cells gave them, so repeated
+    /// runs do not pile up thousands of references in the engines (which every later `docker images` and
+    /// ecr-doctor probe would wade through).
+    fn remove_images(&self) {
+        for (i, e) in self.engines.iter().enumerate() {
+            let mut args = vec!["image", "rm", "--force"];
+            for ((engine, _), img) in &self.images {
+                if *engine == i {
+                    args.extend(img.ids.iter().map(String::as_str));
+                }
+            }
+            // Best effort: a leftover costs disk space, not correctness.
+            let _ = e.engine.docker(&args, None);
+        }
+    }
+
+    /// Sets up the cell's state, asks ecr-doctor, then pushes for real.
+    fn run_cell(&self, cell: &Cell) -> Row {
+        let e = &self.engines[cell.engine];
+        let img = &self.images[&(cell.engine, cell.artifact)];
+        let tag = cell.mode.tag();
+        let mut row = Row {
+            repo: self.repo(cell),
+            ..Row::default()
+        };
+        let repo = row.repo.clone();
+        let pushed = format!("{}/{repo}:{tag}", self.gate.host());
+        let checked = common::ecr_ref(&repo, tag);
+
+        // 1. The tag state. "Pushed once already" means through the gate, with the repository still
+        // MUTABLE, and only then given its mode: a pre-push into an immutable tag could itself fail
+        // (that is the founding case), which would leave a different state than the one named.
+        match (cell.state, cell.mode.api()) {
+            (TagState::New, None) => {}
+            (TagState::New, Some(mode)) => {
+                self.gate
+                    .create_repository(&repo, mode, cell.mode.filters())
+            }
+            (_, mode) => {
+                let mode = mode.expect("tag states need a repository");
+                self.gate.create_repository(&repo, "MUTABLE", &[]);
+                e.engine.docker_ok(&["tag", &img.a, &pushed], None);
+                let first = e.engine.docker(&["push", &pushed], None);
+                if !first.status.success() {
+                    row.broken = Some(format!(
+                        "the first push failed: {}",
+                        last_line(&first.stderr)
+                    ));
+                    return row;
+                }
+                self.gate
+                    .set_tag_mutability(&repo, mode, cell.mode.filters());
+            }
+        }
+        let local = if cell.state == TagState::Other {
+            &img.b
+        } else {
+            &img.a
+        };
+        e.engine.docker_ok(&["tag", local, &pushed], None);
+        e.engine.docker_ok(&["tag", local, &checked], None);
+        match self.check_state(e, cell, &repo, tag, &pushed) {
+            Ok(remote) => row.remote_before = remote,
+            Err(why) => {
+                row.broken = Some(why);
+                return row;
+            }
+        }
+
+        // 2. The prediction.
+        let t = Instant::now();
+        let run = common::check(&e.engine, &[&checked], &[]);
+        row.doctor_time = t.elapsed();
+        row.code = run.code;
+        if run.code == 0 || run.code == 1 {
+            let doc = run.json();
+            let with = |outcome: &str| -> Vec<String> {
+                doc["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|f| f["outcome"] == outcome)
+                    .map(|f| f["check"].as_str().unwrap().to_string())
+                    .collect()
+            };
+            row.failed = with("fail");
+            row.unknown = with("unknown");
+        } else {
+            row.broken = Some(format!(
+                "ecr-doctor exited {}: {}",
+                run.code,
+                run.stderr.trim()
+            ));
+            return row;
+        }
+
+        // 3. The real push.
+        let mark = self.gate.mark();
+        let t = Instant::now();
+        let out = e.engine.docker(&["push", &pushed], None);
+        row.push_time = t.elapsed();
+        row.puts = self.gate.puts_since(mark, &repo);
+        row.push_ok = out.status.success();
+        if !row.push_ok {
+            row.push_msg = self.normalise(&last_line(&out.stderr), &repo);
+        }
+        if let Some(p) = row.puts.iter().find(|p| matches!(&p.mirror, Some(Err(_)))) {
+            row.broken = Some(format!("gate could not mirror a PUT into moto: {p:?}"));
+        }
+        row
+    }
+
+    /// Checks the cell's tag state as moto (the one source of truth) holds it; returns the tag's digest.
+    fn check_state(
+        &self,
+        e: &EngineUnderTest,
+        cell: &Cell,
+        repo: &str,
+        tag: &str,
+        pushed: &str,
+    ) -> Result<Option<String>, String> {
+        if cell.mode == Mode::NoRepository {
+            return Ok(None);
+        }
+        let remote = self.gate.tag_digest(repo, tag);
+        // The digest the local image would be pushed as: on the containerd store its ID; on the classic
+        // store a digest exists only for a repository it was pushed to.
+        let local = if e.containerd {
+            Some(e.engine.image_id(pushed))
+        } else {
+            let digests = e.engine.docker_ok(
+                &[
+                    "image",
+                    "inspect",
+                    "--format",
+                    "{{json .RepoDigests}}",
+                    pushed,
+                ],
+                None,
+            );
+            let prefix = format!("{}/{repo}@", self.gate.host());
+            serde_json::from_str::<Vec<String>>(&digests)
+                .unwrap_or_default()
+                .iter()
+                .find_map(|d| d.strip_prefix(&prefix).map(str::to_string))
+        };
+        let ok = match cell.state {
+            TagState::New => remote.is_none(),
+            TagState::Same => remote.is_some() && remote == local,
+            TagState::Other => remote.is_some() && remote != local,
+        };
+        if ok {
+            Ok(remote)
+        } else {
+            Err(format!(
+                "state {:?} not established: moto {remote:?}, local {local:?}",
+                cell.state
+            ))
+        }
+    }
+
+    /// A push error with this run's specifics (port, repository, digests) taken out, so the table is
+    /// stable from run to run.
+    fn normalise(&self, msg: &str, repo: &str) -> String {
+        let mut msg = msg.replace(&self.gate.host(), "GATE").replace(repo, "REPO");
+        // A blob mount names whichever repository of this run had the blob first.
+        if let Some(i) = msg.find("from=") {
+            let end = msg[i..].find([':', ' ', '&']).map_or(msg.len(), |n| i + n);
+            msg.replace_range(i + 5..end, "…");
+        }
+        let mut out = String::new();
+        let mut rest = msg.as_str();
+        while let Some(i) = rest.find("sha256:") {
+            let hex_len = rest[i + 7..]
+                .chars()
+                .take_while(char::is_ascii_hexdigit)
+                .count();
+            out.push_str(&rest[..i + 7]);
+            out.push('…');
+            rest = &rest[i + 7 + hex_len..];
+        }
+        out.push_str(rest);
+        out.replace('|', "\\|")
+    }
+}
+
+fn last_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Runs `f` over `items` on `jobs` threads; results in the order of `items`. A panic in one item
+/// becomes that item's `Err`, not the whole run's end.
+fn parallel<T: Sync, R: Send>(
+    items: &[T],
+    jobs: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<Result<R, String>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<R, String>>>> =
+        Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)))
+                        .map_err(|p| {
+                            p.downcast_ref::<String>()
+                                .cloned()
+                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                                .unwrap_or_else(|| "panic".into())
+                        });
+                    results.lock().unwrap()[i] = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect()
+}
+
+#[test]
+fn push_matrix() {
+    let started = Instant::now();
+    let p = peers();
+    let jobs: usize = std::env::var("PUSH_MATRIX_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or(8);
+    let engines: Vec<EngineUnderTest> = [
+        "old-containerd",
+        "new-containerd",
+        "old-classic",
+        "new-classic",
+    ]
+    .iter()
+    .filter_map(|name| {
+        let engine = p.engine(name).or_else(|| {
+            // The "new" engines come from Debian sid, which may not provide one.
+            assert!(name.starts_with("new-"), "engine {name} is not running");
+            eprintln!("SKIPPED engine {name}: not in the peers' env file");
+            None
+        })?;
+        let server = engine.docker_ok(&["version", "--format", "{{.Server.Version}}"], None);
+        let buildx = engine.docker_ok(&["buildx", "version"], None);
+        Some(EngineUnderTest {
+            containerd: name.ends_with("containerd"),
+            server,
+            buildx: buildx.split_whitespace().nth(1).unwrap_or("?").to_string(),
+            engine,
+        })
+    })
+    .collect();
+    let run = common::unique("pm");
+
+    // Images: two per engine and artifact, built once and reused by every cell (cells only add tags).
+    let t = Instant::now();
+    let wanted: Vec<(usize, Artifact)> = (0..engines.len())
+        .flat_map(|e| Artifact::ALL.map(|a| (e, a)))
+        .collect();
+    let built = parallel(&wanted, jobs, |&(e, a)| {
+        let engine = &engines[e].engine;
+        let name = |v: &str| format!("matrix-src/{}:{run}-{v}", a.slug());
+        let ids = ["a", "b"]
+            .map(|v| {
+                a.make(
+                    engine,
+                    &name(v),
+                    &format!("{run} {} {} {v}", engine.name, a.slug()),
+                )
+            })
+            .to_vec();
+        Images {
+            a: name("a"),
+            b: name("b"),
+            ids,
+        }
+    });
+    let images = wanted
+        .iter()
+        .copied()
+        .zip(built)
+        .map(|(k, r)| (k, r.unwrap_or_else(|e| panic!("building {k:?}: {e}"))))
+        .collect();
+    let build_time = t.elapsed();
+
+    let m = Matrix {
+        gate: Gate::start(p.registry(), p.moto_url()),
+        run,
+        engines,
+        images,
+    };
+    // Engines vary fastest, so that concurrent cells spread over all engines.
+    let mut cells = Vec::new();
+    for state in TagState::ALL {
+        for mode in Mode::ALL {
+            if mode == Mode::NoRepository && state != TagState::New {
+                continue;
+            }
+            for artifact in Artifact::ALL {
+                for engine in 0..m.engines.len() {
+                    cells.push(Cell {
+                        engine,
+                        artifact,
+                        mode,
+                        state,
+                    });
+                }
+            }
+        }
+    }
+    let t = Instant::now();
+    let rows: Vec<Row> = parallel(&cells, jobs, |c| m.run_cell(c))
+        .into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|panic| Row {
+                broken: Some(panic.lines().next().unwrap_or_default().to_string()),
+                ..Row::default()
+            })
+        })
+        .collect();
+    let cells_time = t.elapsed();
+    m.remove_images();
+
+    let mut results: Vec<(Cell, Row, Agreement)> = cells
+        .into_iter()
+        .zip(rows)
+        .map(|(c, r)| {
+            let a = agreement(&m.engines[c.engine], &c, &r);
+            (c, r, a)
+        })
+        .collect();
+    results.sort_by_key(|(c, ..)| *c);
+    let mean = |f: fn(&Row) -> Duration| {
+        let n = results.len().max(1) as u32;
+        results.iter().map(|(_, r, _)| f(r)).sum::<Duration>() / n
+    };
+    let timing = Timing {
+        jobs,
+        build: build_time,
+        cells: cells_time,
+        total: started.elapsed(),
+        doctor: mean(|r| r.doctor_time),
+        push: mean(|r| r.push_time),
+    };
+    let report = render(&m, &results, &timing);
+    let out = if std::env::var_os("UPDATE_MATRIX").is_some_and(|v| v == "1") {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/push-matrix.md")
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/push-matrix.md")
+    };
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, &report).unwrap();
+    eprintln!("{}", timing.line(results.len()));
+    eprintln!("matrix written to {}", out.display());
+
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|(_, _, a)| !a.ok())
+        .map(|(c, r, a)| {
+            format!(
+                "{} | {} | {} | {} | {} | exit {} [{}] | push {} | {}",
+                m.engines[c.engine].engine.name,
+                c.artifact.slug(),
+                c.mode.label(),
+                c.mode.tag(),
+                c.state.label(),
+                r.code,
+                r.failed.join(", "),
+                if r.push_ok { "ok" } else { &r.push_msg },
+                a.label()
+            )
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} cells disagree (full table: {}):\n{}",
+        bad.len(),
+        results.len(),
+        out.display(),
+        bad.join("\n")
+    );
+}
+
+struct Timing {
+    jobs: usize,
+    build: Duration,
+    cells: Duration,
+    total: Duration,
+    /// Mean time of one `ecr-doctor check` and of one checked `docker push`.
+    doctor: Duration,
+    push: Duration,
+}
+
+impl Timing {
+    fn line(&self, cells: usize) -> String {
+        format!(
+            "{cells} cells in {:.0} s with {} at once (building the images: {:.0} s; cells: {:.0} s; \
+             mean ecr-doctor check {:.2} s, mean docker push {:.2} s)",
+            self.total.as_secs_f64(),
+            self.jobs,
+            self.build.as_secs_f64(),
+            self.cells.as_secs_f64(),
+            self.doctor.as_secs_f64(),
+            self.push.as_secs_f64()
+        )
+    }
+}
+
+/// `manifest 201, index 201` for the manifest PUTs by tag (marked when one re-sends the digest the tag
+/// already held); PUTs by digest are counted.
+fn puts_summary(puts: &[ManifestPut], remote_before: Option<&str>) -> String {
+    let by_digest = puts.iter().filter(|p| !p.by_tag()).count();
+    let by_tag: Vec<String> = puts
+        .iter()
+        .filter(|p| p.by_tag())
+        .map(|p| {
+            let kind = if p.media_type.contains("index") || p.media_type.contains("list") {
+                "index"
+            } else {
+                "manifest"
+            };
+            let same = if remote_before == Some(p.digest.as_str()) {
+                " (same digest)"
+            } else {
+                ""
+            };
+            format!("{kind} {}{same}", p.status)
+        })
+        .collect();
+    match (by_digest, by_tag.is_empty()) {
+        (0, true) => "none".into(),
+        (0, false) => by_tag.join(", "),
+        (n, true) => format!("({n} by digest)"),
+        (n, false) => format!("{} ({n} by digest)", by_tag.join(", ")),
+    }
+}
+
+fn render(m: &Matrix, results: &[(Cell, Row, Agreement)], timing: &Timing) -> String {
+    let mut md = String::new();
+    let w = &mut md;
+    let _ = writeln!(w, "{}", INTRO.trim_end());
+
+    let _ = writeln!(w, "\n## Engines\n");
+    let _ = writeln!(
+        w,
+        "| engine | Docker Engine | image store | buildx |\n|---|---|---|---|"
+    );
+    for e in &m.engines {
+        let store = if e.containerd {
+            "containerd"
+        } else {
+            "classic (overlay2)"
+        };
+        let _ = writeln!(
+            w,
+            "| {} | {} | {store} | {} |",
+            e.engine.name, e.server, e.buildx
+        );
+    }
+
+    let _ = writeln!(w, "\n## Summary\n");
+    let _ = writeln!(
+        w,
+        "| engine | cells | both succeed | both fail | explained | predicted success, push failed | predicted failure, push succeeded | broken |\n|---|---|---|---|---|---|---|---|"
+    );
+    let count = |e: Option<usize>, f: &dyn Fn(&Agreement) -> bool| {
+        results
+            .iter()
+            .filter(|(c, _, a)| e.is_none_or(|e| c.engine == e) && f(a))
+            .count()
+    };
+    let names: Vec<(Option<usize>, String)> = (0..m.engines.len())
+        .map(|i| (Some(i), m.engines[i].engine.name.clone()))
+        .chain([(None, "**all**".to_string())])
+        .collect();
+    for (e, name) in names {
+        let _ = writeln!(
+            w,
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
+            count(e, &|_| true),
+            count(e, &|a| *a == Agreement::BothSucceed),
+            count(e, &|a| *a == Agreement::BothFail),
+            count(e, &|a| matches!(a, Agreement::Explained(_))),
+            count(e, &|a| *a == Agreement::MissedFailure),
+            count(e, &|a| *a == Agreement::FalseAlarm),
+            count(e, &|a| matches!(a, Agreement::Broken(_))),
+        );
+    }
+    let _ = writeln!(w, "\nLast run: {}.", timing.line(results.len()));
+
+    if !NOTES.is_empty() {
+        let _ = writeln!(
+            w,
+            "\n## Explained cases\n\nCells where ecr-doctor predicts a failure and the push succeeds, and why that is the right call:\n"
+        );
+        for (name, text) in NOTES {
+            let _ = writeln!(w, "- **{name}**: {text}");
+        }
+    }
+
+    for (i, e) in m.engines.iter().enumerate() {
+        let store = if e.containerd {
+            "containerd image store"
+        } else {
+            "classic image store"
+        };
+        let _ = writeln!(w, "\n## {} — Engine {}, {store}\n", e.engine.name, e.server);
+        let _ = writeln!(
+            w,
+            "| artifact | repository | tag | tag state | ecr-doctor | failing checks | docker push | manifest PUTs by tag | agreement |\n|---|---|---|---|---|---|---|---|---|"
+        );
+        for (c, r, a) in results.iter().filter(|(c, ..)| c.engine == i) {
+            let verdict = match r.code {
+                0 => "pass (0)".to_string(),
+                1 => "**fail** (1)".to_string(),
+                n => format!("exit {n}"),
+            };
+            let mut failing = r.failed.join(", ");
+            if !r.unknown.is_empty() {
+                let _ = write!(failing, " unknown: {}", r.unknown.join(", "));
+            }
+            let push = if r.broken.is_some() && r.push_time.is_zero() {
+                "—".to_string()
+            } else if r.push_ok {
+                "ok".to_string()
+            } else {
+                format!("**FAIL**: `{}`", r.push_msg)
+            };
+            let _ = writeln!(
+                w,
+                "| {} | {} | `{}` | {} | {verdict} | {} | {push} | {} | {} |",
+                c.artifact.label(),
+                c.mode.label(),
+                c.mode.tag(),
+                c.state.label(),
+                if failing.is_empty() {
+                    "—"
+                } else {
+                    failing.trim()
+                },
+                puts_summary(&r.puts, r.remote_before.as_deref()),
+                a.label()
+            );
+        }
+    }
+    md
+}
+
+const INTRO: &str = r#"# Push matrix: every verdict against a real push
+
+Generated by `tests/push_matrix.rs` — do not edit. Regenerate with the peers running
+(`scripts/peers start`, then `source target/peers/env`):
+
+```sh
+UPDATE_MATRIX=1 cargo nextest run --test push_matrix
+```
+
+(without `UPDATE_MATRIX=1` the table goes to `target/push-matrix.md`).
+
+Each cell sets up one state, asks `ecr-doctor check --format json` for its verdict on the ECR reference
+(`123456789012.dkr.ecr.us-east-1.amazonaws.com/REPO:TAG`, against moto's ECR API), then runs the real
+`docker push` of the same local image with that engine's own CLI through the **gate** — a proxy in front of a
+distribution registry that enforces ECR's tag immutability the way ECR does (`400 TAG_INVALID` when a
+manifest PUT by tag would move an immutable tag; `404 NAME_UNKNOWN` for a missing repository). The gate reads
+the repository's mode and filters and the tag's digest from moto and records every accepted PUT by tag back
+into moto, so ecr-doctor and the push see one state.
+
+- **Verdict**: exit code 0 = predicted success, 1 = predicted failure.
+- **Hard rule**: never a predicted success where the push fails. A predicted failure where the push succeeds
+  must be one of the explained cases below; an `unknown` check must be explained too.
+- **Artifacts**: `docker build` (buildx defaults: on the containerd store an image index with a provenance
+  attestation), `docker build --provenance=false`, `docker import` (a single manifest without a build).
+- **Repository modes**: exclusion filter `dev-*` with tag `dev-1` (matches) or `prod` (does not) — a pair on
+  which moto's prefix-regex reading of filters and ECR's anchored glob agree; *(no repository)*: the gate
+  answers every request for it with ECR's `404 NAME_UNKNOWN`.
+- **Tag states**: *new*; *same digest* — this local image was pushed to the tag once already, through the
+  gate, while the repository was MUTABLE, then the repository got its mode (a first push into an immutable
+  tag may itself fail, which would leave another state); *other digest* — the tag holds an earlier image and
+  the local one is a rebuild with other content (for `docker import`: a re-import of other content).
+- **Manifest PUTs by tag**: what the gate saw during the checked push; `manifest 400` is a refused
+  overwrite. An immutable tag holding this exact image gets no PUT from a pusher that checks first."#;
+
+// --- the gate as a server, for scripts/demo -------------------------------------------------------------
+
+/// Runs the gate until the file named by `GATE_PORT_FILE` (where it writes its port) is removed.
+/// `cargo test --test push_matrix -- --ignored --exact serve_gate --nocapture`
+#[test]
+#[ignore = "a server for scripts/demo, not a test"]
+fn serve_gate() {
+    let port_file =
+        std::env::var("GATE_PORT_FILE").expect("GATE_PORT_FILE names where to write the port");
+    let g = Gate::start(peers().registry(), peers().moto_url());
+    g.log_puts(true);
+    let tmp = format!("{port_file}.tmp");
+    std::fs::write(&tmp, g.port().to_string()).unwrap();
+    std::fs::rename(&tmp, &port_file).unwrap();
+    eprintln!(
+        "gate: listening on {} in front of the registry {}",
+        g.host(),
+        peers().registry()
+    );
+    while Path::new(&port_file).exists() {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
