@@ -285,6 +285,7 @@ fn secrets_never_appear_and_bad_retry_settings_do_not_panic() {
         let saved = std::fs::read_to_string(facts.path()).unwrap();
         for text in [&run.stdout, &run.stderr, &saved] {
             assert!(!text.contains(secret), "secret leaked");
+            assert!(!text.contains(FAKE_REGISTRY_TOKEN), "registry token leaked");
         }
     }
 }

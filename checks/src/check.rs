@@ -77,6 +77,8 @@ pub enum Need {
     EcrRepository,
     /// `DescribeImages` / `BatchGetImage` for the tag.
     EcrImage,
+    /// The docker CLI's config file (credentials per registry host).
+    DockerConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -106,6 +106,7 @@ fn needs(n: &[Need]) -> String {
             Need::LocalImage => "local image",
             Need::EcrRepository => "ECR repository",
             Need::EcrImage => "ECR image",
+            Need::DockerConfig => "docker config file",
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -119,6 +119,38 @@ pub struct TargetFacts {
     pub repository: Fact<Option<Repository>>,
     /// `DescribeImages` (or `BatchGetImage`) for the tag; `None`: the tag is not in ECR.
     pub remote_tag: Fact<Option<RemoteImage>>,
+    /// How the docker CLI would authenticate to the registry host.
+    #[serde(default = "not_recorded")]
+    pub credentials: Fact<Credentials>,
+}
+
+fn not_recorded<T>() -> Fact<T> {
+    Fact::unavailable("not recorded in this facts file")
+}
+
+/// What `$DOCKER_CONFIG/config.json` says about one registry host. Presence only: a token's value is
+/// never read into facts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub config_path: String,
+    /// `credHelpers[host]`, e.g. `ecr-login`.
+    #[serde(default)]
+    pub helper: Option<String>,
+    /// `credsStore`, e.g. `desktop`, `osxkeychain`, `pass`.
+    #[serde(default)]
+    pub store: Option<String>,
+    /// `docker-credential-<name>` programs of the helper or store that were not found on PATH.
+    #[serde(default)]
+    pub missing_programs: Vec<String>,
+    /// `auths[host]` exists (written by `docker login`).
+    #[serde(default)]
+    pub logged_in: bool,
+    /// `auths[host].auth` holds a token in the file itself.
+    #[serde(default)]
+    pub inline_token: bool,
+    /// Seconds since config.json was last written: with an inline token, roughly since the last login.
+    #[serde(default)]
+    pub config_age_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,6 +11,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::image_store::ImageStore,
     &rules::registry_ref::RegistryRef,
     &rules::repository_exists::RepositoryExists,
+    &rules::registry_credentials::RegistryCredentials,
     &rules::tag_mutability::TagMutability,
     &rules::tag_collision::TagCollision,
     &rules::local_image::LocalImage,

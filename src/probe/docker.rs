@@ -24,17 +24,17 @@ const MANIFESTS_API: (u32, u32) = (1, 48);
 /// How much of an image export is read to find its index before giving up.
 const EXPORT_READ_LIMIT: u64 = 64 << 20;
 
-pub fn not_probed(why: &str) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
+/// One local-image fact per target, like `probe`, so the caller's per-target zip never drops a target.
+pub fn not_probed(targets: &[Target], why: &str) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
     (
         DockerFacts {
             endpoint: "(not contacted)".into(),
             version: Fact::unavailable(why),
             info: Fact::unavailable(why),
         },
-        Vec::new(),
+        targets.iter().map(|_| Fact::unavailable(why)).collect(),
     )
 }
-
 pub async fn probe(
     targets: &[Target],
     want_images: bool,
@@ -384,7 +384,8 @@ pub fn resolve_endpoint() -> Result<(String, String), String> {
     }
 }
 
-fn docker_config_dir() -> PathBuf {
+/// `$DOCKER_CONFIG`, else `~/.docker`.
+pub fn docker_config_dir() -> PathBuf {
     std::env::var_os("DOCKER_CONFIG")
         .map(PathBuf::from)
         .unwrap_or_else(|| {

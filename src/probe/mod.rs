@@ -1,6 +1,7 @@
 //! Probes: the only code that talks to Docker or AWS. Each runs concurrently with the others, under its
 //! own timeout, and turns every failure into an Unavailable or Denied fact with its reason.
 
+pub mod credentials;
 pub mod docker;
 pub mod ecr;
 
@@ -38,7 +39,7 @@ pub async fn gather(plan: &Plan) -> Facts {
         if docker_wanted {
             docker::probe(&plan.targets, wants(Need::LocalImage), plan.timeout).await
         } else {
-            docker::not_probed(NOT_NEEDED)
+            docker::not_probed(&plan.targets, NOT_NEEDED)
         }
     };
     let ecr = async {
@@ -51,19 +52,44 @@ pub async fn gather(plan: &Plan) -> Facts {
         }
     };
     let ((docker, locals), remotes) = tokio::join!(docker, ecr);
+    // A local file read: no need to run it concurrently.
+    let credentials = if wants(Need::DockerConfig) {
+        credentials::probe(
+            &plan
+                .targets
+                .iter()
+                .map(|t| t.reference.registry.as_str())
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        plan.targets
+            .iter()
+            .map(|_| Fact::unavailable(NOT_NEEDED))
+            .collect()
+    };
 
+    // Each probe answers once per target, in order; a short list would silently drop targets.
+    let n = plan.targets.len();
+    assert!(
+        locals.len() == n && remotes.len() == n && credentials.len() == n,
+        "a probe lost a target"
+    );
     let targets = plan
         .targets
         .iter()
         .zip(locals)
         .zip(remotes)
-        .map(|((t, local), (repository, remote_tag))| TargetFacts {
-            reference: t.raw.clone(),
-            local_image: t.local_image.clone(),
-            local,
-            repository,
-            remote_tag,
-        })
+        .zip(credentials)
+        .map(
+            |(((t, local), (repository, remote_tag)), credentials)| TargetFacts {
+                reference: t.raw.clone(),
+                local_image: t.local_image.clone(),
+                local,
+                repository,
+                remote_tag,
+                credentials,
+            },
+        )
         .collect();
     Facts {
         schema_version: FACTS_SCHEMA_VERSION,

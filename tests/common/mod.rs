@@ -280,6 +280,33 @@ impl Run {
     }
 }
 
+/// The inline `docker login` token the tests' docker config holds: it must never appear in any output.
+pub const FAKE_REGISTRY_TOKEN: &str = "QVdTOmVjci1kb2N0b3ItdGVzdC10b2tlbg==";
+
+/// A docker config dir as `docker login` leaves it for the test registries' hosts (written fresh per
+/// test process: a login older than 12 hours is reported as probably expired).
+pub fn docker_config() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("docker-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let auths: serde_json::Map<String, Value> = ["us-east-1", "eu-west-1"]
+            .iter()
+            .map(|region| {
+                let host = format!("{ACCOUNT}.dkr.ecr.{region}.amazonaws.com");
+                (host, serde_json::json!({ "auth": FAKE_REGISTRY_TOKEN }))
+            })
+            .collect();
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::json!({ "auths": auths }).to_string(),
+        )
+        .unwrap();
+        dir
+    })
+}
+
 /// The binary with a clean environment pointed at `engine` and moto.
 pub fn doctor(engine: Option<&Engine>, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-doctor"));
@@ -287,6 +314,7 @@ pub fn doctor(engine: Option<&Engine>, args: &[&str]) -> Command {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", std::env::temp_dir())
+        .env("DOCKER_CONFIG", docker_config())
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true");

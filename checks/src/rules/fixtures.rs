@@ -34,7 +34,23 @@ pub fn founding() -> Facts {
             })),
             repository: Fact::observed(Some(repository("IMMUTABLE", &[]))),
             remote_tag: Fact::observed(None),
+            credentials: Fact::observed(Credentials {
+                helper: Some("ecr-login".into()),
+                ..no_credentials()
+            }),
         }],
+    }
+}
+
+pub fn no_credentials() -> Credentials {
+    Credentials {
+        config_path: "/home/dev/.docker/config.json".into(),
+        helper: None,
+        store: None,
+        missing_programs: vec![],
+        logged_in: false,
+        inline_token: false,
+        config_age_secs: None,
     }
 }
 

@@ -5,6 +5,7 @@ pub mod image_shape;
 pub mod image_store;
 pub mod local_image;
 pub mod push_risk;
+pub mod registry_credentials;
 pub mod registry_ref;
 pub mod repository_exists;
 pub mod tag_collision;
