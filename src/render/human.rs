@@ -53,20 +53,10 @@ pub fn summary_line(report: &Report) -> String {
     } else {
         "✗ not ok".red().bold()
     };
-    let ignored = if s.ignored > 0 {
-        format!(" · {} ignored", s.ignored)
-    } else {
-        String::new()
-    };
     format!(
-        "{verdict}: {} failed · {} warning{} · {} unknown · {} passed · {} skipped{ignored}  (--fail-on {}, exit {})\n",
-        s.fail,
-        s.warn,
-        if s.warn == 1 { "" } else { "s" },
-        s.unknown,
-        s.pass,
-        s.skip,
-        format!("{:?}", s.fail_on).to_lowercase(),
+        "{verdict}: {}  (--fail-on {}, exit {})\n",
+        s.counts(),
+        s.fail_on_name(),
         s.exit_code
     )
 }

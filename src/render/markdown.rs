@@ -57,15 +57,7 @@ pub fn render(report: &Report) -> String {
     } else {
         out.push_str("| | ID | Check | Target | Message |\n|---|---|---|---|---|\n");
         for f in &problems {
-            let _ = writeln!(
-                out,
-                "| {} | {} | `{}` | {} | {} |",
-                emoji(f.outcome),
-                f.id,
-                f.check,
-                cell(&target(f)),
-                cell(&text(&f.message))
-            );
+            row(&mut out, f);
         }
         out.push('\n');
         for f in &problems {
@@ -87,15 +79,7 @@ pub fn render(report: &Report) -> String {
             fine.iter().filter(|f| f.outcome == Outcome::Skip).count(),
         );
         for f in &fine {
-            let _ = writeln!(
-                out,
-                "| {} | {} | `{}` | {} | {} |",
-                emoji(f.outcome),
-                f.id,
-                f.check,
-                cell(&target(f)),
-                cell(&text(&f.message))
-            );
+            row(&mut out, f);
         }
         out.push_str("\n</details>\n\n");
     }
@@ -129,29 +113,32 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
+    let verdict = if s.exit_code == 0 {
+        "✅ ok"
+    } else {
+        "❌ not ok"
+    };
     let _ = writeln!(
         out,
-        "**{}**: {} failed · {} warning{} · {} unknown · {} passed · {} skipped{}  (`--fail-on {}`, exit {})",
-        if s.exit_code == 0 {
-            "✅ ok"
-        } else {
-            "❌ not ok"
-        },
-        s.fail,
-        s.warn,
-        if s.warn == 1 { "" } else { "s" },
-        s.unknown,
-        s.pass,
-        s.skip,
-        if s.ignored > 0 {
-            format!(" · {} ignored", s.ignored)
-        } else {
-            String::new()
-        },
-        format!("{:?}", s.fail_on).to_lowercase(),
+        "**{verdict}**: {}  (`--fail-on {}`, exit {})",
+        s.counts(),
+        s.fail_on_name(),
         s.exit_code
     );
     out
+}
+
+/// One finding as a table row.
+fn row(out: &mut String, f: &Finding) {
+    let _ = writeln!(
+        out,
+        "| {} | {} | `{}` | {} | {} |",
+        emoji(f.outcome),
+        f.id,
+        f.check,
+        cell(&target(f)),
+        cell(&text(&f.message))
+    );
 }
 
 /// One problem, collapsed: message, evidence, ranked fixes.

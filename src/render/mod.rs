@@ -49,6 +49,30 @@ pub struct Summary {
     pub exit_code: u8,
 }
 
+impl Summary {
+    /// "1 failed · 1 warning · 0 unknown · 7 passed · 0 skipped[ · 1 ignored]", for every text renderer.
+    pub fn counts(&self) -> String {
+        let ignored = if self.ignored > 0 {
+            format!(" · {} ignored", self.ignored)
+        } else {
+            String::new()
+        };
+        let warnings = if self.warn == 1 {
+            "warning"
+        } else {
+            "warnings"
+        };
+        format!(
+            "{} failed · {} {warnings} · {} unknown · {} passed · {} skipped{ignored}",
+            self.fail, self.warn, self.unknown, self.pass, self.skip
+        )
+    }
+
+    pub fn fail_on_name(&self) -> String {
+        format!("{:?}", self.fail_on).to_lowercase()
+    }
+}
+
 impl Report {
     pub fn new(
         docker_endpoint: String,

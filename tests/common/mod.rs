@@ -150,6 +150,21 @@ impl Engine {
     }
 }
 
+/// `imageTagMutabilityExclusionFilters` of WILDCARD filters; `None` for none (ECR rejects an empty list).
+pub fn wildcard_filters(filters: &[&str]) -> Option<Vec<ImageTagMutabilityExclusionFilter>> {
+    let filters: Vec<_> = filters
+        .iter()
+        .map(|f| {
+            ImageTagMutabilityExclusionFilter::builder()
+                .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
+                .filter(*f)
+                .build()
+                .expect("filter type and value are set")
+        })
+        .collect();
+    (!filters.is_empty()).then_some(filters)
+}
+
 /// The ECR API of moto, through the real aws-sdk-ecr: the fixture side (it may create and put).
 pub struct Moto {
     client: aws_sdk_ecr::Client,
@@ -179,22 +194,12 @@ impl Moto {
 
     /// Creates a repository with a mutability mode and WILDCARD exclusion filters.
     pub fn create_repository(&self, name: &str, mode: &str, filters: &[&str]) {
-        let filters: Vec<_> = filters
-            .iter()
-            .map(|f| {
-                ImageTagMutabilityExclusionFilter::builder()
-                    .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
-                    .filter(*f)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
         let req = self
             .client
             .create_repository()
             .repository_name(name)
             .image_tag_mutability(ImageTagMutability::from(mode))
-            .set_image_tag_mutability_exclusion_filters((!filters.is_empty()).then_some(filters));
+            .set_image_tag_mutability_exclusion_filters(wildcard_filters(filters));
         self.rt
             .block_on(req.send())
             .unwrap_or_else(|e| panic!("create {name}: {e:?}"));

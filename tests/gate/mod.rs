@@ -24,8 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_ecr::types::{
-    ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilter,
-    ImageTagMutabilityExclusionFilterType,
+    ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilterType,
 };
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::{Bytes, Incoming};
@@ -174,7 +173,7 @@ impl Gate {
             .create_repository()
             .repository_name(name)
             .image_tag_mutability(ImageTagMutability::from(mode))
-            .set_image_tag_mutability_exclusion_filters(wildcard_filters(filters));
+            .set_image_tag_mutability_exclusion_filters(crate::common::wildcard_filters(filters));
         self.block_on(req.send())
             .unwrap_or_else(|e| panic!("create repository {name}: {e:?}"));
     }
@@ -187,7 +186,7 @@ impl Gate {
             .put_image_tag_mutability()
             .repository_name(name)
             .image_tag_mutability(ImageTagMutability::from(mode))
-            .set_image_tag_mutability_exclusion_filters(wildcard_filters(filters));
+            .set_image_tag_mutability_exclusion_filters(crate::common::wildcard_filters(filters));
         self.block_on(req.send())
             .unwrap_or_else(|e| panic!("put tag mutability {name}: {e:?}"));
     }
@@ -209,20 +208,6 @@ impl Drop for Gate {
             rt.shutdown_background();
         }
     }
-}
-
-fn wildcard_filters(filters: &[&str]) -> Option<Vec<ImageTagMutabilityExclusionFilter>> {
-    let filters: Vec<_> = filters
-        .iter()
-        .map(|f| {
-            ImageTagMutabilityExclusionFilter::builder()
-                .filter_type(ImageTagMutabilityExclusionFilterType::Wildcard)
-                .filter(*f)
-                .build()
-                .unwrap()
-        })
-        .collect();
-    (!filters.is_empty()).then_some(filters)
 }
 
 async fn ecr_client(moto_url: &str) -> aws_sdk_ecr::Client {
