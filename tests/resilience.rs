@@ -289,3 +289,87 @@ fn secrets_never_appear_and_bad_retry_settings_do_not_panic() {
         }
     }
 }
+
+/// An IAM user of moto allowed only `actions`, through moto's IAM query API (fixture side). Returns its
+/// access key and secret.
+fn iam_user(moto: &RecordingMoto, actions: &[&str]) -> (String, String) {
+    let call = |params: &str| {
+        let auth = "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
+        let headers = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", auth),
+        ];
+        http_with(
+            "POST",
+            &format!("{}/", moto.url),
+            &headers,
+            &format!("{params}&Version=2010-05-08"),
+        )
+        .unwrap()
+    };
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }]
+    })
+    .to_string();
+    let encoded: String = policy.bytes().map(|b| format!("%{b:02X}")).collect();
+    call("Action=CreateUser&UserName=pusher");
+    call(&format!(
+        "Action=PutUserPolicy&UserName=pusher&PolicyName=push-only&PolicyDocument={encoded}"
+    ));
+    let xml = call("Action=CreateAccessKey&UserName=pusher");
+    let tag = |name: &str| {
+        xml.split(&format!("<{name}>"))
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap()
+            .to_string()
+    };
+    (tag("AccessKeyId"), tag("SecretAccessKey"))
+}
+
+#[test]
+fn denied_describe_images_falls_back_to_batch_get_image_and_denials_name_the_action() {
+    let e = peers().required_engine("old-containerd");
+    // moto enforces IAM after the four fixture calls: CreateRepository, CreateUser, PutUserPolicy, CreateAccessKey.
+    let moto = RecordingMoto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
+    Moto::new(&moto.url).create_repository("iam/app", "IMMUTABLE", &[]);
+    let (key, secret) = iam_user(&moto, &["ecr:DescribeRepositories", "ecr:BatchGetImage"]);
+    let r = ecr_ref("iam/app", "v1");
+    e.build(&r, &unique("iam"), &["--provenance=false"]);
+    moto.start_recording();
+    let mut cmd = doctor(Some(&e), &["check", "--format", "json", &r]);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", &key)
+        .env("AWS_SECRET_ACCESS_KEY", &secret);
+    let run = common::run(cmd);
+    let actions = moto.recorded_actions();
+    assert!(
+        actions.contains(&"DescribeImages".to_string())
+            && actions.contains(&"BatchGetImage".to_string()),
+        "{actions:?}"
+    );
+    let f = run.finding("tag-collision", Some(&r));
+    assert_eq!(f["outcome"], "pass", "{f}");
+    assert_eq!(f["evidence"]["remote"], "tag not found");
+
+    // Without ecr:DescribeRepositories the repository checks cannot decide, and say what to grant.
+    let moto = RecordingMoto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
+    Moto::new(&moto.url).create_repository("iam/app", "IMMUTABLE", &[]);
+    let (key, secret) = iam_user(&moto, &["ecr:BatchGetImage"]);
+    let mut cmd = doctor(Some(&e), &["check", "--format", "json", &r]);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
+        .env("AWS_ACCESS_KEY_ID", &key)
+        .env("AWS_SECRET_ACCESS_KEY", &secret);
+    let run = common::run(cmd);
+    let f = run.finding("repository-exists", Some(&r));
+    assert_eq!(f["outcome"], "unknown", "{f}");
+    assert!(
+        f["remediation"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Grant ecr:DescribeRepositories"),
+        "{f}"
+    );
+    assert_eq!(run.code, 0, "unknown does not fail by default");
+}

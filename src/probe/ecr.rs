@@ -8,6 +8,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecr::Client;
+use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, ImageStatusFilter};
 use ecr_doctor_checks::facts::{ExclusionFilter, Fact, RemoteImage, Repository};
@@ -229,9 +230,7 @@ async fn lookup(
     tags: &[&str],
 ) -> Fact<Vec<RemoteImage>> {
     match describe_images(client, account, repo, tags).await {
-        Err(e) if e.code() == Some("AccessDeniedException") => {
-            batch_get_image(client, account, repo, tags).await
-        }
+        Err(e) if is_denied(&e) => batch_get_image(client, account, repo, tags).await,
         // A tag that is absent fails the whole DescribeImages call: one by one tells which.
         Err(e) if e.code() == Some("ImageNotFoundException") && tags.len() > 1 => {
             let each = join_all(
@@ -350,24 +349,33 @@ async fn batch_get_image(
     }
 }
 
+/// An authorization failure: ECR's `AccessDeniedException`, or any HTTP 403 from the API endpoint (an
+/// authorizing proxy, or an error body the SDK cannot parse, still means "not allowed").
+fn is_denied<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+    match e {
+        SdkError::ServiceError(ctx) => {
+            matches!(e.code(), Some("AccessDeniedException" | "AccessDenied"))
+                || ctx.raw().status().as_u16() == 403
+        }
+        _ => false,
+    }
+}
+
 /// An SDK error as a fact: access denied names the action to grant; anything else says what happened,
 /// without request details (which could carry credentials).
-fn failure<T, E: ProvideErrorMetadata + std::error::Error + 'static, R>(
-    e: SdkError<E, R>,
+fn failure<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
+    e: SdkError<E, HttpResponse>,
     action: &str,
-) -> Fact<T>
-where
-    R: std::fmt::Debug + 'static,
-{
+) -> Fact<T> {
     match &e {
-        SdkError::ServiceError(_)
-            if matches!(e.code(), Some("AccessDeniedException" | "AccessDenied")) =>
-        {
-            Fact::Denied {
-                action: action.to_string(),
-                why: e.message().unwrap_or("AccessDeniedException").to_string(),
-            }
-        }
+        SdkError::ServiceError(_) if is_denied(&e) => Fact::Denied {
+            action: action.to_string(),
+            why: e
+                .message()
+                .filter(|m| !m.trim_start().starts_with('<'))
+                .unwrap_or("access denied (HTTP 403)")
+                .to_string(),
+        },
         SdkError::ServiceError(_) => Fact::unavailable(format!(
             "the ECR API answered {}: {}",
             e.code().unwrap_or("an error"),

@@ -360,6 +360,11 @@ pub struct RecordingMoto {
 
 impl RecordingMoto {
     pub fn start() -> RecordingMoto {
+        Self::start_with(&[])
+    }
+
+    /// With extra environment for moto, e.g. `INITIAL_NO_AUTH_ACTION_COUNT` to enforce IAM after N calls.
+    pub fn start_with(env: &[(&str, &str)]) -> RecordingMoto {
         let bin = peers()
             .var("ECR_DOCTOR_TEST_MOTO_BIN")
             .unwrap_or("moto_server")
@@ -372,6 +377,7 @@ impl RecordingMoto {
             .port();
         let child = Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -435,6 +441,16 @@ impl Drop for RecordingMoto {
 
 /// A bare HTTP/1.0 request over loopback (the fixture side needs no client library).
 pub fn http(method: &str, url: &str) -> Result<String, String> {
+    http_with(method, url, &[], "")
+}
+
+/// `http` with extra headers and a body.
+pub fn http_with(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<String, String> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").ok_or("http only")?;
     let (host, path) = rest
@@ -443,9 +459,14 @@ pub fn http(method: &str, url: &str) -> Result<String, String> {
         .unwrap_or((rest, "/".into()));
     let mut s = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .map_err(|e| e.to_string())?;
     let mut buf = String::new();
