@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, ImageStatusFilter};
+use ecr_doctor_checks::EcrRef;
 use ecr_doctor_checks::facts::{ExclusionFilter, Fact, RemoteImage, Repository};
 use futures_util::future::join_all;
 
@@ -36,53 +37,53 @@ pub fn not_probed(targets: &[Target], why: &str) -> Vec<RemoteFacts> {
 
 pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> Vec<RemoteFacts> {
     // Group by registry, then repository, so each repository is described once.
-    let mut registries: BTreeMap<(&str, &str), BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
+    let mut registries: BTreeMap<&str, BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
     for (i, t) in targets.iter().enumerate() {
         let r = &t.reference;
         registries
-            .entry((&r.registry, &r.account))
+            .entry(&r.registry)
             .or_default()
             .entry(&r.repository)
             .or_default()
             .push(i);
     }
-    let per_registry = registries
-        .into_iter()
-        .map(|((registry, account), repos)| async move {
-            let first = &targets[repos.values().next().expect("non-empty")[0]].reference;
-            let client = client(&first.region, first.fips, first.dual_stack, timeout).await;
-            let names: Vec<&str> = repos.keys().copied().collect();
-            let repositories = describe_repositories(&client, account, &names, timeout);
-            let images = join_all(repos.iter().map(|(repo, idx)| {
-                let tags: Vec<Option<String>> = idx
-                    .iter()
-                    .map(|&i| targets[i].reference.tag.clone())
-                    .collect();
-                let client = &client;
-                async move {
-                    if want_images {
-                        describe_tags(client, account, repo, &tags, timeout).await
-                    } else {
-                        tags.iter()
-                            .map(|_| Fact::unavailable(super::NOT_NEEDED))
-                            .collect()
-                    }
+    let shared = &shared_config(timeout).await;
+    let per_registry = registries.into_values().map(|repos| async move {
+        // The host names the account and region: any target of this registry will do.
+        let first = &targets[repos.values().next().expect("non-empty")[0]].reference;
+        let account = first.account.as_str();
+        let client = client(shared, first);
+        let names: Vec<&str> = repos.keys().copied().collect();
+        let repositories = describe_repositories(&client, account, &names, timeout);
+        let images = join_all(repos.iter().map(|(repo, idx)| {
+            let tags: Vec<Option<String>> = idx
+                .iter()
+                .map(|&i| targets[i].reference.tag.clone())
+                .collect();
+            let client = &client;
+            async move {
+                if want_images {
+                    describe_tags(client, account, repo, &tags, timeout).await
+                } else {
+                    tags.iter()
+                        .map(|_| Fact::unavailable(super::NOT_NEEDED))
+                        .collect()
                 }
-            }));
-            let (repositories, images) = tokio::join!(repositories, images);
-            let _ = registry;
-            repos
-                .values()
-                .zip(repositories)
-                .zip(images)
-                .flat_map(|((idx, repo), tags)| {
-                    idx.iter()
-                        .copied()
-                        .zip(tags)
-                        .map(move |(i, tag)| (i, (repo.clone(), tag)))
-                })
-                .collect::<Vec<_>>()
-        });
+            }
+        }));
+        let (repositories, images) = tokio::join!(repositories, images);
+        repos
+            .values()
+            .zip(repositories)
+            .zip(images)
+            .flat_map(|((idx, repo), tags)| {
+                idx.iter()
+                    .copied()
+                    .zip(tags)
+                    .map(move |(i, tag)| (i, (repo.clone(), tag)))
+            })
+            .collect::<Vec<_>>()
+    });
     let mut out: Vec<Option<RemoteFacts>> = targets.iter().map(|_| None).collect();
     for (i, facts) in join_all(per_registry).await.into_iter().flatten() {
         out[i] = Some(facts);
@@ -92,13 +93,11 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
         .collect()
 }
 
-/// A client for the registry's region (not AWS_REGION), with explicit timeouts and retries: explicit retry
-/// settings also keep a malformed AWS_MAX_ATTEMPTS / AWS_RETRY_MODE from panicking inside aws-config.
-async fn client(region: &str, fips: bool, dual_stack: bool, timeout: Duration) -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .use_fips(fips)
-        .use_dual_stack(dual_stack)
+/// The shared AWS configuration, loaded once so the credential chain (env, profile, SSO, web identity,
+/// IMDS) is resolved and cached once for every registry. Explicit retry settings also keep a malformed
+/// AWS_MAX_ATTEMPTS / AWS_RETRY_MODE from panicking inside aws-config.
+async fn shared_config(timeout: Duration) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .timeout_config(
             TimeoutConfig::builder()
@@ -108,8 +107,17 @@ async fn client(region: &str, fips: bool, dual_stack: bool, timeout: Duration) -
                 .build(),
         )
         .load()
-        .await;
-    Client::new(&config)
+        .await
+}
+
+/// A client for the registry's own region (not AWS_REGION), FIPS and dual-stack as its host says.
+fn client(shared: &SdkConfig, r: &EcrRef) -> Client {
+    let config = aws_sdk_ecr::config::Builder::from(shared)
+        .region(Region::new(r.region.clone()))
+        .use_fips(r.fips)
+        .use_dual_stack(r.dual_stack)
+        .build();
+    Client::from_conf(config)
 }
 
 async fn describe_repositories(
