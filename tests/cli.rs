@@ -87,7 +87,7 @@ fn json_report_has_the_documented_shape() {
     let s = &doc["summary"];
     assert_eq!(
         (s["fail"].as_u64(), s["warn"].as_u64(), s["pass"].as_u64()),
-        (Some(1), Some(1), Some(8))
+        (Some(1), Some(1), Some(9))
     );
 }
 
@@ -257,4 +257,37 @@ fn saved_facts_replay_to_the_same_findings() {
     ));
     assert_eq!(live.json()["findings"], replayed.json()["findings"]);
     assert_eq!(live.code, replayed.code);
+}
+
+#[test]
+fn the_environment_checklist_reads_this_shells_build_variables() {
+    let env_run = |var: &str, value: &str| {
+        let mut cmd = doctor(
+            None,
+            &[
+                "env",
+                "--format",
+                "json",
+                "--skip",
+                "docker-daemon,image-store",
+            ],
+        );
+        cmd.env(var, value);
+        run(cmd)
+    };
+    let r = env_run("BUILDX_NO_DEFAULT_ATTESTATION", "1");
+    assert_eq!(
+        r.outcome("build-attestations", None),
+        "warn",
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.code, 0);
+    let r = env_run("BUILDX_NO_DEFAULT_ATTESTATIONS", "yes");
+    assert_eq!(r.outcome("build-attestations", None), "fail");
+    assert_eq!(r.code, 1, "buildx would refuse to build");
+    assert_eq!(
+        env_run("BUILDX_NO_DEFAULT_ATTESTATIONS", "1").outcome("build-attestations", None),
+        "pass"
+    );
 }

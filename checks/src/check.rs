@@ -6,7 +6,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::facts::{
-    DockerFacts, EngineInfo, Fact, ImageShape, LocalImage, Repository, TargetFacts,
+    BuildEnv, DockerFacts, EngineInfo, Fact, ImageShape, LocalImage, Repository, TargetFacts,
 };
 use crate::mutability::{TagRule, tag_rule};
 use crate::reference::EcrRef;
@@ -79,6 +79,8 @@ pub enum Need {
     EcrImage,
     /// The docker CLI's config file (credentials per registry host).
     DockerConfig,
+    /// Build-related environment variables.
+    BuildEnv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -294,6 +296,7 @@ pub struct Ignored {
 /// What a check may read: the engine, and for target checks the target and its parsed reference.
 pub struct Context<'a> {
     pub docker: &'a DockerFacts,
+    pub build_env: &'a Fact<BuildEnv>,
     pub target: Option<&'a TargetFacts>,
 }
 

@@ -107,6 +107,7 @@ fn needs(n: &[Need]) -> String {
             Need::EcrRepository => "ECR repository",
             Need::EcrImage => "ECR image",
             Need::DockerConfig => "docker config file",
+            Need::BuildEnv => "build environment variables",
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -55,9 +55,25 @@ impl<T> Fact<T> {
 pub struct Facts {
     pub schema_version: u32,
     pub docker: DockerFacts,
+    /// The build-related environment variables of this shell.
+    #[serde(default = "not_recorded")]
+    pub build_env: Fact<BuildEnv>,
     #[serde(default)]
     pub targets: Vec<TargetFacts>,
 }
+
+/// The `BUILDX_*` variables that change what `docker build` produces (names in `BUILD_ENV_VARS`), as set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildEnv {
+    #[serde(default)]
+    pub vars: std::collections::BTreeMap<String, String>,
+}
+
+/// The variables `BuildEnv` records: the real one, and its common misspelling (docker/buildx#1695).
+pub const BUILD_ENV_VARS: [&str; 2] = [
+    "BUILDX_NO_DEFAULT_ATTESTATIONS",
+    "BUILDX_NO_DEFAULT_ATTESTATION",
+];
 
 /// The Docker engine that `docker push` would use.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ use crate::rules;
 pub static CHECKS: &[&dyn Check] = &[
     &rules::docker_daemon::DockerDaemon,
     &rules::image_store::ImageStore,
+    &rules::build_attestations::BuildAttestations,
     &rules::registry_ref::RegistryRef,
     &rules::repository_exists::RepositoryExists,
     &rules::registry_credentials::RegistryCredentials,
@@ -48,6 +49,7 @@ pub fn run(facts: &Facts, enabled: impl Fn(&CheckInfo) -> bool) -> Vec<Finding> 
     let mut findings = Vec::new();
     let env = Context {
         docker: &facts.docker,
+        build_env: &facts.build_env,
         target: None,
     };
     for check in enabled
@@ -59,6 +61,7 @@ pub fn run(facts: &Facts, enabled: impl Fn(&CheckInfo) -> bool) -> Vec<Finding> 
     for target in &facts.targets {
         let cx = Context {
             docker: &facts.docker,
+            build_env: &facts.build_env,
             target: Some(target),
         };
         for check in enabled.iter().filter(|c| c.info().scope == Scope::Target) {

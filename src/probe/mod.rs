@@ -8,7 +8,9 @@ pub mod ecr;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ecr_doctor_checks::facts::{FACTS_SCHEMA_VERSION, Fact, Facts, TargetFacts};
+use ecr_doctor_checks::facts::{
+    BUILD_ENV_VARS, BuildEnv, FACTS_SCHEMA_VERSION, Fact, Facts, TargetFacts,
+};
 use ecr_doctor_checks::{EcrRef, Need};
 
 /// One image reference to gather facts for.
@@ -94,8 +96,22 @@ pub async fn gather(plan: &Plan) -> Facts {
     Facts {
         schema_version: FACTS_SCHEMA_VERSION,
         docker,
+        build_env: if wants(Need::BuildEnv) {
+            Fact::observed(build_env())
+        } else {
+            Fact::unavailable(NOT_NEEDED)
+        },
         targets,
     }
+}
+
+/// The build-related variables of this process's environment (values are flags, not secrets).
+fn build_env() -> BuildEnv {
+    let vars = BUILD_ENV_VARS
+        .iter()
+        .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+        .collect();
+    BuildEnv { vars }
 }
 
 /// Runs `fut` under `timeout`; a timeout becomes an Unavailable fact naming what did not answer.

@@ -23,6 +23,7 @@ pub fn founding() -> Facts {
             }),
             info: Fact::observed(containerd_info()),
         },
+        build_env: Fact::observed(BuildEnv::default()),
         targets: vec![TargetFacts {
             reference: REF.into(),
             local_image: REF.into(),

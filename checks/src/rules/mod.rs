@@ -1,5 +1,6 @@
 //! One file per check.
 
+pub mod build_attestations;
 pub mod docker_daemon;
 pub mod image_shape;
 pub mod image_store;

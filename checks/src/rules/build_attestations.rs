@@ -1,0 +1,149 @@
+use crate::check::*;
+use crate::facts::BuildEnv;
+
+pub struct BuildAttestations;
+
+const VAR: &str = "BUILDX_NO_DEFAULT_ATTESTATIONS";
+const MISSPELLED: &str = "BUILDX_NO_DEFAULT_ATTESTATION";
+
+static INFO: CheckInfo = CheckInfo {
+    id: "ED003",
+    name: "build-attestations",
+    title: "Whether builds from this shell attach the default provenance attestation",
+    severity: Severity::Fail,
+    scope: Scope::Environment,
+    needs: &[Need::BuildEnv],
+    catalog: &["F4"],
+    doc: Doc {
+        what: "Reads BUILDX_NO_DEFAULT_ATTESTATIONS in this shell the way buildx does (a Go boolean: 1, t, true, \
+               0, f, false in any of their usual cases), and looks for the misspelling \
+               BUILDX_NO_DEFAULT_ATTESTATION, which buildx silently ignores.",
+        why: "The variable is how tools that run `docker build` for you (CDK, Compose, scripts) turn off the \
+              default provenance attestation that makes an image index on the containerd store — the cause of \
+              the founding push failure on engines before 28.2.0 and of new digests on every rebuild. Spelled \
+              without the final S it does nothing; set to a value buildx cannot parse, every build fails with \
+              `invalid BUILDX_NO_DEFAULT_ATTESTATIONS`.",
+        fixes: &[
+            "Spell it BUILDX_NO_DEFAULT_ATTESTATIONS=1.",
+            "Or pass --provenance=false (and --sbom=false) to the build itself.",
+        ],
+        example: "! ED003 build-attestations  BUILDX_NO_DEFAULT_ATTESTATION is set, but buildx reads BUILDX_NO_DEFAULT_ATTESTATIONS (with an S): default attestations stay on",
+        references: &[
+            "docker/buildx#1645, docker/buildx#1695",
+            "https://docs.docker.com/build/building/variables/#buildx_no_default_attestations",
+            "aws/aws-cdk#31549",
+        ],
+    },
+};
+
+impl Check for BuildAttestations {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
+        let env: &BuildEnv = need(
+            cx.build_env,
+            "the build environment",
+            "Run ecr-doctor in the shell that builds.",
+        )?;
+        let spelled_right = env.vars.get(VAR);
+        let fix = || Remediation::text(INFO.doc.fixes[0]).command(format!("export {VAR}=1"));
+        let verdict = match (spelled_right.map(|v| go_bool(v)), env.vars.get(MISSPELLED)) {
+            (Some(Some(true)), _) => {
+                Verdict::pass(format!("{VAR} is set: builds make a single image manifest unless asked for attestations"))
+            }
+            (Some(Some(false)), _) => Verdict::pass(format!(
+                "{VAR} is false: builds on the containerd store attach the default provenance attestation"
+            )),
+            (Some(None), _) => Verdict::fail(format!(
+                "{VAR}='{}' is not a boolean: every docker build fails with 'invalid {VAR}'",
+                spelled_right.map(String::as_str).unwrap_or_default()
+            ))
+            .fix(fix()),
+            (None, Some(_)) => Verdict::warn(format!(
+                "{MISSPELLED} is set, but buildx reads {VAR} (with an S): default attestations stay on"
+            ))
+            .fix(fix())
+            .fix(Remediation::text(INFO.doc.fixes[1])),
+            (None, None) => Verdict::pass(format!(
+                "{VAR} is not set: builds on the containerd store attach the default provenance attestation"
+            )),
+        };
+        Ok(env
+            .vars
+            .iter()
+            .fold(verdict, |v, (k, val)| v.evidence(k, val)))
+    }
+}
+
+/// Go's `strconv.ParseBool`, which buildx uses.
+fn go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Fact;
+    use crate::rules::fixtures::*;
+
+    fn env(vars: &[(&str, &str)]) -> crate::facts::Facts {
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        with(move |f| f.build_env = Fact::observed(BuildEnv { vars }))
+    }
+
+    #[test]
+    fn reads_the_variable_as_buildx_does() {
+        assert_table(
+            &BuildAttestations,
+            vec![
+                ("unset", founding(), Outcome::Pass, "is not set"),
+                (
+                    "on",
+                    env(&[(VAR, "1")]),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "TRUE",
+                    env(&[(VAR, "TRUE")]),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                ("false", env(&[(VAR, "false")]), Outcome::Pass, "is false"),
+                (
+                    "yes is not a Go bool",
+                    env(&[(VAR, "yes")]),
+                    Outcome::Fail,
+                    "every docker build fails",
+                ),
+                (
+                    "misspelled",
+                    env(&[(MISSPELLED, "1")]),
+                    Outcome::Warn,
+                    "with an S",
+                ),
+                (
+                    "both",
+                    env(&[(VAR, "1"), (MISSPELLED, "1")]),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "not recorded",
+                    with(|f| f.build_env = Fact::unavailable("not recorded in this facts file")),
+                    Outcome::Unknown,
+                    "not recorded",
+                ),
+            ],
+        );
+    }
+}
