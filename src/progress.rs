@@ -16,8 +16,9 @@ pub async fn while_running<T>(enabled: bool, work: impl Future<Output = T>) -> T
         done = &mut work => return done,
         () = tokio::time::sleep(DELAY) => {}
     }
-    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    spinner.set_message("asking Docker and ECR…");
+    // A spinner (not a bar: the work has no known length), drawn on stderr only.
+    let spinner = ProgressBar::new_spinner().with_message("asking Docker and ECR…");
+    spinner.set_draw_target(ProgressDrawTarget::stderr());
     spinner.enable_steady_tick(Duration::from_millis(100));
     let done = work.await;
     spinner.finish_and_clear();
