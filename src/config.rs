@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
-use ecr_doctor_checks::registry;
+use ecr_doctor_checks::{CheckInfo, registry};
 use jiff::civil::Date;
 use serde::Deserialize;
 
@@ -93,7 +93,7 @@ pub struct Sourced<T> {
 /// An ignore, validated: the check exists, a reason is given, the date parses.
 #[derive(Debug, Clone)]
 pub struct Ignore {
-    pub check: &'static str,
+    pub check: &'static CheckInfo,
     pub reason: String,
     pub expires: Option<Date>,
     pub repositories: Vec<String>,
@@ -103,7 +103,7 @@ pub struct Ignore {
 
 #[derive(Debug, Clone)]
 pub struct Relevel {
-    pub check: &'static str,
+    pub check: &'static CheckInfo,
     pub level: Level,
     pub origin: Source,
 }
@@ -159,7 +159,7 @@ impl Settings {
             value: skip
                 .value
                 .iter()
-                .map(|k| check_id(k, &skip.source))
+                .map(|k| find_check(k, &skip.source).map(|c| c.id))
                 .collect::<Result<_, _>>()?,
             source: skip.source,
         };
@@ -167,7 +167,7 @@ impl Settings {
         let mut severity = Vec::new();
         for (key, level) in &file.severity {
             severity.push(Relevel {
-                check: check_id(key, &file_source())?,
+                check: find_check(key, &file_source())?,
                 level: *level,
                 origin: file_source(),
             });
@@ -187,8 +187,8 @@ impl Settings {
                     ));
                 }
             };
-            let check = check_id(key.trim(), &origin)?;
-            severity.retain(|r: &Relevel| r.check != check);
+            let check = find_check(key.trim(), &origin)?;
+            severity.retain(|r: &Relevel| r.check.id != check.id);
             severity.push(Relevel {
                 check,
                 level,
@@ -212,7 +212,7 @@ impl Settings {
                     )
                 })?;
             ignores.push(Ignore {
-                check: check_id(key.trim(), &origin)?,
+                check: find_check(key.trim(), &origin)?,
                 reason: reason.trim().to_string(),
                 expires: None,
                 repositories: vec![],
@@ -353,7 +353,7 @@ fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
 }
 
 fn ignore_from_file(e: IgnoreEntry, origin: &Source) -> Result<Ignore, Error> {
-    let check = check_id(&e.check, origin)?;
+    let check = find_check(&e.check, origin)?;
     let reason = e.reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
         bad_setting(
             origin,
@@ -392,9 +392,9 @@ fn ignore_from_file(e: IgnoreEntry, origin: &Source) -> Result<Ignore, Error> {
     })
 }
 
-fn check_id(key: &str, origin: &Source) -> Result<&'static str, Error> {
+fn find_check(key: &str, origin: &Source) -> Result<&'static CheckInfo, Error> {
     registry::find(key)
-        .map(|c| c.info().id)
+        .map(|c| c.info())
         .ok_or_else(|| match origin {
             Source::File(path) => Error::BadConfig {
                 path: path.clone(),
@@ -458,15 +458,13 @@ pub fn describe(s: &Settings) -> String {
     if !s.severity.is_empty() {
         out += "\n[severity]\n";
         for r in &s.severity {
-            out += &line(&check_name(r.check), format!("\"{}\"", r.level), &r.origin);
+            out += &line(r.check.name, format!("\"{}\"", r.level), &r.origin);
         }
     }
     for i in &s.ignores {
         out += &format!(
             "\n[[ignore]]  # {}\ncheck = \"{}\"\nreason = {:?}\n",
-            i.origin,
-            check_name(i.check),
-            i.reason
+            i.origin, i.check.name, i.reason
         );
         if let Some(d) = i.expires {
             out += &format!("expires = {d}\n");
@@ -479,12 +477,6 @@ pub fn describe(s: &Settings) -> String {
         }
     }
     out
-}
-
-fn check_name(id: &str) -> String {
-    registry::find(id)
-        .map(|c| c.info().name.to_string())
-        .unwrap_or_else(|| id.to_string())
 }
 
 fn quoted<T: fmt::Debug>(v: &T) -> String {

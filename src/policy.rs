@@ -17,7 +17,7 @@ pub fn enabled(settings: &Settings) -> impl Fn(&CheckInfo) -> bool + use<'_> {
 /// Re-levels, marks ignored findings, and appends the policy's own diagnostics.
 pub fn apply(mut findings: Vec<Finding>, settings: &Settings, today: Date) -> Vec<Finding> {
     for f in &mut findings {
-        let Some(r) = settings.severity.iter().find(|r| r.check == f.id) else {
+        let Some(r) = settings.severity.iter().find(|r| r.check.id == f.id) else {
             continue;
         };
         let to = match r.level {
@@ -36,8 +36,7 @@ pub fn apply(mut findings: Vec<Finding>, settings: &Settings, today: Date) -> Ve
                 &diagnostics::EXPIRED_IGNORE,
                 format!(
                     "the ignore of {} in {} expired on {expired}; its findings count again",
-                    name(ignore.check),
-                    ignore.origin
+                    ignore.check.name, ignore.origin
                 ),
                 ignore,
                 "Fix the problem and remove the ignore, or renew `expires` with a reason.",
@@ -61,8 +60,7 @@ pub fn apply(mut findings: Vec<Finding>, settings: &Settings, today: Date) -> Ve
                 &diagnostics::UNMATCHED_IGNORE,
                 format!(
                     "the ignore of {} in {} matched nothing in this run",
-                    name(ignore.check),
-                    ignore.origin
+                    ignore.check.name, ignore.origin
                 ),
                 ignore,
                 "Remove the ignore if its problem is gone, or correct its repositories/tags scope.",
@@ -75,7 +73,7 @@ pub fn apply(mut findings: Vec<Finding>, settings: &Settings, today: Date) -> Ve
 
 /// An ignore covers problems only (warn, fail, unknown) of its check, within its scope.
 fn suppresses(ignore: &Ignore, f: &Finding) -> bool {
-    if f.id != ignore.check
+    if f.id != ignore.check.id
         || !matches!(f.outcome, Outcome::Warn | Outcome::Fail | Outcome::Unknown)
     {
         return false;
@@ -94,7 +92,7 @@ fn suppresses(ignore: &Ignore, f: &Finding) -> bool {
 
 fn diagnostic(info: &'static CheckInfo, message: String, ignore: &Ignore, fix: &str) -> Finding {
     let mut evidence = Evidence::default();
-    evidence.push("check", name(ignore.check));
+    evidence.push("check", ignore.check.name);
     evidence.push("reason", &ignore.reason);
     if let Some(d) = ignore.expires {
         evidence.push("expires", d);
@@ -111,12 +109,6 @@ fn diagnostic(info: &'static CheckInfo, message: String, ignore: &Ignore, fix: &
         relevelled_from: None,
         ignored: None,
     }
-}
-
-fn name(id: &str) -> &'static str {
-    ecr_doctor_checks::registry::find(id)
-        .map(|c| c.info().name)
-        .unwrap_or("?")
 }
 
 /// The outcomes that make the run fail under `--fail-on`.
