@@ -61,7 +61,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {
         Some(Command::Explain { check, format }) => {
             let info = registry::find_info(&check).ok_or(Error::UnknownCheck(check))?;
             print(&match format {
-                DocFormat::Json => to_json(info),
+                DocFormat::Json => render::json::to_json(info),
                 DocFormat::Human | DocFormat::Markdown => docs::explain_markdown(info),
             });
             Ok(0)
@@ -114,10 +114,7 @@ fn init(force: bool) -> Result<u8, Error> {
             config::FILE_NAME
         )));
     }
-    std::fs::write(&path, config::STARTER).map_err(|e| Error::Write {
-        path: path.clone(),
-        why: e.to_string(),
-    })?;
+    write_file(&path, config::STARTER)?;
     eprintln!("wrote {}", config::FILE_NAME);
     Ok(0)
 }
@@ -165,10 +162,7 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
         }
     };
     if let Some(path) = &save_facts {
-        std::fs::write(path, to_json(&facts)).map_err(|e| Error::Write {
-            path: path.clone(),
-            why: e.to_string(),
-        })?;
+        write_file(path, &render::json::to_json(&facts))?;
     }
 
     let findings = policy::apply(registry::run(&facts, enabled), &settings, today());
@@ -185,10 +179,7 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
     let text = render::render(&report, format);
     match &output.output {
         Some(path) => {
-            std::fs::write(path, &text).map_err(|e| Error::Write {
-                path: path.clone(),
-                why: e.to_string(),
-            })?;
+            write_file(path, &text)?;
             set_color(settings.color.value, std::io::stdout().is_terminal());
             print(&render::human::summary_line(&report));
         }
@@ -269,7 +260,7 @@ fn list_checks(format: DocFormat) -> String {
     let infos = registry::CHECKS.iter().map(|c| c.info());
     match format {
         DocFormat::Markdown => docs::checks_markdown(),
-        DocFormat::Json => to_json(&infos.collect::<Vec<_>>()),
+        DocFormat::Json => render::json::to_json(&infos.collect::<Vec<_>>()),
         DocFormat::Human => {
             let width = infos.clone().map(|i| i.name.len()).max().unwrap_or(0);
             infos
@@ -298,8 +289,11 @@ fn set_color(choice: ColorChoice, to_terminal: bool) {
     colored::control::set_override(on);
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).expect("serializable") + "\n"
+fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    })
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
