@@ -9,8 +9,11 @@
 //! also byte-identical to `sarif-2.1/schema/sarif-schema-2.1.0.json` in the OASIS TC's repository
 //! (oasis-tcs/sarif-spec). sha256 c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e.
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
+
+use common::Run;
 
 use serde_json::Value;
 
@@ -32,33 +35,14 @@ const POLICY: &[&str] = &[
 ];
 const FORMATS: [&str; 4] = ["sarif", "junit", "github", "markdown"];
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// The binary with a clean environment (as tests/common's `doctor()`), in the package root.
+/// The binary with the harness's clean environment, in the package root (the facts paths are relative).
 fn doctor(args: &[&str], envs: &[(&str, &Path)]) -> Run {
-    let home = tempfile::tempdir().expect("tempdir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-doctor"));
-    cmd.args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let mut cmd = common::doctor(None, args);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("ecr-doctor runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("UTF-8 on stdout"),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    common::run(cmd)
 }
 
 /// `check --facts FILE --format FORMAT [extra…]`; with no config file unless `extra` names one (the

@@ -334,7 +334,7 @@ pub fn run(mut cmd: Command) -> Run {
     let out = cmd.output().expect("ecr-doctor runs");
     Run {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 on stdout"),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         elapsed: start.elapsed(),
     }
