@@ -166,6 +166,8 @@ impl Verdict {
 pub struct Unknown {
     pub why: String,
     pub to_decide: String,
+    /// A fact it needs was not gathered by the user's choice (`--offline`, `--skip`): reported as Skip.
+    pub by_choice: bool,
 }
 
 impl Unknown {
@@ -173,7 +175,19 @@ impl Unknown {
         Unknown {
             why: why.into(),
             to_decide: to_decide.into(),
+            by_choice: false,
         }
+    }
+
+    /// The first of several reasons not to decide, preferring one that is not the user's choice: a run
+    /// that could not observe something must say so even when it also skipped something else.
+    pub fn first_of<'u>(reasons: impl IntoIterator<Item = &'u Unknown>) -> Option<Unknown> {
+        let reasons: Vec<&Unknown> = reasons.into_iter().collect();
+        reasons
+            .iter()
+            .find(|u| !u.by_choice)
+            .or(reasons.first())
+            .map(|u| (*u).clone())
     }
 
     /// The Unknown for a fact that was not observed; `remedy` says how to make it observable.
@@ -189,10 +203,18 @@ impl Unknown {
                     "Grant {action} to the AWS principal that runs ecr-doctor (docs/iam.md has the minimal read-only policy)."
                 ),
             )),
+            Fact::Skipped { why } => Some(Unknown {
+                why: format!("{what} was not gathered ({why})"),
+                to_decide: remedy.to_string(),
+                by_choice: true,
+            }),
         }
     }
 
     pub fn into_verdict(self) -> Verdict {
+        if self.by_choice {
+            return Verdict::skip(self.why);
+        }
         Verdict::new(Outcome::Unknown, format!("could not decide: {}", self.why))
             .fix(Remediation::text(self.to_decide))
     }
@@ -205,8 +227,9 @@ pub const ECR_REMEDY: &str = "Run without --offline, with AWS credentials (env, 
      and network access to the registry's ECR API endpoint; raise --timeout for slow links.";
 
 /// What makes the local image's shape observable.
-pub const SHAPE_REMEDY: &str = "Use Docker Engine 28 or later (API 1.48 lists an image's manifests), or check the image's \
-     shape yourself with `docker buildx imagetools inspect` after pushing to a scratch registry.";
+pub const SHAPE_REMEDY: &str = "Raise --timeout: engines before 27.2 (API 1.47) can only show an image's manifests \
+     through its export, which for a large image takes seconds. Or use Docker Engine 27.2 or later, which lists them \
+     at once.";
 
 /// Read an observed fact or stop the check with Unknown.
 pub fn need<'a, T>(fact: &'a Fact<T>, what: &str, remedy: &str) -> Result<&'a T, Unknown> {

@@ -23,6 +23,11 @@ pub enum Fact<T> {
         action: String,
         why: String,
     },
+    /// Not gathered by the user's choice (`--offline`, `--skip`): a check that needs it is skipped, not
+    /// unknown.
+    Skipped {
+        why: String,
+    },
 }
 
 impl<T> Fact<T> {
@@ -32,6 +37,10 @@ impl<T> Fact<T> {
 
     pub fn unavailable(why: impl Into<String>) -> Self {
         Fact::Unavailable { why: why.into() }
+    }
+
+    pub fn skipped(why: impl Into<String>) -> Self {
+        Fact::Skipped { why: why.into() }
     }
 
     pub fn value(&self) -> Option<&T> {
@@ -46,6 +55,7 @@ impl<T> Fact<T> {
             Fact::Observed { value } => Fact::Observed { value: f(value) },
             Fact::Unavailable { why } => Fact::Unavailable { why },
             Fact::Denied { action, why } => Fact::Denied { action, why },
+            Fact::Skipped { why } => Fact::Skipped { why },
         }
     }
 }
@@ -219,6 +229,7 @@ pub const MEDIA_TYPE_OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json"
 pub const MEDIA_TYPE_DOCKER_LIST: &str =
     "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const MEDIA_TYPE_OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 impl ImageShape {
     pub fn is_index(&self) -> bool {

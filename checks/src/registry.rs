@@ -38,35 +38,32 @@ pub fn find_info(key: &str) -> Option<&'static CheckInfo> {
     })
 }
 
-/// Runs the enabled checks over the facts: environment checks once, target checks per target.
+/// Runs every check over the facts: environment checks once, target checks per target. A check for
+/// which `skipped` gives a reason (the user's `--skip`) is not run and is reported as Skip with it.
 /// A check that panics becomes one Unknown row; it never aborts the run.
-pub fn run(facts: &Facts, enabled: impl Fn(&CheckInfo) -> bool) -> Vec<Finding> {
-    let enabled: Vec<&dyn Check> = CHECKS
-        .iter()
-        .copied()
-        .filter(|c| enabled(c.info()))
-        .collect();
+pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let env = Context {
         docker: &facts.docker,
         build_env: &facts.build_env,
         target: None,
     };
-    for check in enabled
-        .iter()
-        .filter(|c| c.info().scope == Scope::Environment)
-    {
-        findings.push(evaluate(*check, &env));
-    }
+    let mut each = |scope: Scope, cx: &Context<'_>| {
+        for check in CHECKS.iter().filter(|c| c.info().scope == scope) {
+            findings.push(match skipped(check.info()) {
+                Some(why) => finding(check.info(), cx, Verdict::skip(why)),
+                None => evaluate(*check, cx),
+            });
+        }
+    };
+    each(Scope::Environment, &env);
     for target in &facts.targets {
         let cx = Context {
             docker: &facts.docker,
             build_env: &facts.build_env,
             target: Some(target),
         };
-        for check in enabled.iter().filter(|c| c.info().scope == Scope::Target) {
-            findings.push(evaluate(*check, &cx));
-        }
+        each(Scope::Target, &cx);
     }
     findings
 }
@@ -88,13 +85,16 @@ fn evaluate(check: &dyn Check, cx: &Context<'_>) -> Finding {
             .into_verdict()
         }
     };
+    finding(check.info(), cx, verdict)
+}
+
+fn finding(info: &CheckInfo, cx: &Context<'_>, verdict: Verdict) -> Finding {
     let Verdict {
         outcome,
         message,
         evidence,
         remediation,
     } = verdict;
-    let info = check.info();
     Finding {
         id: info.id,
         check: info.name,

@@ -46,6 +46,9 @@ impl Check for DockerDaemon {
             .evidence("Version", &v.version)
             .evidence("ApiVersion", &v.api_version)
             .evidence("Os/Arch", format!("{}/{}", v.os, v.arch)),
+            Fact::Skipped { why } => {
+                Verdict::skip(format!("the Docker engine was not contacted ({why})"))
+            }
             Fact::Unavailable { why } | Fact::Denied { why, .. } => Verdict::fail(format!(
                 "cannot reach the Docker engine at {endpoint}: {why}"
             ))

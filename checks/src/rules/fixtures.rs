@@ -147,10 +147,13 @@ pub fn shape(facts: &mut Facts) -> &mut Fact<ImageShape> {
 
 /// Runs one check the way the registry does (Unknown errors and panics become findings).
 pub fn run(check: &dyn Check, facts: &Facts) -> Finding {
-    crate::registry::run(facts, |i| i.id == check.info().id)
-        .into_iter()
-        .next()
-        .expect("the check ran")
+    let id = check.info().id;
+    crate::registry::run(facts, |i| {
+        (i.id != id).then(|| "not under test".to_string())
+    })
+    .into_iter()
+    .find(|f| f.id == id)
+    .expect("the check ran")
 }
 
 /// Asserts a table of (case name, facts, expected outcome, text the message must contain).

@@ -13,10 +13,11 @@ static INFO: CheckInfo = CheckInfo {
     catalog: &["F4", "F6", "F16"],
     doc: Doc {
         what: "Reads the local image's shape: an image index or a single manifest, its platforms, its attestation \
-               manifests (engines with API ≥ 1.48: `GET /images/json?manifests=1`; older containerd-store \
-               engines: the index read from the image export; the classic store always pushes one manifest). \
-               Warns when an index with attestations goes to an immutable tag, and when an index's content is \
-               only partly present locally.",
+               manifests (engines with API ≥ 1.47, Engine 27.2: `GET /images/json?manifests=1`; older \
+               containerd-store engines: the root manifest read from the image export, which lists blobs by name \
+               and so may have to be read past every layer, within --timeout; the classic store always pushes \
+               one manifest). Warns when an index with attestations goes to an immutable tag, and when an \
+               index's content is only partly present locally.",
         why: "With the containerd store, a default `docker build` attaches a provenance attestation, so the image \
               is an index whose digest changes on every rebuild, even of unchanged sources: re-pushing the tag \
               after a rebuild is refused on an immutable tag. Some consumers (Lambda) reject an index outright, \

@@ -102,8 +102,16 @@ impl Check for PushRisk {
         }
 
         // None is known false: Fail only when every condition is known true.
+        let undecided = [
+            tag.as_ref().err(),
+            engine.as_ref().err(),
+            shape.as_ref().err(),
+            store.as_ref().err(),
+        ];
+        if let Some(u) = Unknown::first_of(undecided.into_iter().flatten()) {
+            return Err(u);
+        }
         let ((tag, _), (v, raw), s) = (tag?, engine?, shape?);
-        store?;
         let r = cx.reference()?;
         Ok(Verdict::fail(format!(
             "docker push will fail: engine {raw} on the containerd store PUTs each of the index's {} manifests to the immutable tag '{tag}'; \
@@ -255,10 +263,19 @@ mod tests {
                     "connection refused",
                 ),
                 (
-                    "offline",
-                    with(|f| t(f).repository = Fact::unavailable("--offline: no AWS calls")),
-                    Outcome::Unknown,
+                    "offline is the user's choice",
+                    with(|f| t(f).repository = Fact::skipped("--offline: no AWS calls")),
+                    Outcome::Skip,
                     "--offline",
+                ),
+                (
+                    "offline, and the daemon unreachable: the unknown wins",
+                    with(|f| {
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                        f.docker.info = Fact::unavailable("connection refused");
+                    }),
+                    Outcome::Unknown,
+                    "connection refused",
                 ),
                 (
                     "missing repo",

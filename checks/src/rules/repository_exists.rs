@@ -95,9 +95,15 @@ mod tests {
                 ),
                 (
                     "offline",
-                    with(|f| t(f).repository = Fact::unavailable("--offline")),
-                    Outcome::Unknown,
+                    with(|f| t(f).repository = Fact::skipped("--offline")),
+                    Outcome::Skip,
                     "--offline",
+                ),
+                (
+                    "silent endpoint",
+                    with(|f| t(f).repository = Fact::unavailable("did not answer within 2s")),
+                    Outcome::Unknown,
+                    "did not answer",
                 ),
             ],
         );
