@@ -25,8 +25,10 @@ pub struct Cli {
     pub env: EnvArgs,
 }
 
-pub const EXIT_CODES: &str = "Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; \
-2 bad usage, bad reference, bad config, bad facts file or internal error.";
+pub const EXIT_CODES: &str = "Exit codes: 0 no finding at or above --fail-on, and every check decided; \
+1 findings at or above --fail-on; 2 bad usage, bad reference, bad config, bad facts file or internal \
+error; 3 undecided: nothing failed, but a check could not decide (daemon unreachable, access denied, \
+timed out), so the push may still fail (--allow-undecided makes this 0).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -107,7 +109,7 @@ pub struct CheckArgs {
 /// What decides a run: shared by `check`, `env` and `config`.
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
-    /// Make no AWS calls (the ECR checks report unknown)
+    /// Make no AWS calls (the checks that need ECR are skipped)
     #[arg(long, env = "ECR_DOCTOR_OFFLINE", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub offline: Option<bool>,
     /// Seconds each probe (Docker or AWS call) may take [default: 10]
@@ -121,6 +123,10 @@ pub struct RunArgs {
         value_delimiter = ','
     )]
     pub skip: Vec<String>,
+    /// Exit with 0, not 3, when nothing failed but a check could not decide (for laptops and
+    /// onboarding runs; a CI gate should not accept an undecided push)
+    #[arg(long, env = "ECR_DOCTOR_ALLOW_UNDECIDED", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_undecided: Option<bool>,
     /// Exit with 1 when a finding that is not ignored is at or above this level [default: fail]
     #[arg(long, value_enum, env = "ECR_DOCTOR_FAIL_ON")]
     pub fail_on: Option<FailOn>,

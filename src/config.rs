@@ -25,6 +25,7 @@ struct ConfigFile {
     show: Option<Show>,
     timeout: Option<f64>,
     offline: Option<bool>,
+    allow_undecided: Option<bool>,
     skip: Option<Vec<String>>,
     format: Option<Format>,
     color: Option<ColorChoice>,
@@ -116,6 +117,7 @@ pub struct Settings {
     pub show: Sourced<Show>,
     pub timeout: Sourced<f64>,
     pub offline: Sourced<bool>,
+    pub allow_undecided: Sourced<bool>,
     pub skip: Sourced<Vec<&'static str>>,
     pub format: Sourced<Format>,
     pub color: Sourced<ColorChoice>,
@@ -255,6 +257,14 @@ impl Settings {
                 "offline",
                 run.offline,
                 file.offline,
+                false,
+            ),
+            allow_undecided: pick(
+                matches,
+                file_source(),
+                "allow_undecided",
+                run.allow_undecided,
+                file.allow_undecided,
                 false,
             ),
             format: pick(
@@ -428,6 +438,7 @@ fn env_var(id: &str) -> &'static str {
         "show" => "ECR_DOCTOR_SHOW",
         "timeout" => "ECR_DOCTOR_TIMEOUT",
         "offline" => "ECR_DOCTOR_OFFLINE",
+        "allow_undecided" => "ECR_DOCTOR_ALLOW_UNDECIDED",
         "skip" => "ECR_DOCTOR_SKIP",
         "severity" => "ECR_DOCTOR_SEVERITY",
         "ignore" => "ECR_DOCTOR_IGNORE",
@@ -447,11 +458,16 @@ pub fn describe(s: &Settings) -> String {
         .unwrap_or_else(|| "none".into());
     out += &format!("# config file: {file}\n");
     let line =
-        |key: &str, value: String, source: &Source| format!("{key:<9} = {value:<22} # {source}\n");
+        |key: &str, value: String, source: &Source| format!("{key:<15} = {value:<22} # {source}\n");
     out += &line("fail-on", quoted(&s.fail_on.value), &s.fail_on.source);
     out += &line("show", quoted(&s.show.value), &s.show.source);
     out += &line("timeout", format!("{}", s.timeout.value), &s.timeout.source);
     out += &line("offline", s.offline.value.to_string(), &s.offline.source);
+    out += &line(
+        "allow-undecided",
+        s.allow_undecided.value.to_string(),
+        &s.allow_undecided.source,
+    );
     out += &line("skip", format!("{:?}", s.skip.value), &s.skip.source);
     out += &line("format", quoted(&s.format.value), &s.format.source);
     out += &line("color", quoted(&s.color.value), &s.color.source);
@@ -495,6 +511,10 @@ show = "pass"
 
 # Seconds each probe (Docker or AWS call) may take.
 timeout = 10
+
+# Exit 0 instead of 3 when nothing failed but a check could not decide (daemon unreachable, access
+# denied, timed out). Fine on a laptop; a CI gate should leave it false: an undecided push may fail.
+allow-undecided = false
 
 # Checks not to run (their probes are not run either).
 # skip = ["image-store"]

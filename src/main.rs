@@ -23,7 +23,7 @@ use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Forma
 use crate::config::Settings;
 use crate::error::Error;
 use crate::probe::{Plan, Target};
-use crate::render::Report;
+use crate::render::{Policy, Report};
 
 fn main() -> ExitCode {
     // Usage errors exit 2 from here, with clap's message.
@@ -41,7 +41,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("ecr-doctor: error: {e}");
+            eprintln!(
+                "ecr-doctor: error: {}",
+                render::escape_controls(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }
@@ -130,7 +133,7 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
         ..
     } = args;
     let targets = targets(&refs, &local_image)?;
-    let enabled = policy::enabled(&settings);
+    let skipped = policy::skipped(&settings);
     let format = settings.format.value;
     let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
 
@@ -140,7 +143,9 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
             let needs: HashSet<_> = registry::CHECKS
                 .iter()
                 .map(|c| c.info())
-                .filter(|i| enabled(i) && (i.scope == Scope::Environment || !targets.is_empty()))
+                .filter(|i| {
+                    skipped(i).is_none() && (i.scope == Scope::Environment || !targets.is_empty())
+                })
                 .flat_map(|i| i.needs.iter().copied())
                 .collect();
             let plan = Plan {
@@ -158,23 +163,29 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
                 && to_terminal
                 && std::io::stderr().is_terminal()
                 && std::env::var_os("CI").is_none();
-            runtime.block_on(progress::while_running(spinner, probe::gather(&plan)))
+            let facts = runtime.block_on(progress::while_running(spinner, probe::gather(&plan)));
+            // A probe cut by its timeout may leave work behind (a half-read image export): never wait for it.
+            runtime.shutdown_background();
+            facts
         }
     };
     if let Some(path) = &save_facts {
         write_file(path, &render::json::to_json(&facts))?;
     }
 
-    let findings = policy::apply(registry::run(&facts, enabled), &settings, today());
-    let fail_on = settings.fail_on.value;
-    let exit_code = policy::exit_code(&findings, fail_on);
+    let findings = policy::apply(registry::run(&facts, skipped), &settings, today());
     let report = Report::new(
         facts.docker.endpoint.clone(),
         facts.targets.iter().map(|t| t.reference.clone()).collect(),
         settings.config_file.as_deref().map(relative_to_cwd),
         findings,
-        (fail_on, settings.show.value, exit_code),
+        Policy {
+            fail_on: settings.fail_on.value,
+            show: settings.show.value,
+            allow_undecided: settings.allow_undecided.value,
+        },
     );
+    let exit_code = report.summary.exit_code;
     set_color(settings.color.value, to_terminal);
     let text = render::render(&report, format);
     match &output.output {

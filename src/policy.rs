@@ -5,13 +5,20 @@ use ecr_doctor_checks::check::Evidence;
 use ecr_doctor_checks::mutability::glob_full_match;
 use ecr_doctor_checks::{CheckInfo, EcrRef, Finding, Ignored, Outcome, Remediation, diagnostics};
 use jiff::civil::Date;
+use serde::Serialize;
 
 use crate::cli::FailOn;
 use crate::config::{Ignore, Level, Settings};
 
-/// Whether a check runs at all.
-pub fn enabled(settings: &Settings) -> impl Fn(&CheckInfo) -> bool + use<'_> {
-    move |info: &CheckInfo| !settings.skip.value.contains(&info.id)
+/// Why a check does not run (the user skipped it), or `None` when it runs.
+pub fn skipped(settings: &Settings) -> impl Fn(&CheckInfo) -> Option<String> + use<'_> {
+    move |info: &CheckInfo| {
+        settings
+            .skip
+            .value
+            .contains(&info.id)
+            .then(|| format!("skipped by --skip ({})", settings.skip.source))
+    }
 }
 
 /// Re-levels, marks ignored findings, and appends the policy's own diagnostics.
@@ -121,13 +128,50 @@ pub fn fails(fail_on: FailOn, outcome: Outcome) -> bool {
     }
 }
 
-/// 1 when a finding that is not ignored is at or above the threshold.
-pub fn exit_code(findings: &[Finding], fail_on: FailOn) -> u8 {
-    u8::from(
-        findings
-            .iter()
-            .any(|f| f.ignored.is_none() && fails(fail_on, f.outcome)),
-    )
+/// What a run, or one target of it, concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunVerdict {
+    /// Nothing at or above `--fail-on`, and every check decided.
+    Pass,
+    /// A finding that is not ignored is at or above `--fail-on`.
+    Fail,
+    /// Nothing failed, but a check that is not ignored could not decide: the push may still fail.
+    Undecided,
+}
+
+impl RunVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunVerdict::Pass => "pass",
+            RunVerdict::Fail => "fail",
+            RunVerdict::Undecided => "undecided",
+        }
+    }
+}
+
+/// Fail beats undecided beats pass; ignored findings count for nothing.
+pub fn verdict<'a>(findings: impl IntoIterator<Item = &'a Finding>, fail_on: FailOn) -> RunVerdict {
+    let mut verdict = RunVerdict::Pass;
+    for f in findings.into_iter().filter(|f| f.ignored.is_none()) {
+        if fails(fail_on, f.outcome) {
+            return RunVerdict::Fail;
+        }
+        if f.outcome == Outcome::Unknown {
+            verdict = RunVerdict::Undecided;
+        }
+    }
+    verdict
+}
+
+/// 0 pass, 1 fail, 3 undecided (0 when the user accepts undecided runs).
+pub fn exit_code(verdict: RunVerdict, allow_undecided: bool) -> u8 {
+    match verdict {
+        RunVerdict::Pass => 0,
+        RunVerdict::Fail => 1,
+        RunVerdict::Undecided if allow_undecided => 0,
+        RunVerdict::Undecided => 3,
+    }
 }
 
 #[cfg(test)]
@@ -154,5 +198,61 @@ mod tests {
                 assert_eq!(fails(fail_on, *o), w, "{fail_on:?} {o}");
             }
         }
+    }
+
+    fn finding(outcome: Outcome, ignored: bool) -> Finding {
+        Finding {
+            id: "ED205",
+            check: "push-risk",
+            target: None,
+            outcome,
+            message: String::new(),
+            evidence: Evidence::default(),
+            remediation: vec![],
+            relevelled_from: None,
+            ignored: ignored.then(|| Ignored {
+                reason: "r".into(),
+                expires: None,
+                origin: "command line".into(),
+            }),
+        }
+    }
+
+    /// Every --fail-on × (worst live outcome) × --allow-undecided: the verdict and the exit code.
+    #[test]
+    fn an_undecided_run_is_never_ok() {
+        use Outcome::{Fail, Pass, Skip, Unknown, Warn};
+        use RunVerdict::Undecided;
+        // (fail-on, outcomes of the run, verdict)
+        let cases: &[(FailOn, &[Outcome], RunVerdict)] = &[
+            (FailOn::Fail, &[Pass, Skip], RunVerdict::Pass),
+            (FailOn::Fail, &[Pass, Warn], RunVerdict::Pass),
+            (FailOn::Fail, &[Pass, Unknown], Undecided),
+            (FailOn::Fail, &[Unknown, Warn], Undecided),
+            (FailOn::Fail, &[Unknown, Fail], RunVerdict::Fail),
+            (FailOn::Warn, &[Unknown, Warn], RunVerdict::Fail),
+            (FailOn::Warn, &[Unknown, Pass], Undecided),
+            (FailOn::Unknown, &[Unknown, Pass], RunVerdict::Fail),
+            (FailOn::Never, &[Fail, Warn], RunVerdict::Pass),
+            (FailOn::Never, &[Fail, Unknown], Undecided),
+        ];
+        for (fail_on, outcomes, want) in cases {
+            let findings: Vec<Finding> = outcomes.iter().map(|o| finding(*o, false)).collect();
+            let got = verdict(&findings, *fail_on);
+            assert_eq!(got, *want, "{fail_on:?} {outcomes:?}");
+            let (strict, relaxed) = (exit_code(got, false), exit_code(got, true));
+            match want {
+                RunVerdict::Pass => assert_eq!((strict, relaxed), (0, 0)),
+                RunVerdict::Fail => assert_eq!((strict, relaxed), (1, 1)),
+                Undecided => assert_eq!((strict, relaxed), (3, 0)),
+            }
+        }
+        // An ignored unknown or failure decides nothing.
+        let ignored = [
+            finding(Unknown, true),
+            finding(Fail, true),
+            finding(Pass, false),
+        ];
+        assert_eq!(verdict(&ignored, FailOn::Fail), RunVerdict::Pass);
     }
 }

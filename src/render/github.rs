@@ -1,7 +1,7 @@
 //! `--format github`: GitHub Actions workflow commands, one annotation per problem, nothing else on
 //! stdout: fail → `::error`, warn → `::warning`, unknown → `::notice`, each titled `ID name`, with the
 //! message and the target (or `environment`). Passes, skips and ignored findings make no annotation (the
-//! step summary lists them).
+//! step summary lists them). An undecided run (exit 3) ends with one `::error` saying so.
 //!
 //! The Markdown report for the job summary is the one side effect of this format, so it is kept out of
 //! the pure `render`: main calls [`write_step_summary`] after printing.
@@ -14,6 +14,7 @@ use ecr_doctor_checks::Outcome;
 
 use super::{Report, markdown};
 use crate::error::Error;
+use crate::policy::RunVerdict;
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -32,6 +33,20 @@ pub fn render(report: &Report) -> String {
                 "{} ({})",
                 f.message,
                 f.target.as_deref().unwrap_or("environment")
+            ))
+        );
+    }
+    // An undecided run fails the step (exit 3) with no failing finding to point at: say why once.
+    let s = &report.summary;
+    if s.verdict == RunVerdict::Undecided && s.exit_code != 0 {
+        let _ = writeln!(
+            out,
+            "::error title={}::{}",
+            escape_property("ecr-doctor undecided"),
+            escape_data(&format!(
+                "nothing failed, but {} check(s) could not decide, so the push may still fail ({}; --allow-undecided accepts this)",
+                s.unknown,
+                s.counts()
             ))
         );
     }
@@ -78,8 +93,17 @@ pub fn escape_property(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::cli::{FailOn, Show};
+    use crate::render::Policy;
     use ecr_doctor_checks::Finding;
     use ecr_doctor_checks::check::Evidence;
+
+    fn policy(fail_on: FailOn) -> Policy {
+        Policy {
+            fail_on,
+            show: Show::Pass,
+            allow_undecided: false,
+        }
+    }
 
     fn finding(outcome: Outcome, message: &str) -> Finding {
         Finding {
@@ -114,13 +138,33 @@ mod tests {
                 finding(Outcome::Pass, "p"),
                 finding(Outcome::Skip, "s"),
             ],
-            (FailOn::Fail, Show::Pass, 1),
+            policy(FailOn::Fail),
         );
         assert_eq!(
             render(&report),
             "::error title=ED205 push-risk::two%0Alines 50%25 (1.dkr.ecr.eu-west-1.amazonaws.com/a:b)\n\
              ::warning title=ED205 push-risk::w (1.dkr.ecr.eu-west-1.amazonaws.com/a:b)\n\
              ::notice title=ED205 push-risk::u (1.dkr.ecr.eu-west-1.amazonaws.com/a:b)\n"
+        );
+    }
+
+    #[test]
+    fn an_undecided_run_says_so_once() {
+        let report = Report::new(
+            "unix:///var/run/docker.sock".into(),
+            vec![],
+            None,
+            vec![finding(Outcome::Unknown, "u"), finding(Outcome::Pass, "p")],
+            policy(FailOn::Fail),
+        );
+        assert_eq!(report.summary.exit_code, 3);
+        let out = render(&report);
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(
+            out.lines().nth(1).unwrap().starts_with(
+                "::error title=ecr-doctor undecided::nothing failed, but 1 check(s) could not decide"
+            ),
+            "{out}"
         );
     }
 
@@ -134,7 +178,7 @@ mod tests {
             vec![],
             None,
             vec![finding(Outcome::Pass, "fine")],
-            (FailOn::Fail, Show::Pass, 0),
+            policy(FailOn::Fail),
         );
         append_step_summary(&report, &path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

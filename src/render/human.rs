@@ -6,6 +6,7 @@ use colored::{ColoredString, Colorize};
 use ecr_doctor_checks::{Finding, Outcome};
 
 use super::Report;
+use crate::policy::RunVerdict;
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -32,11 +33,11 @@ pub fn render(report: &Report) -> String {
     for target in &report.targets {
         section(
             &mut out,
-            target,
+            &target.reference,
             report
                 .findings
                 .iter()
-                .filter(|f| f.target.as_deref() == Some(target)),
+                .filter(|f| f.target.as_deref() == Some(&target.reference)),
             width,
         );
     }
@@ -48,16 +49,16 @@ pub fn render(report: &Report) -> String {
 /// The last line of the report, also printed alone when the report goes to a file (--output).
 pub fn summary_line(report: &Report) -> String {
     let s = &report.summary;
-    let verdict = if s.exit_code == 0 {
-        "✓ ok".green().bold()
-    } else {
-        "✗ not ok".red().bold()
+    let word = s.verdict_word();
+    let verdict = match s.verdict {
+        RunVerdict::Pass => format!("✓ {word}").green().bold(),
+        RunVerdict::Fail => format!("✗ {word}").red().bold(),
+        RunVerdict::Undecided => format!("? {word}").magenta().bold(),
     };
     format!(
-        "{verdict}: {}  (--fail-on {}, exit {})\n",
+        "{verdict}: {}  {}\n",
         s.counts(),
-        s.fail_on_name(),
-        s.exit_code
+        s.policy_note(str::to_string)
     )
 }
 

@@ -2,18 +2,18 @@
 //! reporters).
 //!
 //! One `<testsuite>` for the environment and one per target, one `<testcase>` per finding, named
-//! `ID name` with the target (or `environment`) as classname. The report is red exactly when the run
-//! fails: a finding becomes a `<failure>`/`<error>` only when it is at or above `--fail-on` and not
-//! ignored — the same rule as exit code 1 — so a warning never fails a JUnit report unless
-//! `--fail-on warn` would fail the run.
+//! `ID name` with the target (or `environment`) as classname, and a `verdict` property per suite. The
+//! report is red exactly when the run exits non-zero: a finding becomes a `<failure>`/`<error>` only when it
+//! is not ignored and is at or above `--fail-on` (exit 1) or is an unknown that leaves the run undecided
+//! (exit 3) — so a warning never fails a JUnit report unless `--fail-on warn` would fail the run.
 //!
 //! | finding | JUnit |
 //! |---|---|
 //! | fail, gating (default) | `<failure type="fail">`: message; evidence and ranked fixes in the text |
 //! | warn, gating (`--fail-on warn`) | `<failure type="warn">`, same text |
-//! | unknown, gating (`--fail-on unknown`) | `<error type="unknown">`: the check could not run to a verdict, which is what `error` means in JUnit; the text says what would let it decide |
+//! | unknown (default: it leaves the run undecided, exit 3; or `--fail-on unknown`) | `<error type="unknown">`: the check could not run to a verdict, which is what `error` means in JUnit; the text says what would let it decide |
 //! | warn or fail, not gating | passed, with the problem, evidence and fixes in `<system-out>` |
-//! | unknown, not gating | `<skipped>`: no verdict was reached, and a skipped case is shown (counted, grey) without failing the report — unlike `<error>`, which every CI view counts as red |
+//! | unknown with `--allow-undecided` | `<skipped>`: no verdict was reached, and a skipped case is shown (counted, grey) without failing the report — unlike `<error>`, which every CI view counts as red |
 //! | skip | `<skipped>` with the check's reason |
 //! | ignored (any outcome) | `<skipped>` with `ignored: <reason>`; origin and expiry in the text |
 //! | pass | a plain passed test case |
@@ -33,6 +33,7 @@ pub fn render(report: &Report) -> String {
     let mut environment = TestSuite::new("environment");
     environment.add_property(("docker-endpoint", report.docker_endpoint.as_str()));
     environment.add_property(("fail-on", fail_on.as_str()));
+    environment.add_property(("verdict", report.summary.verdict.as_str()));
     environment.add_test_cases(
         report
             .findings
@@ -43,14 +44,16 @@ pub fn render(report: &Report) -> String {
     junit.add_test_suite(environment);
 
     for target in &report.targets {
-        let mut suite = TestSuite::new(target.as_str());
-        suite.add_property(("image", target.as_str()));
+        let reference = target.reference.as_str();
+        let mut suite = TestSuite::new(reference);
+        suite.add_property(("image", reference));
         suite.add_property(("fail-on", fail_on.as_str()));
+        suite.add_property(("verdict", target.verdict.as_str()));
         suite.add_test_cases(
             report
                 .findings
                 .iter()
-                .filter(|f| f.target.as_deref() == Some(target.as_str()))
+                .filter(|f| f.target.as_deref() == Some(reference))
                 .map(|f| test_case(report, f)),
         );
         junit.add_test_suite(suite);
@@ -64,7 +67,11 @@ pub fn render(report: &Report) -> String {
 }
 
 fn test_case(report: &Report, f: &Finding) -> TestCase {
-    let gating = f.ignored.is_none() && policy::fails(report.summary.fail_on, f.outcome);
+    // Red exactly when the run exits non-zero: a finding at or above --fail-on, or an unknown that leaves the
+    // run undecided (exit 3) unless --allow-undecided accepts that.
+    let gating = f.ignored.is_none()
+        && (policy::fails(report.summary.fail_on, f.outcome)
+            || (f.outcome == Outcome::Unknown && !report.summary.allow_undecided));
     let fail_on = format!("{:?}", report.summary.fail_on).to_lowercase();
 
     let mut system_out = None;

@@ -10,16 +10,17 @@ use std::fmt::Write;
 use ecr_doctor_checks::{Finding, Outcome};
 
 use super::Report;
+use crate::policy::RunVerdict;
 
 pub fn render(report: &Report) -> String {
     let s = &report.summary;
     let mut out = String::new();
-    let verdict = if s.exit_code == 0 {
-        "✅ ecr-doctor: ok"
-    } else {
-        "❌ ecr-doctor: not ok"
-    };
-    let _ = writeln!(out, "## {verdict}\n");
+    let _ = writeln!(
+        out,
+        "## {} ecr-doctor: {}\n",
+        verdict_emoji(s.verdict),
+        s.verdict_word()
+    );
     let _ = writeln!(
         out,
         "ecr-doctor {} · docker: {}{}\n",
@@ -36,7 +37,7 @@ pub fn render(report: &Report) -> String {
                 },
                 targets
                     .iter()
-                    .map(|t| code(t))
+                    .map(|t| code(&t.reference))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -113,19 +114,23 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
-    let verdict = if s.exit_code == 0 {
-        "✅ ok"
-    } else {
-        "❌ not ok"
-    };
     let _ = writeln!(
         out,
-        "**{verdict}**: {}  (`--fail-on {}`, exit {})",
+        "**{} {}**: {}  {}",
+        verdict_emoji(s.verdict),
+        s.verdict_word(),
         s.counts(),
-        s.fail_on_name(),
-        s.exit_code
+        s.policy_note(code)
     );
     out
+}
+
+fn verdict_emoji(v: RunVerdict) -> &'static str {
+    match v {
+        RunVerdict::Pass => "✅",
+        RunVerdict::Fail => "❌",
+        RunVerdict::Undecided => "❓",
+    }
 }
 
 /// One finding as a table row.

@@ -12,8 +12,9 @@ use ecr_doctor_checks::{Finding, Outcome};
 use serde::Serialize;
 
 use crate::cli::{FailOn, Format, Show};
+use crate::policy::{self, RunVerdict};
 
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// Everything a renderer shows.
 #[derive(Debug, Serialize)]
@@ -21,7 +22,8 @@ pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
     pub docker_endpoint: String,
-    pub targets: Vec<String>,
+    /// Each image reference with the verdict on its push.
+    pub targets: Vec<TargetVerdict>,
     /// The config file the policy came from, if any (machine formats point their locations at it).
     pub config_file: Option<String>,
     /// The findings at or above `--show`, ignored ones included (marked).
@@ -35,9 +37,18 @@ pub struct Tool {
     pub version: &'static str,
 }
 
-/// Counts over every finding, shown or not; an ignored finding counts only as ignored.
+#[derive(Debug, Serialize)]
+pub struct TargetVerdict {
+    pub reference: String,
+    /// Over this target's own findings: will pushing it succeed?
+    pub verdict: RunVerdict,
+}
+
+/// The verdict of the whole run and the counts over every finding, shown or not; an ignored finding counts
+/// only as ignored.
 #[derive(Debug, Serialize)]
 pub struct Summary {
+    pub verdict: RunVerdict,
     pub pass: usize,
     pub warn: usize,
     pub fail: usize,
@@ -45,8 +56,17 @@ pub struct Summary {
     pub unknown: usize,
     pub ignored: usize,
     pub fail_on: FailOn,
+    pub allow_undecided: bool,
     pub show: Show,
     pub exit_code: u8,
+}
+
+/// What decides a run's verdict and what it shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub fail_on: FailOn,
+    pub show: Show,
+    pub allow_undecided: bool,
 }
 
 impl Summary {
@@ -71,6 +91,32 @@ impl Summary {
     pub fn fail_on_name(&self) -> String {
         format!("{:?}", self.fail_on).to_lowercase()
     }
+
+    /// The verdict in words: `ok`, `not ok`, or `undecided` (nothing failed, but a check could not decide).
+    pub fn verdict_word(&self) -> &'static str {
+        match self.verdict {
+            RunVerdict::Pass => "ok",
+            RunVerdict::Fail => "not ok",
+            RunVerdict::Undecided => "undecided",
+        }
+    }
+
+    /// "(--fail-on fail, exit 3…)" with what an undecided run means; `flag` formats the option (Markdown
+    /// puts it in a code span).
+    pub fn policy_note(&self, flag: impl Fn(&str) -> String) -> String {
+        let hint = match (self.verdict, self.allow_undecided) {
+            (RunVerdict::Undecided, false) => {
+                "; a check could not decide, so the push may still fail: see its 'to decide'"
+            }
+            (RunVerdict::Undecided, true) => " with --allow-undecided",
+            _ => "",
+        };
+        format!(
+            "({}, exit {}{hint})",
+            flag(&format!("--fail-on {}", self.fail_on_name())),
+            self.exit_code
+        )
+    }
 }
 
 impl Report {
@@ -79,7 +125,7 @@ impl Report {
         targets: Vec<String>,
         config_file: Option<String>,
         findings: Vec<Finding>,
-        (fail_on, show, exit_code): (FailOn, Show, u8),
+        policy: Policy,
     ) -> Report {
         let count = |o: Outcome| {
             findings
@@ -87,20 +133,35 @@ impl Report {
                 .filter(|f| f.ignored.is_none() && f.outcome == o)
                 .count()
         };
+        let verdict = policy::verdict(&findings, policy.fail_on);
         let summary = Summary {
+            verdict,
             pass: count(Outcome::Pass),
             warn: count(Outcome::Warn),
             fail: count(Outcome::Fail),
             skip: count(Outcome::Skip),
             unknown: count(Outcome::Unknown),
             ignored: findings.iter().filter(|f| f.ignored.is_some()).count(),
-            fail_on,
-            show,
-            exit_code,
+            fail_on: policy.fail_on,
+            allow_undecided: policy.allow_undecided,
+            show: policy.show,
+            exit_code: policy::exit_code(verdict, policy.allow_undecided),
         };
+        let targets = targets
+            .into_iter()
+            .map(|reference| TargetVerdict {
+                verdict: policy::verdict(
+                    findings
+                        .iter()
+                        .filter(|f| f.target.as_deref() == Some(&reference)),
+                    policy.fail_on,
+                ),
+                reference,
+            })
+            .collect();
         let findings = findings
             .into_iter()
-            .filter(|f| shown(show, f.outcome))
+            .filter(|f| shown(policy.show, f.outcome))
             .collect();
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
@@ -137,5 +198,34 @@ pub fn render(report: &Report, format: Format) -> String {
         Format::Junit => junit::render(report),
         Format::Github => github::render(report),
         Format::Markdown => markdown::render(report),
+    }
+}
+
+/// Text from outside (image names, daemon and API error messages) made safe for a terminal: control
+/// characters (newline, ESC, …) and bidirectional overrides (U+202E, …) are shown escaped, so one line stays
+/// one line and nothing can move the cursor, recolour or reorder what follows.
+pub fn escape_controls(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_and_bidi_overrides_are_escaped() {
+        assert_eq!(escape_controls("a\nb\x0cc"), "a\\nb\\u{c}c");
+        assert_eq!(escape_controls("\x1b[2Jx"), "\\u{1b}[2Jx");
+        assert_eq!(escape_controls("abc\u{202e}fed"), "abc\\u{202e}fed");
+        assert_eq!(escape_controls("plain · é ✓"), "plain · é ✓");
     }
 }
