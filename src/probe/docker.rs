@@ -1,38 +1,43 @@
 //! The Docker engine: `/version`, `/info`, and the local images (GET requests only).
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
+use bollard::models::ImageSummary;
 use bollard::query_parameters::ListImagesOptionsBuilder;
 use ecr_doctor_checks::facts::{
     ChildManifest, DockerFacts, EngineInfo, EngineVersion, Fact, ImageShape, LocalImage,
-    MEDIA_TYPE_DOCKER_MANIFEST,
+    MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST,
 };
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+use tokio::time::Instant;
+use tokio_util::io::StreamReader;
 
 use super::{Target, bounded, error_chain};
 
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
-/// The API version from which `manifests=1` lists an image's manifests (moby api/docs/CHANGELOG.md).
-const MANIFESTS_API: (u32, u32) = (1, 48);
-/// How much of an image export is read to find its index before giving up.
-const EXPORT_READ_LIMIT: u64 = 64 << 20;
+/// The API version from which `GET /images/json?manifests=1` lists an image's manifests (Engine 27.2;
+/// moby api/docs/CHANGELOG.md, v1.47).
+const MANIFESTS_API: (u32, u32) = (1, 47);
+/// A root manifest is small; ECR takes at most 4 MiB.
+const ROOT_BLOB_LIMIT: u64 = 4 << 20;
 
 /// One local-image fact per target, like `probe`, so the caller's per-target zip never drops a target.
 pub fn not_probed(targets: &[Target], why: &str) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
     (
         DockerFacts {
             endpoint: "(not contacted)".into(),
-            version: Fact::unavailable(why),
-            info: Fact::unavailable(why),
+            version: Fact::skipped(why),
+            info: Fact::skipped(why),
         },
-        targets.iter().map(|_| Fact::unavailable(why)).collect(),
+        targets.iter().map(|_| Fact::skipped(why)).collect(),
     )
 }
 pub async fn probe(
@@ -83,18 +88,14 @@ pub async fn probe(
     let images = if want_images {
         let api = version.value().and_then(|v| parse_api(&v.api_version));
         let containerd = info.value().map(EngineInfo::uses_containerd_store);
-        let probes = targets.iter().map(|t| {
-            bounded(
-                timeout,
-                "the Docker engine (local image)",
-                local_image(&docker, &t.local_image, api, containerd),
-            )
-        });
+        let probes = targets
+            .iter()
+            .map(|t| local_image(&docker, &t.local_image, api, containerd, timeout));
         futures_util::future::join_all(probes).await
     } else {
         targets
             .iter()
-            .map(|_| Fact::unavailable(super::NOT_NEEDED))
+            .map(|_| Fact::skipped(super::NOT_NEEDED))
             .collect()
     };
     (
@@ -134,13 +135,17 @@ async fn local_image(
     name: &str,
     api: Option<(u32, u32)>,
     containerd: Option<bool>,
+    timeout: Duration,
 ) -> Fact<Option<LocalImage>> {
-    let inspect = match docker.inspect_image(name).await {
-        Ok(i) => i,
-        Err(DockerError::DockerResponseServerError {
+    // One budget for the whole image: the inspect and whatever reading its shape takes.
+    let deadline = Instant::now() + timeout;
+    let inspect = match tokio::time::timeout_at(deadline, docker.inspect_image(name)).await {
+        Ok(Ok(i)) => i,
+        Ok(Err(DockerError::DockerResponseServerError {
             status_code: 404, ..
-        }) => return Fact::observed(None),
-        Err(e) => return Fact::unavailable(error_chain(&e)),
+        })) => return Fact::observed(None),
+        Ok(Err(e)) => return Fact::unavailable(error_chain(&e)),
+        Err(_) => return Fact::unavailable(did_not_answer("GET /images/{name}/json", timeout)),
     };
     let id = inspect.id.clone().unwrap_or_default();
     let shape = match containerd {
@@ -152,8 +157,14 @@ async fn local_image(
             manifests: vec![],
             source: "classic image store (one manifest per image)".into(),
         }),
-        Some(true) if api.is_some_and(|v| v >= MANIFESTS_API) => listed_shape(docker, name).await,
-        Some(true) => exported_shape(docker, name, &id).await,
+        Some(true) if api.is_some_and(|v| v >= MANIFESTS_API) => {
+            tokio::time::timeout_at(deadline, listed_shape(docker, name))
+                .await
+                .unwrap_or_else(|_| {
+                    Fact::unavailable(did_not_answer("GET /images/json?manifests=1", timeout))
+                })
+        }
+        Some(true) => exported_shape(docker, name, &id, deadline, timeout).await,
     };
     Fact::observed(Some(LocalImage {
         id,
@@ -163,24 +174,34 @@ async fn local_image(
     }))
 }
 
-/// API ≥ 1.48: `GET /images/json?manifests=1&filters={"reference":[name]}`.
+fn did_not_answer(call: &str, timeout: Duration) -> String {
+    format!(
+        "the Docker engine ({call}) did not answer within {}s",
+        timeout.as_secs_f64()
+    )
+}
+
+/// API ≥ 1.47: `GET /images/json?manifests=1&filters={"reference":[name]}`.
 async fn listed_shape(docker: &Docker, name: &str) -> Fact<ImageShape> {
     let filters = HashMap::from([("reference", vec![name])]);
     let opts = ListImagesOptionsBuilder::new()
         .manifests(true)
         .filters(&filters)
         .build();
-    let list = match docker.list_images(Some(opts)).await {
-        Ok(l) => l,
-        Err(e) => return Fact::unavailable(error_chain(&e)),
-    };
-    let Some(summary) = list.into_iter().next() else {
-        return Fact::unavailable(format!("the engine listed no image for '{name}'"));
-    };
-    let Some(descriptor) = summary.descriptor else {
-        return Fact::unavailable("the engine returned no Descriptor for the image");
-    };
-    let manifests = summary
+    match docker.list_images(Some(opts)).await {
+        Ok(list) => match list.into_iter().next() {
+            Some(summary) => Fact::observed(shape_from_summary(summary)),
+            None => Fact::unavailable(format!("the engine listed no image for '{name}'")),
+        },
+        Err(e) => Fact::unavailable(error_chain(&e)),
+    }
+}
+
+/// An image's shape from its listing. API 1.48 adds the root's `Descriptor`; API 1.47 lists only the
+/// `Manifests`, so the root is read off them: on the containerd store the image ID is the root digest, and
+/// the root is an index unless it is its own one manifest.
+fn shape_from_summary(summary: ImageSummary) -> ImageShape {
+    let manifests: Vec<ChildManifest> = summary
         .manifests
         .unwrap_or_default()
         .into_iter()
@@ -201,12 +222,28 @@ async fn listed_shape(docker: &Docker, name: &str) -> Fact<ImageShape> {
             available: m.available,
         })
         .collect();
-    Fact::observed(ImageShape {
-        media_type: descriptor.media_type.unwrap_or_default(),
-        digest: descriptor.digest,
-        manifests,
-        source: "GET /images/json?manifests=1".into(),
-    })
+    match summary.descriptor {
+        Some(root) => ImageShape {
+            media_type: root.media_type.unwrap_or_default(),
+            digest: root.digest,
+            manifests,
+            source: "GET /images/json?manifests=1".into(),
+        },
+        None if matches!(manifests.as_slice(), [only] if only.digest == summary.id) => ImageShape {
+            media_type: MEDIA_TYPE_OCI_MANIFEST.into(),
+            digest: Some(summary.id),
+            manifests: vec![],
+            source: "GET /images/json?manifests=1 (API 1.47: one manifest, the image itself)"
+                .into(),
+        },
+        None => ImageShape {
+            media_type: MEDIA_TYPE_OCI_INDEX.into(),
+            digest: Some(summary.id),
+            manifests,
+            source: "GET /images/json?manifests=1 (API 1.47: an index, read from its Manifests)"
+                .into(),
+        },
+    }
 }
 
 fn platform(os: Option<String>, arch: Option<String>, variant: Option<String>) -> String {
@@ -217,53 +254,77 @@ fn platform(os: Option<String>, arch: Option<String>, variant: Option<String>) -
     p
 }
 
-/// Engines before API 1.48 cannot list an image's manifests. On the containerd store the image ID is the
-/// root digest, and the image export (`GET /images/{name}/get`, read-only) carries the root blob: read the
-/// stream until that blob, then drop the connection.
-async fn exported_shape(docker: &Docker, name: &str, id: &str) -> Fact<ImageShape> {
-    let Some(hex) = id.strip_prefix("sha256:").map(str::to_string) else {
+/// Engines before API 1.47 cannot list an image's manifests. On the containerd store the image ID is the
+/// root digest, and the image export (`GET /images/{name}/get`, read-only) carries the root blob. The export
+/// lists its blobs sorted by name, so the root can come after every layer: the stream is read as far as it
+/// takes, bounded only by the deadline, and dropped as soon as the root is found.
+async fn exported_shape(
+    docker: &Docker,
+    name: &str,
+    id: &str,
+    deadline: Instant,
+    timeout: Duration,
+) -> Fact<ImageShape> {
+    let Some(hex) = id.strip_prefix("sha256:") else {
         return Fact::unavailable(format!("image ID '{id}' is not a sha256 digest"));
     };
-    let stream = docker.export_image(name).map_err(std::io::Error::other);
-    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
+    let started = Instant::now();
+    let read = AtomicU64::new(0);
+    let stream = docker
+        .export_image(name)
+        .inspect_ok(|chunk| {
+            read.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        })
+        .map_err(std::io::Error::other);
     let want = format!("blobs/sha256/{hex}");
-    let found = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        let mut archive = tar::Archive::new(reader.take(EXPORT_READ_LIMIT));
-        for entry in archive.entries().map_err(|e| e.to_string())? {
-            let mut entry = entry.map_err(|e| e.to_string())?;
-            if entry
-                .path()
-                .map(|p| p.to_string_lossy() == want)
-                .unwrap_or(false)
-            {
+    let find = async {
+        let mut archive = tokio_tar::Archive::new(StreamReader::new(stream));
+        let mut entries = archive.entries()?;
+        while let Some(entry) = entries.next().await {
+            let entry = entry?;
+            if entry.path()?.to_string_lossy() == want {
                 let mut blob = Vec::new();
-                entry
-                    .by_ref()
-                    .take(4 << 20)
-                    .read_to_end(&mut blob)
-                    .map_err(|e| e.to_string())?;
-                return Ok(blob);
+                entry.take(ROOT_BLOB_LIMIT).read_to_end(&mut blob).await?;
+                return Ok(Some(blob));
             }
         }
-        Err(format!(
-            "the root blob was not in the first {} MiB of the export",
-            EXPORT_READ_LIMIT >> 20
-        ))
-    })
-    .await;
-    let blob = match found {
-        Ok(Ok(b)) => b,
-        Ok(Err(why)) => {
+        Ok::<_, std::io::Error>(None)
+    };
+    let outcome = tokio::time::timeout_at(deadline, find).await;
+    let read = mib(read.load(Ordering::Relaxed));
+    let blob = match outcome {
+        Ok(Ok(Some(blob))) => blob,
+        Ok(Ok(None)) => {
             return Fact::unavailable(format!(
-                "cannot read the image's manifest from its export: {why}"
+                "the image export ended after {read} without the image's root blob {}",
+                &want
             ));
         }
-        Err(e) => return Fact::unavailable(format!("export reader failed: {e}")),
+        Ok(Err(e)) => {
+            return Fact::unavailable(format!(
+                "cannot read the image's root manifest from its export (after {read}): {e}"
+            ));
+        }
+        Err(_) => {
+            return Fact::unavailable(format!(
+                "the timeout ({}s) cut the image export after {read}, before its root manifest: the export \
+                 lists blobs by name, so the root can come after every layer",
+                timeout.as_secs_f64()
+            ));
+        }
     };
+    let how = format!(
+        "image export (GET /images/{{name}}/get): root manifest found after reading {read} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     match serde_json::from_slice::<OciRoot>(&blob) {
-        Ok(root) => Fact::observed(root.into_shape(id)),
+        Ok(root) => Fact::observed(root.into_shape(id, how)),
         Err(e) => Fact::unavailable(format!("the image's root manifest is not JSON: {e}")),
     }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 /// The parts of an OCI index / image manifest that tell its shape.
@@ -292,13 +353,13 @@ struct OciPlatform {
 }
 
 impl OciRoot {
-    fn into_shape(self, id: &str) -> ImageShape {
+    fn into_shape(self, id: &str, source: String) -> ImageShape {
         let is_index = self.manifests.is_some();
         let media_type = self.media_type.unwrap_or_else(|| {
             if is_index {
-                ecr_doctor_checks::facts::MEDIA_TYPE_OCI_INDEX
+                MEDIA_TYPE_OCI_INDEX
             } else {
-                "application/vnd.oci.image.manifest.v1+json"
+                MEDIA_TYPE_OCI_MANIFEST
             }
             .into()
         });
@@ -326,7 +387,7 @@ impl OciRoot {
             media_type,
             digest: Some(id.to_string()),
             manifests,
-            source: "image export (GET /images/{name}/get)".into(),
+            source,
         }
     }
 }
@@ -400,4 +461,56 @@ fn current_context(config_dir: &std::path::Path) -> Option<String> {
         .as_str()
         .filter(|c| !c.is_empty())
         .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `GET /images/json?manifests=1` as API 1.47 (Engine 27.2–27.5, Docker Desktop 4.34–4.38) answers it:
+    /// `Manifests` but no `Descriptor` (that came with 1.48). No 27.x engine runs here, so this response is
+    /// written from the v1.47 schema (moby `api/swagger.yaml` at v27.2.0, `ImageSummary` and
+    /// `ImageManifestSummary`) for a default containerd-store build: an image plus its attestation.
+    const API_1_47_INDEX: &str = r#"{
+        "Id": "sha256:1111111111111111111111111111111111111111111111111111111111111111",
+        "ParentId": "", "RepoTags": ["app:v1"], "RepoDigests": [], "Created": 1730000000,
+        "Size": 1234, "SharedSize": -1, "Labels": {}, "Containers": -1,
+        "Manifests": [
+            {"ID": "sha256:aaaa", "Available": true, "Kind": "image",
+             "Descriptor": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:aaaa", "size": 480,
+                            "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}},
+             "Size": {"Total": 1234, "Content": 1000},
+             "ImageData": {"Platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}, "Containers": [], "Size": {"Unpacked": 4096}}},
+            {"ID": "sha256:bbbb", "Available": true, "Kind": "attestation",
+             "Descriptor": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:bbbb", "size": 566,
+                            "annotations": {"vnd.docker.reference.digest": "sha256:aaaa", "vnd.docker.reference.type": "attestation-manifest"},
+                            "platform": {"architecture": "unknown", "os": "unknown"}},
+             "Size": {"Total": 1000, "Content": 1000},
+             "AttestationData": {"For": "sha256:aaaa"}}
+        ]
+    }"#;
+
+    #[test]
+    fn api_1_47_listing_without_a_descriptor_still_tells_an_index() {
+        let summary: ImageSummary = serde_json::from_str(API_1_47_INDEX).unwrap();
+        let shape = shape_from_summary(summary);
+        assert!(shape.is_index(), "{shape:?}");
+        assert_eq!(
+            shape.digest.as_deref(),
+            Some("sha256:1111111111111111111111111111111111111111111111111111111111111111")
+        );
+        assert_eq!(shape.attestations(), 1);
+        assert_eq!(shape.platforms(), ["linux/arm64/v8"]);
+        assert!(shape.source.contains("API 1.47"), "{}", shape.source);
+    }
+
+    #[test]
+    fn api_1_47_single_manifest_is_not_an_index() {
+        let mut v: serde_json::Value = serde_json::from_str(API_1_47_INDEX).unwrap();
+        v["Id"] = "sha256:aaaa".into();
+        v["Manifests"].as_array_mut().unwrap().truncate(1);
+        let shape = shape_from_summary(serde_json::from_value(v).unwrap());
+        assert!(!shape.is_index(), "{shape:?}");
+        assert_eq!(shape.digest.as_deref(), Some("sha256:aaaa"));
+    }
 }

@@ -31,7 +31,7 @@ const ACCEPTED_MEDIA_TYPES: [&str; 5] = [
 pub fn not_probed(targets: &[Target], why: &str) -> Vec<RemoteFacts> {
     targets
         .iter()
-        .map(|_| (Fact::unavailable(why), Fact::unavailable(why)))
+        .map(|_| (Fact::skipped(why), Fact::skipped(why)))
         .collect()
 }
 
@@ -66,7 +66,7 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
                     describe_tags(client, account, repo, &tags, timeout).await
                 } else {
                     tags.iter()
-                        .map(|_| Fact::unavailable(super::NOT_NEEDED))
+                        .map(|_| Fact::skipped(super::NOT_NEEDED))
                         .collect()
                 }
             }

@@ -66,7 +66,7 @@ pub async fn gather(plan: &Plan) -> Facts {
     } else {
         plan.targets
             .iter()
-            .map(|_| Fact::unavailable(NOT_NEEDED))
+            .map(|_| Fact::skipped(NOT_NEEDED))
             .collect()
     };
 
@@ -99,7 +99,7 @@ pub async fn gather(plan: &Plan) -> Facts {
         build_env: if wants(Need::BuildEnv) {
             Fact::observed(build_env())
         } else {
-            Fact::unavailable(NOT_NEEDED)
+            Fact::skipped(NOT_NEEDED)
         },
         targets,
     }
@@ -130,7 +130,8 @@ pub async fn bounded<T>(
         })
 }
 
-/// An error and its causes as one line (`a: b: c`), skipping causes that repeat their parent.
+/// An error and its causes as one line (`a: b: c`), skipping causes that repeat their parent. Messages
+/// that span lines (the AWS credential chain lists every provider it tried) are joined with `; `.
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = vec![err.to_string()];
     let mut cur = err.source();
@@ -141,5 +142,10 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = e.source();
     }
-    parts.join(": ")
+    let line = parts.join(": ");
+    line.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
