@@ -7,6 +7,7 @@ use common::{Run, doctor, run};
 const FOUNDING: &str = "examples/founding-case.facts.json";
 const PASSING: &str = "examples/passing.facts.json";
 const FIXED_ENGINE: &str = "examples/fixed-engine.facts.json";
+const UNDECIDED: &str = "examples/undecided.facts.json";
 const REF: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42";
 
 fn replay(file: &str, extra: &[&str]) -> Run {
@@ -53,19 +54,32 @@ fn fail_on_sets_the_threshold() {
         (FIXED_ENGINE, "warn", 1),
         (FIXED_ENGINE, "unknown", 1),
         (PASSING, "unknown", 0),
+        (UNDECIDED, "fail", 3),
+        (UNDECIDED, "warn", 3),
+        (UNDECIDED, "unknown", 1),
+        (UNDECIDED, "never", 3),
     ];
     for (file, fail_on, code) in cases {
         let r = replay(file, &["--fail-on", fail_on, "--format", "json"]);
         assert_eq!(r.code, code, "{file} --fail-on {fail_on}");
         assert_eq!(r.json()["summary"]["exit_code"], code);
+        let r = replay(file, &["--fail-on", fail_on, "--allow-undecided"]);
+        assert_eq!(
+            r.code,
+            code % 3,
+            "{file} --fail-on {fail_on} --allow-undecided"
+        );
     }
 }
 
 #[test]
 fn json_report_has_the_documented_shape() {
     let doc = replay(FOUNDING, &["--format", "json"]).json();
-    assert_eq!(doc["schema_version"], 1);
-    assert_eq!(doc["targets"][0], REF);
+    assert_eq!(doc["schema_version"], 2);
+    assert_eq!(
+        doc["targets"][0],
+        serde_json::json!({"reference": REF, "verdict": "fail"})
+    );
     for f in doc["findings"].as_array().unwrap() {
         for key in [
             "id",
@@ -89,11 +103,16 @@ fn json_report_has_the_documented_shape() {
         (s["fail"].as_u64(), s["warn"].as_u64(), s["pass"].as_u64()),
         (Some(1), Some(1), Some(9))
     );
+    assert_eq!(s["verdict"], "fail");
 }
 
 #[test]
 fn human_report_snapshots() {
-    for (name, file) in [("founding", FOUNDING), ("passing", PASSING)] {
+    for (name, file) in [
+        ("founding", FOUNDING),
+        ("passing", PASSING),
+        ("undecided", UNDECIDED),
+    ] {
         let r = replay(file, &["--color", "never"]);
         insta::assert_snapshot!(format!("human_{name}"), r.stdout);
     }
@@ -133,7 +152,9 @@ fn assert_usage_error(args: &[&str], needle: &str) {
     let r = run(doctor(None, args));
     assert_eq!(r.code, 2, "{args:?}: {}{}", r.stdout, r.stderr);
     assert!(r.stdout.is_empty(), "{args:?}: stdout {}", r.stdout);
-    assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+    // clap adds a "For more information" line to usage errors; the error itself is the first line.
+    let first = r.stderr.lines().next().unwrap_or_default();
+    assert!(first.contains(needle), "{args:?}: {}", r.stderr);
     assert!(
         !r.stderr.contains("panicked") && !r.stderr.contains("backtrace"),
         "{}",
@@ -172,6 +193,31 @@ fn bad_input_exits_2_naming_the_bad_part() {
         "cannot read facts file /nonexistent/facts.json",
     );
     assert_usage_error(&["explain", "ED999"], "no check named 'ED999'");
+    // Control characters in bad input are shown escaped: the error stays one line and cannot rewrite the
+    // terminal.
+    for (bad, shown) in [
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazo\naws.com/app:v1",
+            "amazo\\naws.com",
+        ),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v\x1b[2J",
+            "v\\u{1b}[2J",
+        ),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1\u{202e}gpj",
+            "v1\\u{202e}gpj",
+        ),
+        (
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:v1\x0c",
+            "v1\\u{c}",
+        ),
+    ] {
+        assert_usage_error(&["check", bad], shown);
+        let r = run(doctor(None, &["check", bad]));
+        assert_eq!(r.stderr.lines().count(), 1, "one line: {:?}", r.stderr);
+        assert!(!r.stderr.contains('\x1b') && !r.stderr.contains('\u{202e}'));
+    }
     assert_usage_error(&["--format", "xml"], "xml");
 
     let bad = tempfile::NamedTempFile::new().unwrap();

@@ -91,5 +91,6 @@ fn a_broken_config_file_is_unknown_not_pass() {
     let (r, f) = credentials(Some("{ not json"), "/usr/bin:/bin");
     assert_eq!(f["outcome"], "unknown", "{f}");
     assert!(f["message"].as_str().unwrap().contains("config.json"));
-    assert_eq!(r.code, 0, "unknown does not fail the run by default");
+    assert_eq!(r.code, 3, "an unknown leaves the run undecided, never ok");
+    assert_eq!(r.json()["summary"]["verdict"], "undecided");
 }

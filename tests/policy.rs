@@ -125,17 +125,23 @@ fn command_line_beats_environment_beats_file() {
     cmd.current_dir(dir.path())
         .env("HOME", dir.path())
         .env("ECR_DOCTOR_TIMEOUT", "3");
-    let shown = run(cmd).stdout;
+    // Compared with the alignment spaces squeezed out.
+    let shown = run(cmd)
+        .stdout
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
-        shown.contains("fail-on   = \"never\"") && shown.contains(".ecr-doctor.toml"),
+        shown.contains("fail-on = \"never\"") && shown.contains(".ecr-doctor.toml"),
         "{shown}"
     );
     assert!(
-        shown.contains("timeout   = 3") && shown.contains("environment ECR_DOCTOR_TIMEOUT"),
+        shown.contains("timeout = 3") && shown.contains("environment ECR_DOCTOR_TIMEOUT"),
         "{shown}"
     );
     assert!(
-        shown.contains("format    = \"human\"") && shown.contains("# default"),
+        shown.contains("format = \"human\"") && shown.contains("# default"),
         "{shown}"
     );
 }
@@ -168,11 +174,22 @@ fn every_option_has_an_environment_twin() {
     let mut cmd = doctor(None, &["check", "--facts", &facts]);
     cmd.env("ECR_DOCTOR_FORMAT", "json")
         .env("ECR_DOCTOR_COLOR", "never");
-    assert_eq!(run(cmd).json()["schema_version"], 1);
+    assert_eq!(run(cmd).json()["schema_version"], 2);
     let mut cmd = doctor(None, &["check"]);
     cmd.env("ECR_DOCTOR_FACTS", &facts)
         .env("ECR_DOCTOR_FORMAT", "json");
     assert_eq!(run(cmd).code, 1);
+    let mut cmd = doctor(None, &["config"]);
+    cmd.current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("ECR_DOCTOR_ALLOW_UNDECIDED", "true");
+    let shown = run(cmd).stdout;
+    assert!(
+        shown.lines().any(|l| l.starts_with("allow-undecided")
+            && l.contains("= true")
+            && l.ends_with("# environment ECR_DOCTOR_ALLOW_UNDECIDED")),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Every verdict proved against a real push: ecr-doctor's prediction and the outcome of a real `docker push`
 //! through the ECR-faithful immutability gate (tests/gate), over engine × artifact × repository mode × tag
 //! state. The hard rule: never a predicted success where the push fails. A predicted failure where the push
-//! succeeds is a disagreement too, unless it is one of the documented cases in `explained()`.
+//! succeeds, or a check that could not decide, is a disagreement too.
 //!
 //! The table goes to docs/push-matrix.md with `UPDATE_MATRIX=1`, else to target/push-matrix.md.
 //! `PUSH_MATRIX_JOBS` sets how many cells run at once (default 8).
@@ -72,9 +72,9 @@ fn gate_answers_like_ecr() {
         Some(d1.as_str()),
         "mirrored into moto"
     );
-    // The same digest again is no overwrite.
-    assert_eq!(put_manifest(&host, &repo, "v1", &m1).status, 201);
-    // Another digest is.
+    // Once an immutable tag exists, ECR refuses every PUT to it: the same digest again...
+    assert_eq!(put_manifest(&host, &repo, "v1", &m1).status, 400);
+    // ...and another digest.
     let refused = put_manifest(&host, &repo, "v1", &m2);
     assert_eq!(refused.status, 400);
     assert_eq!(refused.header("content-type"), Some("application/json"));
@@ -115,7 +115,7 @@ fn gate_answers_like_ecr() {
         seen,
         [
             ("v1", 201, false),
-            ("v1", 201, false),
+            ("v1", 400, true),
             ("v1", 400, true),
             (d2.as_str(), 201, false)
         ]
@@ -128,9 +128,10 @@ fn gate_answers_like_ecr() {
 
     // Exclusion filters, read fresh from moto on every PUT: `dev-*` protects dev-1 and frees prod.
     g.set_tag_mutability(&repo, "MUTABLE_WITH_EXCLUSION", &["dev-*"]);
-    for (tag, second) in [("prod", 201), ("dev-1", 400)] {
+    for (tag, again) in [("prod", 201), ("dev-1", 400)] {
         assert_eq!(put_manifest(&host, &repo, tag, &m1).status, 201, "{tag}");
-        assert_eq!(put_manifest(&host, &repo, tag, &m2).status, second, "{tag}");
+        assert_eq!(put_manifest(&host, &repo, tag, &m1).status, again, "{tag}");
+        assert_eq!(put_manifest(&host, &repo, tag, &m2).status, again, "{tag}");
     }
     assert_eq!(g.tag_digest(&repo, "prod").as_deref(), Some(d2.as_str()));
 }
@@ -343,16 +344,6 @@ impl Mode {
         }
     }
 
-    /// Whether ECR treats this cell's tag as immutable.
-    fn tag_immutable(self) -> bool {
-        matches!(
-            self,
-            Mode::Immutable
-                | Mode::ImmutableExcl { matches: false }
-                | Mode::MutableExcl { matches: true }
-        )
-    }
-
     fn slug(self) -> &'static str {
         match self {
             Mode::Mutable => "mutable",
@@ -451,28 +442,22 @@ struct Row {
 enum Agreement {
     BothSucceed,
     BothFail,
-    /// Predicted failure, the push succeeded, and the reason is documented.
-    Explained(usize),
     /// The hard rule broken: ecr-doctor said go, the push failed.
     MissedFailure,
-    /// ecr-doctor said stop, the push succeeded, and nothing explains why.
+    /// ecr-doctor said stop, and the push succeeded.
     FalseAlarm,
     Broken(String),
 }
 
 impl Agreement {
     fn ok(&self) -> bool {
-        matches!(
-            self,
-            Agreement::BothSucceed | Agreement::BothFail | Agreement::Explained(_)
-        )
+        matches!(self, Agreement::BothSucceed | Agreement::BothFail)
     }
 
     fn label(&self) -> String {
         match self {
             Agreement::BothSucceed => "✓ both succeed".into(),
             Agreement::BothFail => "✓ both fail".into(),
-            Agreement::Explained(n) => format!("≈ explained ({})", NOTES[*n].0),
             Agreement::MissedFailure => "✗ **predicted success, push failed**".into(),
             Agreement::FalseAlarm => "✗ **predicted failure, push succeeded**".into(),
             Agreement::Broken(why) => format!("✗ broken: {why}"),
@@ -480,60 +465,23 @@ impl Agreement {
     }
 }
 
-/// Documented cases where ecr-doctor predicts a failure and the push succeeds: (name, explanation).
-const NOTES: &[(&str, &str)] = &[(
-    "classic re-push of the same digest",
-    "On the classic image store `docker push` always PUTs the manifest to the tag, even when the tag \
-     already holds it (the containerd-store pusher looks first and skips the PUT). The classic pusher sent \
-     byte-identical manifests in every such cell, so the PUT carried the digest the tag already held, and \
-     the gate — which, per ECR's rule as issue #3 states it, refuses only a PUT that would *move* an \
-     immutable tag — accepted it. ecr-doctor's tag-collision fails here on purpose: ECR's user guide \
-     (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html) says an immutable \
-     repository answers `ImageTagAlreadyExistsException` to a push \"with a tag that is already \
-     in the repository\", without an exception for an unchanged digest, and users report that failure for \
-     unchanged digests (https://github.com/aws/containers-roadmap/issues/2179). Until a push to real ECR \
-     settles it, predicting failure keeps the hard rule. (Here ecr-doctor also cannot tie the local image \
-     to the remote digest: the classic store records a RepoDigest only under the name it pushed to — the \
-     gate's, not the ECR name. After a real push to ECR it would compare the digests and fail for the \
-     reason above.)",
-)];
-
-/// Which note, if any, explains a predicted failure whose push succeeded. Each matches only the exact
-/// evidence its explanation rests on.
-fn explained(e: &EngineUnderTest, cell: &Cell, row: &Row) -> Option<usize> {
-    let by_tag: Vec<&ManifestPut> = row.puts.iter().filter(|p| p.by_tag()).collect();
-    let same_digest_reput = matches!(by_tag.as_slice(), [p]
-        if p.outcome == PutOutcome::Accepted && row.remote_before.as_deref() == Some(p.digest.as_str()));
-    (!e.containerd
-        && cell.state == TagState::Same
-        && cell.mode.tag_immutable()
-        && row.failed == ["tag-collision"]
-        && same_digest_reput)
-        .then_some(0)
-}
-
-/// Why a check may report `unknown` in a cell; `None` makes the unknown a test failure. Every check has
-/// decided in every cell so far (engine 26's index shape comes from an image export), so none is excused.
-fn unknown_explained(_e: &EngineUnderTest, _cell: &Cell, _check: &str) -> Option<&'static str> {
-    None
-}
-
-fn agreement(e: &EngineUnderTest, cell: &Cell, row: &Row) -> Agreement {
+/// A cell where a check could not decide is broken: every fact is observable here, so an unknown is a bug
+/// (and ecr-doctor's exit 3 would be no verdict to compare).
+fn agreement(row: &Row) -> Agreement {
     if let Some(why) = &row.broken {
         return Agreement::Broken(why.clone());
     }
-    if let Some(check) = row
-        .unknown
-        .iter()
-        .find(|c| unknown_explained(e, cell, c).is_none())
-    {
-        return Agreement::Broken(format!("unexplained unknown from {check}"));
+    if !row.unknown.is_empty() {
+        return Agreement::Broken(format!(
+            "undecided: {} could not decide",
+            row.unknown.join(", ")
+        ));
     }
     match (row.code, row.push_ok) {
         (0, true) => Agreement::BothSucceed,
         (1, false) => Agreement::BothFail,
         (0, false) => Agreement::MissedFailure,
-        (1, true) => explained(e, cell, row).map_or(Agreement::FalseAlarm, Agreement::Explained),
+        (1, true) => Agreement::FalseAlarm,
         (code, _) => Agreement::Broken(format!("ecr-doctor exited {code}")),
     }
 }
@@ -633,7 +581,7 @@ impl Matrix {
         let run = common::check(&e.engine, &[&checked], &[]);
         row.doctor_time = t.elapsed();
         row.code = run.code;
-        if run.code == 0 || run.code == 1 {
+        if matches!(run.code, 0 | 1 | 3) {
             let doc = run.json();
             let with = |outcome: &str| -> Vec<String> {
                 doc["findings"]
@@ -898,7 +846,7 @@ fn push_matrix() {
         .into_iter()
         .zip(rows)
         .map(|(c, r)| {
-            let a = agreement(&m.engines[c.engine], &c, &r);
+            let a = agreement(&r);
             (c, r, a)
         })
         .collect();
@@ -1034,7 +982,7 @@ fn render(m: &Matrix, results: &[(Cell, Row, Agreement)], timing: &Timing) -> St
     let _ = writeln!(w, "\n## Summary\n");
     let _ = writeln!(
         w,
-        "| engine | cells | both succeed | both fail | explained | predicted success, push failed | predicted failure, push succeeded | broken |\n|---|---|---|---|---|---|---|---|"
+        "| engine | cells | both succeed | both fail | predicted success, push failed | predicted failure, push succeeded | broken |\n|---|---|---|---|---|---|---|"
     );
     let count = |e: Option<usize>, f: &dyn Fn(&Agreement) -> bool| {
         results
@@ -1049,27 +997,16 @@ fn render(m: &Matrix, results: &[(Cell, Row, Agreement)], timing: &Timing) -> St
     for (e, name) in names {
         let _ = writeln!(
             w,
-            "| {name} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} | {} |",
             count(e, &|_| true),
             count(e, &|a| *a == Agreement::BothSucceed),
             count(e, &|a| *a == Agreement::BothFail),
-            count(e, &|a| matches!(a, Agreement::Explained(_))),
             count(e, &|a| *a == Agreement::MissedFailure),
             count(e, &|a| *a == Agreement::FalseAlarm),
             count(e, &|a| matches!(a, Agreement::Broken(_))),
         );
     }
     let _ = writeln!(w, "\nLast run: {}.", timing.line(results.len()));
-
-    if !NOTES.is_empty() {
-        let _ = writeln!(
-            w,
-            "\n## Explained cases\n\nCells where ecr-doctor predicts a failure and the push succeeds, and why that is the right call:\n"
-        );
-        for (name, text) in NOTES {
-            let _ = writeln!(w, "- **{name}**: {text}");
-        }
-    }
 
     for (i, e) in m.engines.iter().enumerate() {
         let store = if e.containerd {
@@ -1139,8 +1076,8 @@ the repository's mode and filters and the tag's digest from moto and records eve
 into moto, so ecr-doctor and the push see one state.
 
 - **Verdict**: exit code 0 = predicted success, 1 = predicted failure.
-- **Hard rule**: never a predicted success where the push fails. A predicted failure where the push succeeds
-  must be one of the explained cases below; an `unknown` check must be explained too.
+- **Hard rule**: never a predicted success where the push fails; and here, where every fact is observable,
+  no predicted failure where the push succeeds and no check that could not decide.
 - **Artifacts**: `docker build` (buildx defaults: on the containerd store an image index with a provenance
   attestation), `docker build --provenance=false`, `docker import` (a single manifest without a build).
 - **Repository modes**: exclusion filter `dev-*` with tag `dev-1` (matches) or `prod` (does not) — a pair on
@@ -1150,8 +1087,11 @@ into moto, so ecr-doctor and the push see one state.
   gate, while the repository was MUTABLE, then the repository got its mode (a first push into an immutable
   tag may itself fail, which would leave another state); *other digest* — the tag holds an earlier image and
   the local one is a rebuild with other content (for `docker import`: a re-import of other content).
-- **Manifest PUTs by tag**: what the gate saw during the checked push; `manifest 400` is a refused
-  overwrite. An immutable tag holding this exact image gets no PUT from a pusher that checks first."#;
+- **Manifest PUTs by tag**: what the gate saw during the checked push; `manifest 400` is a refused PUT.
+  Once an immutable tag exists ECR refuses every PUT to it, even of the digest it already holds
+  (aws/containers-roadmap#2179, aws/aws-cli#8671): a pusher that looks first (HEAD) and finds the tag at its
+  digest sends no PUT and succeeds (the containerd store); the classic store's pusher always PUTs, and
+  fails."#;
 
 // --- the gate as a server, for scripts/demo -------------------------------------------------------------
 

@@ -230,3 +230,108 @@ fn missing_local_image_fails_and_local_image_flag_points_elsewhere() {
     );
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+/// MiB of the image export read before its root manifest, from image-shape's evidence.
+fn export_read_mib(run: &Run, r: &str) -> f64 {
+    let seen = run.finding("image-shape", Some(r))["evidence"]["seen by"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let read = seen
+        .split("after reading ")
+        .nth(1)
+        .and_then(|rest| rest.split(" MiB").next())
+        .unwrap_or_else(|| panic!("no export size in {seen:?}"));
+    read.parse().unwrap()
+}
+
+/// The founding case at a realistic size on engine 26 (API 1.45, no manifest listing): a default build of
+/// an image with a 300 MiB incompressible layer, to a new tag of an immutable repository. The image export
+/// lists blobs by name, so where the root manifest sorts decides how much must be read: rebuilds (each has
+/// a new root digest) until the root comes after the big layer, the worst case, which must still decide
+/// FAIL within 15 s with the default timeout. Then a timeout too short for the export leaves the run
+/// undecided (exit 3), never ok, unless --allow-undecided accepts it.
+#[test]
+fn founding_case_with_a_300_mib_image_fails_on_engine_26_and_a_cut_export_is_undecided() {
+    let e = peers().required_engine("old-containerd");
+    let repo = unique("big26");
+    moto().create_repository(&repo, "IMMUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    let mut worst = None;
+    for attempt in 0..12 {
+        e.build_big(&r, &format!("{repo} {attempt}"), &[]);
+        let run = check(&e, &[&r], &[]);
+        assert_eq!(run.outcome("push-risk", Some(&r)), "fail", "{}", run.stdout);
+        if export_read_mib(&run, &r) >= BIG_LAYER_MIB as f64 {
+            worst = Some(run);
+            break;
+        }
+    }
+    let run = worst.expect("in 12 rebuilds the root manifest never sorted after the big layer");
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.json()["summary"]["verdict"], "fail");
+    assert_eq!(run.json()["targets"][0]["verdict"], "fail");
+    assert!(
+        run.elapsed < std::time::Duration::from_secs(15),
+        "the founding verdict took {:?}",
+        run.elapsed
+    );
+    eprintln!(
+        "founding case, {BIG_LAYER_MIB} MiB image, engine {}: {:?} ({})",
+        e.version,
+        run.elapsed,
+        run.finding("image-shape", Some(&r))["evidence"]["seen by"]
+    );
+
+    let cut = check(&e, &[&r], &["--timeout", "1"]);
+    assert_eq!(cut.code, 3, "{}", cut.stdout);
+    assert_eq!(cut.json()["summary"]["verdict"], "undecided");
+    assert_eq!(cut.json()["targets"][0]["verdict"], "undecided");
+    let shape = cut.finding("image-shape", Some(&r));
+    assert_eq!(shape["outcome"], "unknown", "{shape}");
+    let why = shape["message"].as_str().unwrap();
+    assert!(why.contains("cut the image export after"), "{why}");
+    assert_eq!(cut.outcome("push-risk", Some(&r)), "unknown");
+    // The human report says so in words, not "ok".
+    let mut cmd = doctor(
+        Some(&e),
+        &["check", "--color", "never", "--timeout", "1", &r],
+    );
+    cmd.env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
+    let human = common::run(cmd);
+    assert_eq!(human.code, 3);
+    let last = human.stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("? undecided: 0 failed"), "{last}");
+    assert!(!human.stdout.contains("✓ ok"), "{}", human.stdout);
+
+    let allowed = check(&e, &[&r], &["--timeout", "1", "--allow-undecided"]);
+    assert_eq!(allowed.code, 0, "{}", allowed.stdout);
+    assert_eq!(allowed.json()["summary"]["verdict"], "undecided");
+}
+
+#[test]
+fn the_300_mib_image_passes_on_an_engine_with_the_push_fix() {
+    let Some(e) = peers().engine("new-containerd") else {
+        eprintln!("SKIPPED: Debian sid provided no engine >= 28.2 this time");
+        return;
+    };
+    let repo = unique("big28");
+    moto().create_repository(&repo, "IMMUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    e.build_big(&r, &repo, &[]);
+    let run = check(&e, &[&r], &[]);
+    assert_eq!(run.outcome("push-risk", Some(&r)), "pass", "{}", run.stdout);
+    let shape = run.finding("image-shape", Some(&r));
+    assert_eq!(shape["evidence"]["seen by"], "GET /images/json?manifests=1");
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.json()["summary"]["verdict"], "pass");
+    assert!(
+        run.elapsed < std::time::Duration::from_secs(15),
+        "{:?}",
+        run.elapsed
+    );
+    eprintln!(
+        "{BIG_LAYER_MIB} MiB image, engine {}: {:?}",
+        e.version, run.elapsed
+    );
+}

@@ -131,9 +131,36 @@ fn silent_ecr_endpoint_gives_unknown_rows_within_the_timeout() {
             run.stdout
         );
     }
-    // Docker facts are unaffected, and Unknown is not a failure by default.
+    // Docker facts are unaffected; nothing failed, but the push verdict rests on unknowns: undecided, never ok.
     assert_eq!(run.outcome("local-image", Some(&r)), "pass");
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    assert_eq!(run.json()["summary"]["verdict"], "undecided");
+    assert_eq!(run.json()["targets"][0]["verdict"], "undecided");
+    let why = run.finding("repository-exists", Some(&r))["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains(&format!("127.0.0.1:{port}")),
+        "names the endpoint: {why}"
+    );
+
+    let mut relaxed = doctor(
+        Some(&e),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--timeout",
+            "1",
+            "--allow-undecided",
+            &r,
+        ],
+    );
+    relaxed.env("AWS_ENDPOINT_URL_ECR", format!("http://127.0.0.1:{port}"));
+    let relaxed = common::run(relaxed);
+    assert_eq!(relaxed.code, 0, "--allow-undecided accepts it");
+    assert_eq!(relaxed.json()["summary"]["verdict"], "undecided");
 
     let mut strict = doctor(
         Some(&e),
@@ -204,13 +231,19 @@ fn offline_makes_no_aws_call() {
     let moto = RecordingMoto::start();
     moto.start_recording();
     let r = ecr_ref("offline/app", "v1");
+    e.build(&r, "offline", &["--provenance=false"]);
     let mut cmd = doctor(Some(&e), &["check", "--format", "json", "--offline", &r]);
     cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url);
     let run = run(cmd);
     assert_eq!(moto.recorded_actions(), Vec::<String>::new());
-    let f = run.finding("repository-exists", Some(&r));
-    assert_eq!(f["outcome"], "unknown");
-    assert!(f["message"].as_str().unwrap().contains("--offline"), "{f}");
+    // The user's choice: the checks that need ECR are skipped, saying why; nothing is unknown.
+    for name in ["repository-exists", "tag-mutability", "tag-collision"] {
+        let f = run.finding(name, Some(&r));
+        assert_eq!(f["outcome"], "skip", "{f}");
+        assert!(f["message"].as_str().unwrap().contains("--offline"), "{f}");
+    }
+    assert_eq!(run.json()["summary"]["unknown"], 0, "{}", run.stdout);
+    assert_ne!(run.code, 3, "--offline alone never makes a run undecided");
 }
 
 #[test]
@@ -239,16 +272,12 @@ fn skipped_checks_skip_their_probes() {
         Vec::<String>::new(),
         "no enabled check needs ECR"
     );
-    let checks: Vec<String> = run.json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["check"].as_str().unwrap().to_string())
-        .collect();
-    assert!(
-        !checks.iter().any(|c| skip.contains(&c.as_str())),
-        "{checks:?}"
-    );
+    // Listed as skipped, with the reason, not as unknown and not silently gone.
+    for name in skip {
+        let f = run.finding(name, Some(&r));
+        assert_eq!(f["outcome"], "skip", "{f}");
+        assert_eq!(f["message"], "skipped by --skip (command line)", "{f}");
+    }
 }
 
 #[test]
@@ -371,5 +400,5 @@ fn denied_describe_images_falls_back_to_batch_get_image_and_denials_name_the_act
             .starts_with("Grant ecr:DescribeRepositories"),
         "{f}"
     );
-    assert_eq!(run.code, 0, "unknown does not fail by default");
+    assert_eq!(run.code, 3, "an unknown leaves the run undecided");
 }

@@ -5,8 +5,10 @@
 //! streamed; the response comes back unchanged, so upload `Location`s point back at the gate), except:
 //!
 //! - **A manifest PUT by tag** (`PUT /v2/<repo>/manifests/<tag>`) is refused the way ECR refuses it when
-//!   the repository's tag mutability makes that tag immutable and the tag already holds another digest:
-//!   `400` with `TAG_INVALID`. The rule is evaluated here, independently of ecr-doctor's own code: the gate
+//!   the repository's tag mutability makes that tag immutable and the tag already exists — even at the
+//!   same digest (aws/containers-roadmap#2179: "even when the digest has not changed, it fails";
+//!   aws/aws-cli#8671): `400` with `TAG_INVALID`. A pusher that looks first (HEAD) and finds the tag at
+//!   its digest sends no PUT, so it is not refused. The rule is evaluated here, independently of ecr-doctor's own code: the gate
 //!   is the referee. Its inputs come from moto's ECR API (`DescribeRepositories`, `DescribeImages`), and
 //!   every such PUT the registry accepts is mirrored into moto (`PutImage` with the exact bytes), so moto is
 //!   the one source of truth for "which digest does this tag hold" — for the gate and for ecr-doctor alike.
@@ -48,7 +50,7 @@ type Body = BoxBody<Bytes, BoxError>;
 pub enum PutOutcome {
     /// Forwarded, and the registry answered 2xx.
     Accepted,
-    /// Refused by the gate: the tag is immutable and already holds `existing`.
+    /// Refused by the gate: the tag is immutable and already holds `existing` (possibly this very digest).
     Refused { existing: String },
     /// Forwarded, and the registry answered with an error (e.g. a missing blob).
     RegistryRejected,
@@ -376,7 +378,7 @@ async fn put_manifest(
     };
 
     if by_tag {
-        match state.held_by_another_digest(repo, reference, &digest).await {
+        match state.immutable_and_taken(repo, reference).await {
             Ok(None) => {}
             Ok(Some(existing)) => {
                 put.status = 400;
@@ -498,23 +500,15 @@ impl State {
         }))
     }
 
-    /// `Some(existing digest)` when ECR would refuse to point `tag` at `digest`.
-    async fn held_by_another_digest(
-        &self,
-        repo: &str,
-        tag: &str,
-        digest: &str,
-    ) -> Result<Option<String>, String> {
+    /// `Some(existing digest)` when ECR refuses a manifest PUT to `tag`: the tag is immutable and exists.
+    async fn immutable_and_taken(&self, repo: &str, tag: &str) -> Result<Option<String>, String> {
         let Some(rules) = self.repository(repo).await? else {
             return Err(format!("repository {repo} vanished"));
         };
         if !rules.tag_is_immutable(tag) {
             return Ok(None);
         }
-        Ok(self
-            .tag_digest(repo, tag)
-            .await?
-            .filter(|existing| existing != digest))
+        self.tag_digest(repo, tag).await
     }
 
     async fn tag_digest(&self, repo: &str, tag: &str) -> Result<Option<String>, String> {
