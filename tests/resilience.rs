@@ -402,3 +402,48 @@ fn denied_describe_images_falls_back_to_batch_get_image_and_denials_name_the_act
     );
     assert_eq!(run.code, 3, "an unknown leaves the run undecided");
 }
+
+#[test]
+fn no_credentials_and_an_unreachable_endpoint_are_said_in_plain_words() {
+    let r = ecr_ref("plain/app", "v1");
+    let skip = "docker-daemon,image-store,local-image,image-shape,push-risk";
+    let reason = |cmd| {
+        let run = common::run(cmd);
+        assert_eq!(run.code, 3, "{}", run.stdout);
+        let why = run.finding("repository-exists", Some(&r))["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!why.contains('\n'), "one line: {why}");
+        why
+    };
+
+    let mut cmd = doctor(None, &["check", "--format", "json", "--skip", skip, &r]);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
+    let why = reason(cmd);
+    assert!(
+        why.contains(
+            "no AWS credentials found: env, profile, SSO, web identity, container or instance role"
+        ),
+        "{why}"
+    );
+    assert!(!why.contains("dispatch failure"), "{why}");
+
+    // A port nobody listens on: connection refused, and the endpoint is named.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = doctor(None, &["check", "--format", "json", "--skip", skip, &r]);
+    cmd.env("AWS_ENDPOINT_URL_ECR", format!("http://127.0.0.1:{port}"));
+    let why = reason(cmd);
+    assert!(
+        why.contains(&format!(
+            "cannot reach the ECR API at http://127.0.0.1:{port}"
+        )),
+        "{why}"
+    );
+}

@@ -7,7 +7,9 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_ecr::Client;
+use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, ImageStatusFilter};
@@ -51,19 +53,18 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
     let per_registry = registries.into_values().map(|repos| async move {
         // The host names the account and region: any target of this registry will do.
         let first = &targets[repos.values().next().expect("non-empty")[0]].reference;
-        let account = first.account.as_str();
-        let client = client(shared, first);
+        let reg = Registry::new(shared, first).await;
         let names: Vec<&str> = repos.keys().copied().collect();
-        let repositories = describe_repositories(&client, account, &names, timeout);
+        let repositories = describe_repositories(&reg, &names, timeout);
         let images = join_all(repos.iter().map(|(repo, idx)| {
             let tags: Vec<Option<String>> = idx
                 .iter()
                 .map(|&i| targets[i].reference.tag.clone())
                 .collect();
-            let client = &client;
+            let reg = &reg;
             async move {
                 if want_images {
-                    describe_tags(client, account, repo, &tags, timeout).await
+                    describe_tags(reg, repo, &tags, timeout).await
                 } else {
                     tags.iter()
                         .map(|_| Fact::skipped(super::NOT_NEEDED))
@@ -110,26 +111,62 @@ async fn shared_config(timeout: Duration) -> SdkConfig {
         .await
 }
 
-/// A client for the registry's own region (not AWS_REGION), FIPS and dual-stack as its host says.
-fn client(shared: &SdkConfig, r: &EcrRef) -> Client {
-    let config = aws_sdk_ecr::config::Builder::from(shared)
-        .region(Region::new(r.region.clone()))
+/// One registry's API: a client for the registry's own region (not AWS_REGION), FIPS and dual-stack as its
+/// host says; the account to ask about; and the endpoint the client calls, to name in errors.
+struct Registry {
+    client: Client,
+    account: String,
+    endpoint: String,
+}
+
+impl Registry {
+    async fn new(shared: &SdkConfig, r: &EcrRef) -> Registry {
+        let config = aws_sdk_ecr::config::Builder::from(shared)
+            .region(Region::new(r.region.clone()))
+            .use_fips(r.fips)
+            .use_dual_stack(r.dual_stack)
+            .build();
+        Registry {
+            client: Client::from_conf(config),
+            account: r.account.clone(),
+            endpoint: endpoint(r).await,
+        }
+    }
+}
+
+/// The URL the SDK calls for this registry: `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL` when set, else what
+/// the SDK's own endpoint rules make of the region, FIPS and dual-stack.
+async fn endpoint(r: &EcrRef) -> String {
+    let configured = ["AWS_ENDPOINT_URL_ECR", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()));
+    if let Some(url) = configured {
+        return url;
+    }
+    let regional = || format!("the ECR API endpoint of {}", r.region);
+    let Ok(params) = Params::builder()
+        .region(r.region.clone())
         .use_fips(r.fips)
         .use_dual_stack(r.dual_stack)
-        .build();
-    Client::from_conf(config)
+        .build()
+    else {
+        return regional();
+    };
+    match DefaultResolver::new().resolve_endpoint(&params).await {
+        Ok(e) => e.url().to_string(),
+        Err(_) => regional(),
+    }
 }
 
 async fn describe_repositories(
-    client: &Client,
-    account: &str,
+    reg: &Registry,
     names: &[&str],
     timeout: Duration,
 ) -> Vec<Fact<Option<Repository>>> {
     let all = bounded(
         timeout,
-        "the ECR API (DescribeRepositories)",
-        describe_some(client, account, names),
+        &format!("the ECR API at {} (DescribeRepositories)", reg.endpoint),
+        describe_some(reg, names),
     )
     .await;
     match all {
@@ -139,8 +176,8 @@ async fn describe_repositories(
             join_all(names.iter().map(|n| async move {
                 bounded(
                     timeout,
-                    "the ECR API (DescribeRepositories)",
-                    describe_some(client, account, &[n]),
+                    &format!("the ECR API at {} (DescribeRepositories)", reg.endpoint),
+                    describe_some(reg, &[n]),
                 )
                 .await
                 .map(|mut v| v.remove(0))
@@ -153,14 +190,11 @@ async fn describe_repositories(
 
 const NOT_FOUND: &str = "RepositoryNotFoundException";
 
-async fn describe_some(
-    client: &Client,
-    account: &str,
-    names: &[&str],
-) -> Fact<Vec<Option<Repository>>> {
-    let req = client
+async fn describe_some(reg: &Registry, names: &[&str]) -> Fact<Vec<Option<Repository>>> {
+    let req = reg
+        .client
         .describe_repositories()
-        .registry_id(account)
+        .registry_id(&reg.account)
         .set_repository_names(Some(names.iter().map(|n| n.to_string()).collect()));
     match req.send().await {
         Ok(out) => {
@@ -174,7 +208,7 @@ async fn describe_some(
         }
         Err(e) if e.code() == Some(NOT_FOUND) && names.len() == 1 => Fact::observed(vec![None]),
         Err(e) if e.code() == Some(NOT_FOUND) => Fact::unavailable(NOT_FOUND),
-        Err(e) => failure(e, "ecr:DescribeRepositories"),
+        Err(e) => failure(e, "ecr:DescribeRepositories", &reg.endpoint),
     }
 }
 
@@ -200,8 +234,7 @@ fn repository(r: &aws_sdk_ecr::types::Repository) -> Repository {
 
 /// The image each tag points at; `None` for a digest-only reference or a tag that is not there.
 async fn describe_tags(
-    client: &Client,
-    account: &str,
+    reg: &Registry,
     repo: &str,
     tags: &[Option<String>],
     timeout: Duration,
@@ -212,8 +245,11 @@ async fn describe_tags(
     } else {
         bounded(
             timeout,
-            "the ECR API (DescribeImages/BatchGetImage)",
-            lookup(client, account, repo, &wanted),
+            &format!(
+                "the ECR API at {} (DescribeImages/BatchGetImage)",
+                reg.endpoint
+            ),
+            lookup(reg, repo, &wanted),
         )
         .await
     };
@@ -231,19 +267,14 @@ async fn describe_tags(
         .collect()
 }
 
-async fn lookup(
-    client: &Client,
-    account: &str,
-    repo: &str,
-    tags: &[&str],
-) -> Fact<Vec<RemoteImage>> {
-    match describe_images(client, account, repo, tags).await {
-        Err(e) if is_denied(&e) => batch_get_image(client, account, repo, tags).await,
+async fn lookup(reg: &Registry, repo: &str, tags: &[&str]) -> Fact<Vec<RemoteImage>> {
+    match describe_images(reg, repo, tags).await {
+        Err(e) if is_denied(&e) => batch_get_image(reg, repo, tags).await,
         // A tag that is absent fails the whole DescribeImages call: one by one tells which.
         Err(e) if e.code() == Some("ImageNotFoundException") && tags.len() > 1 => {
             let each = join_all(
                 tags.iter()
-                    .map(|t| describe_images(client, account, repo, std::slice::from_ref(t))),
+                    .map(|t| describe_images(reg, repo, std::slice::from_ref(t))),
             )
             .await;
             let mut images = Vec::new();
@@ -251,7 +282,7 @@ async fn lookup(
                 match r {
                     Ok(found) => images.extend(found),
                     Err(e) if e.code() == Some("ImageNotFoundException") => {}
-                    Err(e) => return failure(e, "ecr:DescribeImages"),
+                    Err(e) => return failure(e, "ecr:DescribeImages", &reg.endpoint),
                 }
             }
             Fact::observed(images)
@@ -264,14 +295,13 @@ async fn lookup(
         {
             Fact::observed(vec![])
         }
-        Err(e) => failure(e, "ecr:DescribeImages"),
+        Err(e) => failure(e, "ecr:DescribeImages", &reg.endpoint),
         Ok(images) => Fact::observed(images),
     }
 }
 
 async fn describe_images(
-    client: &Client,
-    account: &str,
+    reg: &Registry,
     repo: &str,
     tags: &[&str],
 ) -> Result<Vec<RemoteImage>, SdkError<aws_sdk_ecr::operation::describe_images::DescribeImagesError>>
@@ -280,9 +310,10 @@ async fn describe_images(
         .iter()
         .map(|t| ImageIdentifier::builder().image_tag(*t).build())
         .collect();
-    let out = client
+    let out = reg
+        .client
         .describe_images()
-        .registry_id(account)
+        .registry_id(&reg.account)
         .repository_name(repo)
         .set_image_ids(Some(ids))
         // Archived images hold their tags too; the default filter shows only ACTIVE ones.
@@ -310,19 +341,15 @@ async fn describe_images(
 
 /// Push-only roles often lack ecr:DescribeImages but have ecr:BatchGetImage, which reports absent tags as
 /// failures instead of throwing.
-async fn batch_get_image(
-    client: &Client,
-    account: &str,
-    repo: &str,
-    tags: &[&str],
-) -> Fact<Vec<RemoteImage>> {
+async fn batch_get_image(reg: &Registry, repo: &str, tags: &[&str]) -> Fact<Vec<RemoteImage>> {
     let ids = tags
         .iter()
         .map(|t| ImageIdentifier::builder().image_tag(*t).build())
         .collect();
-    let out = client
+    let out = reg
+        .client
         .batch_get_image()
-        .registry_id(account)
+        .registry_id(&reg.account)
         .repository_name(repo)
         .set_image_ids(Some(ids))
         .set_accepted_media_types(Some(
@@ -353,7 +380,7 @@ async fn batch_get_image(
                 .collect(),
         ),
         Err(e) if e.code() == Some("RepositoryNotFoundException") => Fact::observed(vec![]),
-        Err(e) => failure(e, "ecr:DescribeImages or ecr:BatchGetImage"),
+        Err(e) => failure(e, "ecr:DescribeImages or ecr:BatchGetImage", &reg.endpoint),
     }
 }
 
@@ -369,11 +396,13 @@ fn is_denied<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     }
 }
 
-/// An SDK error as a fact: access denied names the action to grant; anything else says what happened,
-/// without request details (which could carry credentials).
+/// An SDK error as a fact: access denied names the action to grant; no credentials, an unreachable or a
+/// silent endpoint say so in plain words, naming the endpoint; anything else says what happened, without
+/// request details (which could carry credentials).
 fn failure<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
     e: SdkError<E, HttpResponse>,
     action: &str,
+    endpoint: &str,
 ) -> Fact<T> {
     match &e {
         SdkError::ServiceError(_) if is_denied(&e) => Fact::Denied {
@@ -385,14 +414,54 @@ fn failure<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
                 .to_string(),
         },
         SdkError::ServiceError(_) => Fact::unavailable(format!(
-            "the ECR API answered {}: {}",
+            "the ECR API at {endpoint} answered {}: {}",
             e.code().unwrap_or("an error"),
             e.message().unwrap_or("no message")
         )),
-        SdkError::TimeoutError(_) => Fact::unavailable("the ECR API did not answer in time"),
-        _ => Fact::unavailable(format!(
-            "the ECR API could not be called: {}",
-            super::error_chain(&e)
-        )),
+        SdkError::TimeoutError(_) => {
+            Fact::unavailable(format!("the ECR API at {endpoint} did not answer in time"))
+        }
+        _ => Fact::unavailable(match credentials_problem(&e) {
+            Some(CredentialsError::CredentialsNotLoaded(_)) => NO_CREDENTIALS.to_string(),
+            Some(other) => format!(
+                "the AWS credentials could not be loaded: {}",
+                super::error_chain(other)
+            ),
+            None => match &e {
+                SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
+                    format!("cannot reach the ECR API at {endpoint}: {}", root_cause(&e))
+                }
+                _ => format!(
+                    "the ECR API at {endpoint} could not be called: {}",
+                    super::error_chain(&e)
+                ),
+            },
+        }),
     }
+}
+
+const NO_CREDENTIALS: &str = "no AWS credentials found: env, profile, SSO, web identity, container or \
+     instance role (`aws sts get-caller-identity` in this shell shows what the AWS CLI finds)";
+
+/// The credential chain's own error, if that is what stopped the call.
+fn credentials_problem<'e>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e CredentialsError> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(c) = err.downcast_ref::<CredentialsError>() {
+            return Some(c);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// The innermost cause: `Connection refused (os error 111)`, `failed to lookup address information: …`.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    super::error_chain(last)
 }
