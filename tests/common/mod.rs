@@ -116,13 +116,7 @@ impl Engine {
     /// `--provenance=false`. Returns the image ID.
     pub fn build(&self, tag: &str, content: &str, extra: &[&str]) -> String {
         let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY f /f\n").unwrap();
-        std::fs::write(dir.path().join("f"), content).unwrap();
-        let mut args = vec!["build", "-q", "-t", tag];
-        args.extend_from_slice(extra);
-        args.push(".");
-        self.docker_ok(&args, Some(dir.path()));
-        self.image_id(tag)
+        self.build_in(dir.path(), "FROM scratch\nCOPY f /f\n", tag, content, extra)
     }
 
     /// Like `build`, with a first layer of [`BIG_LAYER_MIB`] MiB of incompressible bytes (shared by every
@@ -133,16 +127,25 @@ impl Engine {
         std::fs::hard_link(big_layer(), &big)
             .or_else(|_| std::fs::copy(big_layer(), &big).map(drop))
             .expect("the big layer reaches the build context");
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            "FROM scratch\nCOPY big /big\nCOPY f /f\n",
-        )
-        .unwrap();
-        std::fs::write(dir.path().join("f"), content).unwrap();
+        let dockerfile = "FROM scratch\nCOPY big /big\nCOPY f /f\n";
+        self.build_in(dir.path(), dockerfile, tag, content, extra)
+    }
+
+    /// Builds `dockerfile` in `dir` with a file `f` holding `content`; returns the image ID.
+    fn build_in(
+        &self,
+        dir: &Path,
+        dockerfile: &str,
+        tag: &str,
+        content: &str,
+        extra: &[&str],
+    ) -> String {
+        std::fs::write(dir.join("Dockerfile"), dockerfile).unwrap();
+        std::fs::write(dir.join("f"), content).unwrap();
         let mut args = vec!["build", "-q", "-t", tag];
         args.extend_from_slice(extra);
         args.push(".");
-        self.docker_ok(&args, Some(dir.path()));
+        self.docker_ok(&args, Some(dir));
         self.image_id(tag)
     }
 
