@@ -186,21 +186,30 @@ pub fn big_layer() -> &'static Path {
         let complete =
             std::fs::metadata(&path).is_ok_and(|m| m.len() == (BIG_LAYER_MIB << 20) as u64);
         if !complete {
-            use std::io::{Read, Write};
             std::fs::create_dir_all(&dir).unwrap();
-            // Test processes run in parallel: each writes its own file and renames it into place.
-            let tmp = dir.join(format!(".big-layer.{}", std::process::id()));
-            let mut random = std::fs::File::open("/dev/urandom").unwrap();
-            let mut out = std::fs::File::create(&tmp).unwrap();
-            let mut buf = vec![0u8; 1 << 20];
-            for _ in 0..BIG_LAYER_MIB {
-                random.read_exact(&mut buf).unwrap();
-                out.write_all(&buf).unwrap();
-            }
-            std::fs::rename(&tmp, &path).unwrap();
+            write_random(&path);
         }
         path
     })
+}
+
+/// New random content for the big layer, so the next big build gets a layer with another digest.
+pub fn regenerate_big_layer() {
+    write_random(big_layer());
+}
+
+fn write_random(path: &Path) {
+    use std::io::{Read, Write};
+    // Test processes run in parallel: each writes its own file and renames it into place.
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let mut random = std::fs::File::open("/dev/urandom").unwrap();
+    let mut out = std::fs::File::create(&tmp).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    for _ in 0..BIG_LAYER_MIB {
+        random.read_exact(&mut buf).unwrap();
+        out.write_all(&buf).unwrap();
+    }
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 /// `imageTagMutabilityExclusionFilters` of WILDCARD filters; `None` for none (ECR rejects an empty list).
