@@ -20,7 +20,7 @@ use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 use tokio_util::io::StreamReader;
 
-use super::{Target, bounded, error_chain};
+use super::{Target, bounded, did_not_answer, error_chain};
 
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// The API version from which `GET /images/json?manifests=1` lists an image's manifests (Engine 27.2;
@@ -145,7 +145,12 @@ async fn local_image(
             status_code: 404, ..
         })) => return Fact::observed(None),
         Ok(Err(e)) => return Fact::unavailable(error_chain(&e)),
-        Err(_) => return Fact::unavailable(did_not_answer("GET /images/{name}/json", timeout)),
+        Err(_) => {
+            return Fact::unavailable(did_not_answer(
+                "the Docker engine (GET /images/{name}/json)",
+                timeout,
+            ));
+        }
     };
     let id = inspect.id.clone().unwrap_or_default();
     let shape = match containerd {
@@ -161,7 +166,10 @@ async fn local_image(
             tokio::time::timeout_at(deadline, listed_shape(docker, name))
                 .await
                 .unwrap_or_else(|_| {
-                    Fact::unavailable(did_not_answer("GET /images/json?manifests=1", timeout))
+                    Fact::unavailable(did_not_answer(
+                        "the Docker engine (GET /images/json?manifests=1)",
+                        timeout,
+                    ))
                 })
         }
         Some(true) => exported_shape(docker, name, &id, deadline, timeout).await,
@@ -172,13 +180,6 @@ async fn local_image(
         repo_digests: inspect.repo_digests.unwrap_or_default(),
         shape,
     }))
-}
-
-fn did_not_answer(call: &str, timeout: Duration) -> String {
-    format!(
-        "the Docker engine ({call}) did not answer within {}s",
-        timeout.as_secs_f64()
-    )
 }
 
 /// API ≥ 1.47: `GET /images/json?manifests=1&filters={"reference":[name]}`.

@@ -122,12 +122,12 @@ pub async fn bounded<T>(
 ) -> Fact<T> {
     tokio::time::timeout(timeout, fut)
         .await
-        .unwrap_or_else(|_| {
-            Fact::unavailable(format!(
-                "{what} did not answer within {}s",
-                timeout.as_secs_f64()
-            ))
-        })
+        .unwrap_or_else(|_| Fact::unavailable(did_not_answer(what, timeout)))
+}
+
+/// Why a fact is missing when `what` let `timeout` pass.
+pub fn did_not_answer(what: &str, timeout: Duration) -> String {
+    format!("{what} did not answer within {}s", timeout.as_secs_f64())
 }
 
 /// An error and its causes as one line (`a: b: c`), skipping causes that repeat their parent. Messages
