@@ -107,12 +107,16 @@ fn silent_ecr_endpoint_gives_unknown_rows_within_the_timeout() {
     hold_connections(l);
     let r = ecr_ref("silent/app", "v1");
     e.build(&r, &unique("silent"), &[]);
-    let mut cmd = doctor(
-        Some(&e),
-        &["check", "--format", "json", "--timeout", "2", &r],
-    );
-    cmd.env("AWS_ENDPOINT_URL_ECR", format!("http://127.0.0.1:{port}"));
-    let run = run(cmd);
+    // `check --format json ARGS… REF` with the silent listener as the ECR API.
+    let against_silent = |args: &[&str]| {
+        let mut cmd = doctor(
+            Some(&e),
+            &[&["check", "--format", "json"][..], args, &[&r]].concat(),
+        );
+        cmd.env("AWS_ENDPOINT_URL_ECR", format!("http://127.0.0.1:{port}"));
+        common::run(cmd)
+    };
+    let run = against_silent(&["--timeout", "2"]);
     assert!(
         run.elapsed < Duration::from_secs(4),
         "took {:?}",
@@ -145,42 +149,12 @@ fn silent_ecr_endpoint_gives_unknown_rows_within_the_timeout() {
         "names the endpoint: {why}"
     );
 
-    let mut relaxed = doctor(
-        Some(&e),
-        &[
-            "check",
-            "--format",
-            "json",
-            "--timeout",
-            "1",
-            "--allow-undecided",
-            &r,
-        ],
-    );
-    relaxed.env("AWS_ENDPOINT_URL_ECR", format!("http://127.0.0.1:{port}"));
-    let relaxed = common::run(relaxed);
+    let relaxed = against_silent(&["--timeout", "1", "--allow-undecided"]);
     assert_eq!(relaxed.code, 0, "--allow-undecided accepts it");
     assert_eq!(relaxed.json()["summary"]["verdict"], "undecided");
 
-    let mut strict = doctor(
-        Some(&e),
-        &[
-            "check",
-            "--format",
-            "json",
-            "--timeout",
-            "1",
-            "--fail-on",
-            "unknown",
-            &r,
-        ],
-    );
-    strict.env("AWS_ENDPOINT_URL_ECR", format!("http://127.0.0.1:{port}"));
-    assert_eq!(
-        common::run(strict).code,
-        1,
-        "--fail-on unknown fails on Unknown rows"
-    );
+    let strict = against_silent(&["--timeout", "1", "--fail-on", "unknown"]);
+    assert_eq!(strict.code, 1, "--fail-on unknown fails on Unknown rows");
 }
 
 #[test]
