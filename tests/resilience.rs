@@ -184,19 +184,151 @@ fn only_read_only_calls_and_one_describe_per_repository() {
     let actions = moto.recorded_actions();
     assert!(!actions.is_empty());
     for a in &actions {
-        assert!(
-            a.starts_with("Describe")
-                || a.starts_with("BatchGet")
-                || a.starts_with("Get")
-                || a.starts_with("List"),
-            "mutating call {a}"
-        );
+        assert!(is_read_only(a), "mutating call {a}");
     }
     let count = |name: &str| actions.iter().filter(|a| *a == name).count();
     assert_eq!(count("DescribeRepositories"), 1, "{actions:?}");
-    // One DescribeImages per repository while every tag is absent would throw: ro/one's two absent tags
-    // cost the batch call plus one call each.
-    assert!(count("DescribeImages") <= 4, "{actions:?}");
+    // BatchGetImage tells per tag which exist; none does, so no DescribeImages follows.
+    assert_eq!(count("BatchGetImage"), 2, "one per repository: {actions:?}");
+    assert_eq!(count("DescribeImages"), 0, "{actions:?}");
+}
+
+fn is_read_only(action: &str) -> bool {
+    ["Describe", "BatchGet", "Get", "List"]
+        .iter()
+        .any(|p| action.starts_with(p))
+}
+
+/// A manifest of its own for `name`, and its digest as ECR computes it (sha256 of the exact bytes).
+fn manifest(name: &str) -> (String, String) {
+    use sha2::{Digest, Sha256};
+    let m = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","annotations":{{"n":"{name}"}}}}"#
+    );
+    let digest = format!("sha256:{:x}", Sha256::digest(m.as_bytes()));
+    (m, digest)
+}
+
+/// The saved facts of a run: the remote tag fact of each reference, by reference.
+fn remote_tags(facts: &std::path::Path) -> std::collections::HashMap<String, serde_json::Value> {
+    let facts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(facts).unwrap()).unwrap();
+    facts["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["reference"].as_str().unwrap().to_string(),
+                t["remote_tag"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The ECR side of `refs` (the Docker checks skipped; tag-collision's local image is unknown, there is no
+/// engine), saving the facts.
+fn ecr_only(moto: &RecordingMoto, refs: &[String], facts: &std::path::Path) -> Run {
+    let mut args = vec![
+        "check",
+        "--format",
+        "json",
+        "--skip",
+        "docker-daemon,image-store,local-image,image-shape,push-risk",
+        "--save-facts",
+        facts.to_str().unwrap(),
+    ];
+    args.extend(refs.iter().map(String::as_str));
+    let mut cmd = doctor(None, &args);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
+        .env("DOCKER_HOST", "unix:///nonexistent.sock");
+    run(cmd)
+}
+
+#[test]
+fn five_hundred_refs_over_twenty_repositories_cost_at_most_two_calls_per_repository() {
+    let moto = RecordingMoto::start();
+    let fixture = Moto::new(&moto.url);
+    let mut refs = Vec::new();
+    let mut existing = std::collections::HashMap::new();
+    for r in 0..20 {
+        let repo = format!("scale/r{r:02}");
+        fixture.create_repository(&repo, "IMMUTABLE", &[]);
+        // Most tags are new; every other repository already holds two of them, on one image.
+        if r % 2 == 0 {
+            let (m, digest) = manifest(&repo);
+            for tag in ["t00", "t01"] {
+                fixture.put_image(&repo, tag, &m, &digest);
+                existing.insert(ecr_ref(&repo, tag), digest.clone());
+            }
+        }
+        refs.extend((0..25).map(|t| ecr_ref(&repo, &format!("t{t:02}"))));
+    }
+    let facts = tempfile::NamedTempFile::new().unwrap();
+    moto.start_recording();
+    let run = ecr_only(&moto, &refs, facts.path());
+    let actions = moto.recorded_actions();
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+
+    assert!(actions.iter().all(|a| is_read_only(a)), "{actions:?}");
+    let count = |name: &str| actions.iter().filter(|a| *a == name).count();
+    assert_eq!(count("DescribeRepositories"), 1, "{actions:?}");
+    assert_eq!(
+        count("BatchGetImage"),
+        20,
+        "one per repository: {actions:?}"
+    );
+    assert_eq!(
+        count("DescribeImages"),
+        10,
+        "one per repository holding a wanted tag: {actions:?}"
+    );
+    assert!(actions.len() <= 2 * 20, "{} calls", actions.len());
+
+    // What a user sees: each existing tag with its digest, every new tag absent, every repository found.
+    let remote = remote_tags(facts.path());
+    assert_eq!(remote.len(), 500);
+    for r in &refs {
+        let fact = &remote[r];
+        assert_eq!(fact["status"], "observed", "{r}: {fact}");
+        match existing.get(r) {
+            Some(digest) => {
+                assert_eq!(fact["value"]["digest"], *digest, "{r}: {fact}");
+                assert_eq!(fact["value"]["source"], "DescribeImages", "{r}: {fact}");
+            }
+            None => assert!(fact["value"].is_null(), "{r}: {fact}"),
+        }
+        assert_eq!(run.outcome("repository-exists", Some(r)), "pass", "{r}");
+    }
+}
+
+#[test]
+fn a_missing_repository_among_many_costs_one_listing_not_one_call_each() {
+    let moto = RecordingMoto::start();
+    let fixture = Moto::new(&moto.url);
+    let repos: Vec<String> = (0..12).map(|r| format!("many/r{r:02}")).collect();
+    // Every repository but the last exists.
+    for repo in &repos[..11] {
+        fixture.create_repository(repo, "MUTABLE", &[]);
+    }
+    let refs: Vec<String> = repos.iter().map(|r| ecr_ref(r, "new")).collect();
+    let facts = tempfile::NamedTempFile::new().unwrap();
+    moto.start_recording();
+    let run = ecr_only(&moto, &refs, facts.path());
+    let actions = moto.recorded_actions();
+    assert!(actions.iter().all(|a| is_read_only(a)), "{actions:?}");
+    let count = |name: &str| actions.iter().filter(|a| *a == name).count();
+    // The named call fails whole on the missing one; one listing of the registry tells which.
+    assert_eq!(count("DescribeRepositories"), 2, "{actions:?}");
+    for r in &refs[..11] {
+        assert_eq!(run.outcome("repository-exists", Some(r)), "pass", "{r}");
+    }
+    assert_eq!(
+        run.outcome("repository-exists", Some(&refs[11])),
+        "fail",
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -334,14 +466,34 @@ fn iam_user(moto: &RecordingMoto, actions: &[&str]) -> (String, String) {
 #[test]
 fn denied_describe_images_falls_back_to_batch_get_image_and_denials_name_the_action() {
     let e = peers().required_engine("old-containerd");
-    // moto enforces IAM after the four fixture calls: CreateRepository, CreateUser, PutUserPolicy, CreateAccessKey.
-    let moto = RecordingMoto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
-    Moto::new(&moto.url).create_repository("iam/app", "IMMUTABLE", &[]);
+    // moto enforces IAM after the six fixture calls: CreateRepository, two PutImage, CreateUser,
+    // PutUserPolicy, CreateAccessKey.
+    let moto = RecordingMoto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "6")]);
+    let fixture = Moto::new(&moto.url);
+    fixture.create_repository("iam/app", "IMMUTABLE", &[]);
+    // Two tags on one image: moto's BatchGetImage names only the image's last tag, ECR the requested one.
+    let (m, digest) = manifest("iam/app");
+    fixture.put_image("iam/app", "a", &m, &digest);
+    fixture.put_image("iam/app", "b", &m, &digest);
     let (key, secret) = iam_user(&moto, &["ecr:DescribeRepositories", "ecr:BatchGetImage"]);
     let r = ecr_ref("iam/app", "v1");
+    let (a, b) = (ecr_ref("iam/app", "a"), ecr_ref("iam/app", "b"));
     e.build(&r, &unique("iam"), &["--provenance=false"]);
+    let facts = tempfile::NamedTempFile::new().unwrap();
     moto.start_recording();
-    let mut cmd = doctor(Some(&e), &["check", "--format", "json", &r]);
+    let mut cmd = doctor(
+        Some(&e),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--save-facts",
+            facts.path().to_str().unwrap(),
+            &r,
+            &a,
+            &b,
+        ],
+    );
     cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
         .env("AWS_ACCESS_KEY_ID", &key)
         .env("AWS_SECRET_ACCESS_KEY", &secret);
@@ -355,8 +507,19 @@ fn denied_describe_images_falls_back_to_batch_get_image_and_denials_name_the_act
     let f = run.finding("tag-collision", Some(&r));
     assert_eq!(f["outcome"], "pass", "{f}");
     assert_eq!(f["evidence"]["remote"], "tag not found");
+    // Both existing tags are seen, with their digest, from BatchGetImage's answer alone.
+    let remote = remote_tags(facts.path());
+    for t in [&a, &b] {
+        assert_eq!(remote[t]["value"]["digest"], digest, "{t}: {}", remote[t]);
+        assert_eq!(
+            remote[t]["value"]["source"], "BatchGetImage",
+            "{}",
+            remote[t]
+        );
+    }
 
     // Without ecr:DescribeRepositories the repository checks cannot decide, and say what to grant.
+    // (moto enforces IAM after four fixture calls here: CreateRepository and the three IAM ones.)
     let moto = RecordingMoto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "4")]);
     Moto::new(&moto.url).create_repository("iam/app", "IMMUTABLE", &[]);
     let (key, secret) = iam_user(&moto, &["ecr:BatchGetImage"]);
@@ -375,6 +538,52 @@ fn denied_describe_images_falls_back_to_batch_get_image_and_denials_name_the_act
         "{f}"
     );
     assert_eq!(run.code, 3, "an unknown leaves the run undecided");
+}
+
+#[test]
+fn denied_batch_get_image_lists_the_repository_instead_of_one_call_per_tag() {
+    let moto = RecordingMoto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "5")]);
+    let fixture = Moto::new(&moto.url);
+    fixture.create_repository("iam/list", "IMMUTABLE", &[]);
+    let (m, digest) = manifest("iam/list");
+    fixture.put_image("iam/list", "old", &m, &digest);
+    let (key, secret) = iam_user(&moto, &["ecr:DescribeRepositories", "ecr:DescribeImages"]);
+    let mut refs = vec![ecr_ref("iam/list", "old")];
+    refs.extend((0..30).map(|t| ecr_ref("iam/list", &format!("new{t}"))));
+    let facts = tempfile::NamedTempFile::new().unwrap();
+    moto.start_recording();
+    let mut args = vec![
+        "check",
+        "--format",
+        "json",
+        "--skip",
+        "docker-daemon,image-store,local-image,image-shape,push-risk",
+        "--save-facts",
+        facts.path().to_str().unwrap(),
+    ];
+    args.extend(refs.iter().map(String::as_str));
+    let mut cmd = doctor(None, &args);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .env("AWS_ACCESS_KEY_ID", &key)
+        .env("AWS_SECRET_ACCESS_KEY", &secret);
+    let run = common::run(cmd);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let actions = moto.recorded_actions();
+    let count = |name: &str| actions.iter().filter(|a| *a == name).count();
+    // Denied BatchGetImage, DescribeImages of all 31 tags (fails whole: 30 are new), one listing.
+    assert_eq!(count("BatchGetImage"), 1, "{actions:?}");
+    assert_eq!(count("DescribeImages"), 2, "{actions:?}");
+    let remote = remote_tags(facts.path());
+    assert_eq!(
+        remote[&refs[0]]["value"]["digest"], digest,
+        "{}",
+        remote[&refs[0]]
+    );
+    for r in &refs[1..] {
+        assert_eq!(remote[r]["status"], "observed", "{r}: {}", remote[r]);
+        assert!(remote[r]["value"].is_null(), "{r}: {}", remote[r]);
+    }
 }
 
 #[test]

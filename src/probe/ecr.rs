@@ -1,7 +1,8 @@
-//! The ECR API: DescribeRepositories, DescribeImages and, when that is denied, BatchGetImage. Read-only
-//! calls only; one client per registry (account + region), one call per repository where the API allows.
+//! The ECR API: DescribeRepositories, BatchGetImage and DescribeImages. Read-only calls only; one client
+//! per registry (account + region); per registry one DescribeRepositories per 100 repositories, per
+//! repository one BatchGetImage and at most one DescribeImages per 100 tags.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -12,12 +13,20 @@ use aws_sdk_ecr::Client;
 use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ecr::types::{DescribeImagesFilter, ImageIdentifier, ImageStatusFilter};
+use aws_sdk_ecr::types::{
+    DescribeImagesFilter, ImageFailureCode, ImageIdentifier, ImageStatusFilter, TagStatus,
+};
 use ecr_doctor_checks::EcrRef;
 use ecr_doctor_checks::facts::{ExclusionFilter, Fact, RemoteImage, Repository};
-use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 
 use super::{Target, bounded};
+
+/// The most image IDs or repository names one BatchGetImage, DescribeImages or DescribeRepositories takes.
+const BATCH: usize = 100;
+/// Calls in flight at once, per kind (repository reads, image reads): enough to hide the latency, few
+/// enough to stay clear of ECR's request-rate throttling.
+const FAN_OUT: usize = 8;
 
 pub type RemoteFacts = (Fact<Option<Repository>>, Fact<Option<RemoteImage>>);
 
@@ -50,47 +59,70 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
             .push(i);
     }
     let shared = &shared_config(timeout).await;
-    let per_registry = registries.into_values().map(|repos| async move {
+    let mut clients = Vec::new();
+    for repos in registries.values() {
         // The host names the account and region: any target of this registry will do.
         let first = &targets[repos.values().next().expect("non-empty")[0]].reference;
-        let reg = Registry::new(shared, first).await;
-        let names: Vec<&str> = repos.keys().copied().collect();
-        let repositories = describe_repositories(&reg, &names, timeout);
-        let images = join_all(repos.iter().map(|(repo, idx)| {
-            let tags: Vec<Option<String>> = idx
-                .iter()
-                .map(|&i| targets[i].reference.tag.clone())
-                .collect();
-            let reg = &reg;
-            async move {
-                if want_images {
-                    describe_tags(reg, repo, &tags, timeout).await
-                } else {
-                    tags.iter()
-                        .map(|_| Fact::skipped(super::NOT_NEEDED))
-                        .collect()
-                }
-            }
-        }));
-        let (repositories, images) = tokio::join!(repositories, images);
-        repos
-            .values()
-            .zip(repositories)
-            .zip(images)
-            .flat_map(|((idx, repo), tags)| {
-                idx.iter()
-                    .copied()
-                    .zip(tags)
-                    .map(move |(i, tag)| (i, (repo.clone(), tag)))
-            })
-            .collect::<Vec<_>>()
-    });
-    let mut out: Vec<Option<RemoteFacts>> = targets.iter().map(|_| None).collect();
-    for (i, facts) in join_all(per_registry).await.into_iter().flatten() {
-        out[i] = Some(facts);
+        clients.push(Registry::new(shared, first).await);
     }
-    out.into_iter()
-        .map(|f| f.expect("every target probed"))
+
+    // Repository reads (up to 100 names a call) and image reads (one lookup per repository) run side by
+    // side, each with a bounded fan-out across repositories and registries.
+    let repository_reads = registries
+        .iter()
+        .zip(&clients)
+        .flat_map(|((host, repos), reg)| {
+            let names: Vec<&str> = repos.keys().copied().collect();
+            let chunks: Vec<Vec<&str>> = names.chunks(BATCH).map(<[_]>::to_vec).collect();
+            chunks.into_iter().map(move |chunk| async move {
+                let facts = describe_repositories(reg, &chunk, timeout).await;
+                chunk
+                    .into_iter()
+                    .zip(facts)
+                    .map(|(name, fact)| ((*host, name), fact))
+                    .collect::<Vec<_>>()
+            })
+        });
+    let image_reads = registries.values().zip(&clients).flat_map(|(repos, reg)| {
+        repos.iter().map(move |(repo, idx)| async move {
+            let tags: Vec<Option<&str>> = idx
+                .iter()
+                .map(|&i| targets[i].reference.tag.as_deref())
+                .collect();
+            let facts = if want_images {
+                describe_tags(reg, repo, &tags, timeout).await
+            } else {
+                tags.iter()
+                    .map(|_| Fact::skipped(super::NOT_NEEDED))
+                    .collect()
+            };
+            idx.iter().copied().zip(facts).collect::<Vec<_>>()
+        })
+    });
+    let (repositories, per_repository) = tokio::join!(
+        stream::iter(repository_reads)
+            .buffer_unordered(FAN_OUT)
+            .collect::<Vec<_>>(),
+        stream::iter(image_reads)
+            .buffer_unordered(FAN_OUT)
+            .collect::<Vec<_>>(),
+    );
+    let repositories: HashMap<(&str, &str), Fact<Option<Repository>>> =
+        repositories.into_iter().flatten().collect();
+    let mut images: Vec<Option<Fact<Option<RemoteImage>>>> = targets.iter().map(|_| None).collect();
+    for (i, fact) in per_repository.into_iter().flatten() {
+        images[i] = Some(fact);
+    }
+    targets
+        .iter()
+        .zip(images)
+        .map(|(t, image)| {
+            let r = &t.reference;
+            (
+                repositories[&(r.registry.as_str(), r.repository.as_str())].clone(),
+                image.expect("every target probed"),
+            )
+        })
         .collect()
 }
 
@@ -158,58 +190,112 @@ async fn endpoint(r: &EcrRef) -> String {
     }
 }
 
+/// One registry call's worth of repositories (at most [`BATCH`] names), in the order of `names`.
 async fn describe_repositories(
     reg: &Registry,
     names: &[&str],
     timeout: Duration,
 ) -> Vec<Fact<Option<Repository>>> {
-    let all = bounded(
-        timeout,
-        &format!("the ECR API at {} (DescribeRepositories)", reg.endpoint),
-        describe_some(reg, names),
-    )
+    let what = format!("the ECR API at {} (DescribeRepositories)", reg.endpoint);
+    let all = bounded(timeout, &what, async {
+        match describe_named(reg, names).await {
+            Ok(found) => Fact::observed(found.into_iter().map(Fact::observed).collect()),
+            Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => {
+                Fact::observed(find_missing(reg, names).await)
+            }
+            Err(e) => failure(e, "ecr:DescribeRepositories", &reg.endpoint),
+        }
+    })
     .await;
     match all {
-        Fact::Observed { value } => value.into_iter().map(Fact::observed).collect(),
-        // One missing repository fails the whole batch: ask again one by one to learn which.
-        Fact::Unavailable { why } if names.len() > 1 && why == NOT_FOUND => {
-            join_all(names.iter().map(|n| async move {
-                bounded(
-                    timeout,
-                    &format!("the ECR API at {} (DescribeRepositories)", reg.endpoint),
-                    describe_some(reg, &[n]),
-                )
-                .await
-                .map(|mut v| v.remove(0))
-            }))
-            .await
-        }
+        Fact::Observed { value } => value,
         other => names.iter().map(|_| other.clone().map(|_| None)).collect(),
     }
 }
 
-const NOT_FOUND: &str = "RepositoryNotFoundException";
+const REPOSITORY_NOT_FOUND: &str = "RepositoryNotFoundException";
 
-async fn describe_some(reg: &Registry, names: &[&str]) -> Fact<Vec<Option<Repository>>> {
-    let req = reg
+/// Up to this many names, a batch that one missing repository failed is asked again name by name; more
+/// are matched against a listing of the registry (one call per 1000 repositories).
+const ASK_EACH_UP_TO: usize = 3;
+
+/// The repositories of a batch that failed whole because one of them is missing.
+async fn find_missing(reg: &Registry, names: &[&str]) -> Vec<Fact<Option<Repository>>> {
+    if names.len() > ASK_EACH_UP_TO {
+        match list_repositories(reg, names).await {
+            Ok(found) => return found.into_iter().map(Fact::observed).collect(),
+            // A role scoped to some repositories' ARNs may not list the registry: ask name by name.
+            Err(e) if is_denied(&e) => {}
+            Err(e) => {
+                let fact = failure::<(), _>(e, "ecr:DescribeRepositories", &reg.endpoint);
+                return names.iter().map(|_| fact.clone().map(|_| None)).collect();
+            }
+        }
+    }
+    stream::iter(names.iter().map(|n| async move {
+        match describe_named(reg, &[n]).await {
+            Ok(mut found) => Fact::observed(found.remove(0)),
+            Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => Fact::observed(None),
+            Err(e) => failure(e, "ecr:DescribeRepositories", &reg.endpoint),
+        }
+    }))
+    .buffered(FAN_OUT)
+    .collect()
+    .await
+}
+
+type DescribeRepositoriesError =
+    SdkError<aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError>;
+
+async fn describe_named(
+    reg: &Registry,
+    names: &[&str],
+) -> Result<Vec<Option<Repository>>, DescribeRepositoriesError> {
+    let out = reg
         .client
         .describe_repositories()
         .registry_id(&reg.account)
-        .set_repository_names(Some(names.iter().map(|n| n.to_string()).collect()));
-    match req.send().await {
-        Ok(out) => {
-            let found: Vec<Repository> = out.repositories().iter().map(repository).collect();
-            Fact::observed(
-                names
-                    .iter()
-                    .map(|n| found.iter().find(|r| r.name == *n).cloned())
-                    .collect(),
-            )
+        .set_repository_names(Some(names.iter().map(|n| n.to_string()).collect()))
+        .send()
+        .await?;
+    let found: Vec<Repository> = out.repositories().iter().map(repository).collect();
+    Ok(pick(names, found))
+}
+
+/// Every repository of the registry, page by page, keeping the ones named.
+async fn list_repositories(
+    reg: &Registry,
+    names: &[&str],
+) -> Result<Vec<Option<Repository>>, DescribeRepositoriesError> {
+    let mut found = Vec::new();
+    let mut next = None;
+    loop {
+        let out = reg
+            .client
+            .describe_repositories()
+            .registry_id(&reg.account)
+            .max_results(1000)
+            .set_next_token(next)
+            .send()
+            .await?;
+        found.extend(
+            out.repositories()
+                .iter()
+                .filter(|r| names.contains(&r.repository_name().unwrap_or_default()))
+                .map(repository),
+        );
+        next = out.next_token().map(str::to_string);
+        if next.is_none() {
+            return Ok(pick(names, found));
         }
-        Err(e) if e.code() == Some(NOT_FOUND) && names.len() == 1 => Fact::observed(vec![None]),
-        Err(e) if e.code() == Some(NOT_FOUND) => Fact::unavailable(NOT_FOUND),
-        Err(e) => failure(e, "ecr:DescribeRepositories", &reg.endpoint),
     }
+}
+
+fn pick(names: &[&str], found: Vec<Repository>) -> Vec<Option<Repository>> {
+    names
+        .iter()
+        .map(|n| found.iter().find(|r| r.name == *n).cloned())
+        .collect()
 }
 
 fn repository(r: &aws_sdk_ecr::types::Repository) -> Repository {
@@ -236,17 +322,19 @@ fn repository(r: &aws_sdk_ecr::types::Repository) -> Repository {
 async fn describe_tags(
     reg: &Registry,
     repo: &str,
-    tags: &[Option<String>],
+    tags: &[Option<&str>],
     timeout: Duration,
 ) -> Vec<Fact<Option<RemoteImage>>> {
-    let wanted: Vec<&str> = tags.iter().flatten().map(String::as_str).collect();
+    let mut wanted: Vec<&str> = tags.iter().flatten().copied().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
     let found = if wanted.is_empty() {
-        Fact::observed(vec![])
+        Fact::observed(Found::default())
     } else {
         bounded(
             timeout,
             &format!(
-                "the ECR API at {} (DescribeImages/BatchGetImage)",
+                "the ECR API at {} (BatchGetImage/DescribeImages)",
                 reg.endpoint
             ),
             lookup(reg, repo, &wanted),
@@ -256,132 +344,287 @@ async fn describe_tags(
     tags.iter()
         .map(|tag| match (tag, &found) {
             (None, _) => Fact::observed(None),
-            (Some(t), Fact::Observed { value }) => Fact::observed(
-                value
-                    .iter()
-                    .find(|img| img.tags.iter().any(|x| x == t))
-                    .cloned(),
-            ),
+            (Some(t), Fact::Observed { value }) => match value.unreadable.get(*t) {
+                Some(why) => why.clone().map(|()| None),
+                None => Fact::observed(
+                    value
+                        .images
+                        .iter()
+                        .find(|img| img.tags.iter().any(|x| x == t))
+                        .cloned(),
+                ),
+            },
             (Some(_), other) => other.clone().map(|_| None),
         })
         .collect()
 }
 
-async fn lookup(reg: &Registry, repo: &str, tags: &[&str]) -> Fact<Vec<RemoteImage>> {
-    match describe_images(reg, repo, tags).await {
-        Err(e) if is_denied(&e) => batch_get_image(reg, repo, tags).await,
-        // A tag that is absent fails the whole DescribeImages call: one by one tells which.
-        Err(e) if e.code() == Some("ImageNotFoundException") && tags.len() > 1 => {
-            let each = join_all(
-                tags.iter()
-                    .map(|t| describe_images(reg, repo, std::slice::from_ref(t))),
-            )
-            .await;
-            let mut images = Vec::new();
-            for r in each {
-                match r {
-                    Ok(found) => images.extend(found),
-                    Err(e) if e.code() == Some("ImageNotFoundException") => {}
-                    Err(e) => return failure(e, "ecr:DescribeImages", &reg.endpoint),
-                }
-            }
-            Fact::observed(images)
+/// What one repository's lookup learned: the images the wanted tags point at (a tag in none of them is
+/// absent), and tags whose existence could not be read, with why.
+#[derive(Debug, Clone, Default)]
+struct Found {
+    images: Vec<RemoteImage>,
+    unreadable: BTreeMap<String, Fact<()>>,
+}
+
+impl Found {
+    fn images(images: Vec<RemoteImage>) -> Found {
+        Found {
+            images,
+            unreadable: BTreeMap::new(),
         }
-        Err(e)
-            if matches!(
-                e.code(),
-                Some("ImageNotFoundException" | "RepositoryNotFoundException")
-            ) =>
-        {
-            Fact::observed(vec![])
-        }
-        Err(e) => failure(e, "ecr:DescribeImages", &reg.endpoint),
-        Ok(images) => Fact::observed(images),
     }
 }
 
+const IMAGE_NOT_FOUND: &str = "ImageNotFoundException";
+
+/// BatchGetImage learns which tags exist (it reports absent ones per identifier instead of throwing, as
+/// DescribeImages does for the whole call), then DescribeImages reads digest, status and size of the ones
+/// that exist. New tags, the usual case, cost one call per 100 tags.
+async fn lookup(reg: &Registry, repo: &str, tags: &[&str]) -> Fact<Found> {
+    let batch = match batch_get_image(reg, repo, tags).await {
+        Ok(batch) => batch,
+        Err(e) if is_denied(&e) => {
+            return describe_or_list(reg, repo, tags).await.map(Found::images);
+        }
+        Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => return Fact::observed(Found::default()),
+        Err(e) => return failure(e, "ecr:BatchGetImage", &reg.endpoint),
+    };
+    if batch.present.is_empty() {
+        return Fact::observed(Found::default());
+    }
+    let present: Vec<&str> = batch.present.iter().map(String::as_str).collect();
+    match describe_images(reg, repo, &present).await {
+        Ok(images) => Fact::observed(Found::images(images)),
+        // Keep what BatchGetImage saw: the digest and media type, without status and size.
+        Err(e) if is_denied(&e) => Fact::observed(batch_only(reg, repo, batch).await),
+        // A tag deleted since, or one BatchGetImage failed with another code and that is absent after all.
+        Err(e) if e.code() == Some(IMAGE_NOT_FOUND) => {
+            list_images(reg, repo, tags).await.map_or_else(
+                |e| failure(e, "ecr:DescribeImages", &reg.endpoint),
+                |images| Fact::observed(Found::images(images)),
+            )
+        }
+        Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => Fact::observed(Found::default()),
+        Err(e) => failure(e, "ecr:DescribeImages", &reg.endpoint),
+    }
+}
+
+/// Without ecr:BatchGetImage: DescribeImages for all the tags, which succeeds when they all exist; when
+/// one is absent the call fails whole, and the repository's tagged images are listed instead.
+async fn describe_or_list(reg: &Registry, repo: &str, tags: &[&str]) -> Fact<Vec<RemoteImage>> {
+    let result = match describe_images(reg, repo, tags).await {
+        Err(e) if e.code() == Some(IMAGE_NOT_FOUND) => list_images(reg, repo, tags).await,
+        other => other,
+    };
+    match result {
+        Ok(images) => Fact::observed(images),
+        Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => Fact::observed(vec![]),
+        Err(e) => failure(e, "ecr:DescribeImages or ecr:BatchGetImage", &reg.endpoint),
+    }
+}
+
+type DescribeImagesError = SdkError<aws_sdk_ecr::operation::describe_images::DescribeImagesError>;
+
+/// DescribeImages for tags that exist, [`BATCH`] at a time.
 async fn describe_images(
     reg: &Registry,
     repo: &str,
     tags: &[&str],
-) -> Result<Vec<RemoteImage>, SdkError<aws_sdk_ecr::operation::describe_images::DescribeImagesError>>
-{
-    let ids = tags
-        .iter()
-        .map(|t| ImageIdentifier::builder().image_tag(*t).build())
-        .collect();
-    let out = reg
-        .client
-        .describe_images()
-        .registry_id(&reg.account)
-        .repository_name(repo)
-        .set_image_ids(Some(ids))
-        // Archived images hold their tags too; the default filter shows only ACTIVE ones.
-        .filter(
-            DescribeImagesFilter::builder()
-                .image_status(ImageStatusFilter::Any)
-                .build(),
-        )
-        .send()
-        .await?;
-    Ok(out
-        .image_details()
-        .iter()
-        .map(|d| RemoteImage {
-            digest: d.image_digest().unwrap_or_default().to_string(),
-            tags: d.image_tags().to_vec(),
-            manifest_media_type: d.image_manifest_media_type().map(str::to_string),
-            artifact_media_type: d.artifact_media_type().map(str::to_string),
-            size_bytes: d.image_size_in_bytes(),
-            status: d.image_status().map(|s| s.as_str().to_string()),
-            source: "DescribeImages".into(),
-        })
-        .collect())
+) -> Result<Vec<RemoteImage>, DescribeImagesError> {
+    let mut images = Vec::new();
+    for chunk in tags.chunks(BATCH) {
+        let out = reg
+            .client
+            .describe_images()
+            .registry_id(&reg.account)
+            .repository_name(repo)
+            .set_image_ids(Some(image_ids(chunk)))
+            // Archived images hold their tags too; the default filter shows only ACTIVE ones.
+            .filter(
+                DescribeImagesFilter::builder()
+                    .image_status(ImageStatusFilter::Any)
+                    .build(),
+            )
+            .send()
+            .await?;
+        images.extend(out.image_details().iter().map(image_detail));
+    }
+    Ok(images)
 }
 
-/// Push-only roles often lack ecr:DescribeImages but have ecr:BatchGetImage, which reports absent tags as
-/// failures instead of throwing.
-async fn batch_get_image(reg: &Registry, repo: &str, tags: &[&str]) -> Fact<Vec<RemoteImage>> {
-    let ids = tags
-        .iter()
-        .map(|t| ImageIdentifier::builder().image_tag(*t).build())
-        .collect();
-    let out = reg
-        .client
-        .batch_get_image()
-        .registry_id(&reg.account)
-        .repository_name(repo)
-        .set_image_ids(Some(ids))
-        .set_accepted_media_types(Some(
-            ACCEPTED_MEDIA_TYPES.iter().map(|s| s.to_string()).collect(),
-        ))
-        .send()
-        .await;
-    match out {
-        Ok(out) => Fact::observed(
-            out.images()
+/// The repository's tagged images, page by page (1000 a call), keeping those that hold a wanted tag.
+async fn list_images(
+    reg: &Registry,
+    repo: &str,
+    tags: &[&str],
+) -> Result<Vec<RemoteImage>, DescribeImagesError> {
+    let mut images = Vec::new();
+    let mut next = None;
+    loop {
+        let out = reg
+            .client
+            .describe_images()
+            .registry_id(&reg.account)
+            .repository_name(repo)
+            .max_results(1000)
+            .set_next_token(next)
+            .filter(
+                DescribeImagesFilter::builder()
+                    .tag_status(TagStatus::Tagged)
+                    .image_status(ImageStatusFilter::Any)
+                    .build(),
+            )
+            .send()
+            .await?;
+        images.extend(
+            out.image_details()
                 .iter()
-                .filter_map(|img| {
-                    let id = img.image_id()?;
-                    Some(RemoteImage {
-                        digest: id.image_digest()?.to_string(),
-                        // The requested tag: BatchGetImage answers per requested identifier.
-                        tags: id
-                            .image_tag()
-                            .map(|t| vec![t.to_string()])
-                            .unwrap_or_default(),
-                        manifest_media_type: img.image_manifest_media_type().map(str::to_string),
-                        artifact_media_type: None,
-                        size_bytes: None,
-                        status: None,
-                        source: "BatchGetImage".into(),
-                    })
-                })
-                .collect(),
-        ),
-        Err(e) if e.code() == Some("RepositoryNotFoundException") => Fact::observed(vec![]),
-        Err(e) => failure(e, "ecr:DescribeImages or ecr:BatchGetImage", &reg.endpoint),
+                .filter(|d| d.image_tags().iter().any(|t| tags.contains(&t.as_str())))
+                .map(image_detail),
+        );
+        next = out.next_token().map(str::to_string);
+        if next.is_none() {
+            return Ok(images);
+        }
     }
+}
+
+fn image_detail(d: &aws_sdk_ecr::types::ImageDetail) -> RemoteImage {
+    RemoteImage {
+        digest: d.image_digest().unwrap_or_default().to_string(),
+        tags: d.image_tags().to_vec(),
+        manifest_media_type: d.image_manifest_media_type().map(str::to_string),
+        artifact_media_type: d.artifact_media_type().map(str::to_string),
+        size_bytes: d.image_size_in_bytes(),
+        status: d.image_status().map(|s| s.as_str().to_string()),
+        source: "DescribeImages".into(),
+    }
+}
+
+fn image_ids(tags: &[&str]) -> Vec<ImageIdentifier> {
+    tags.iter()
+        .map(|t| ImageIdentifier::builder().image_tag(*t).build())
+        .collect()
+}
+
+/// What BatchGetImage answered for a set of tags.
+#[derive(Debug, Default)]
+struct Batch {
+    /// The images returned, each under the tag the answer names.
+    images: Vec<RemoteImage>,
+    /// The requested tags not reported `ImageNotFound`.
+    present: Vec<String>,
+    /// Tags reported with another failure code (KMS, pull-through upstream…), with the reason.
+    failed: BTreeMap<String, Fact<()>>,
+}
+
+type BatchGetImageError = SdkError<aws_sdk_ecr::operation::batch_get_image::BatchGetImageError>;
+
+/// BatchGetImage for `tags`, [`BATCH`] at a time. Push-only roles usually have ecr:BatchGetImage.
+async fn batch_get_image(
+    reg: &Registry,
+    repo: &str,
+    tags: &[&str],
+) -> Result<Batch, BatchGetImageError> {
+    let mut batch = Batch::default();
+    let mut absent = Vec::new();
+    for chunk in tags.chunks(BATCH) {
+        let out = reg
+            .client
+            .batch_get_image()
+            .registry_id(&reg.account)
+            .repository_name(repo)
+            .set_image_ids(Some(image_ids(chunk)))
+            .set_accepted_media_types(Some(
+                ACCEPTED_MEDIA_TYPES.iter().map(|s| s.to_string()).collect(),
+            ))
+            .send()
+            .await?;
+        for f in out.failures() {
+            let Some(tag) = f.image_id().and_then(|id| id.image_tag()) else {
+                continue;
+            };
+            match f.failure_code() {
+                Some(ImageFailureCode::ImageNotFound) => absent.push(tag.to_string()),
+                code => {
+                    let why = format!(
+                        "BatchGetImage could not read tag '{tag}' of {repo}: {}: {}",
+                        code.map(ImageFailureCode::as_str).unwrap_or("failure"),
+                        f.failure_reason().unwrap_or("no reason given")
+                    );
+                    batch.failed.insert(tag.to_string(), Fact::unavailable(why));
+                }
+            }
+        }
+        batch
+            .images
+            .extend(out.images().iter().filter_map(batch_image));
+    }
+    batch.present = tags
+        .iter()
+        .filter(|t| !absent.iter().any(|a| a == *t))
+        .map(|t| t.to_string())
+        .collect();
+    Ok(batch)
+}
+
+fn batch_image(img: &aws_sdk_ecr::types::Image) -> Option<RemoteImage> {
+    let id = img.image_id()?;
+    Some(RemoteImage {
+        digest: id.image_digest()?.to_string(),
+        tags: id
+            .image_tag()
+            .map(|t| vec![t.to_string()])
+            .unwrap_or_default(),
+        manifest_media_type: img.image_manifest_media_type().map(str::to_string),
+        artifact_media_type: None,
+        size_bytes: None,
+        status: None,
+        source: "BatchGetImage".into(),
+    })
+}
+
+/// The tags BatchGetImage found, from its answer alone (ecr:DescribeImages is denied). ECR names each
+/// image by the requested tag; a service that names another of the image's tags instead (moto does) is
+/// asked again for each tag left unnamed, alone, so the one image in the answer is that tag's.
+async fn batch_only(reg: &Registry, repo: &str, batch: Batch) -> Found {
+    let mut found = Found {
+        images: batch.images,
+        unreadable: batch.failed,
+    };
+    let unnamed: Vec<&String> = batch
+        .present
+        .iter()
+        .filter(|t| !found.unreadable.contains_key(*t))
+        .filter(|t| !found.images.iter().any(|i| i.tags.contains(t)))
+        .collect();
+    let asked = stream::iter(unnamed.into_iter().map(|tag| async move {
+        let answer = batch_get_image(reg, repo, &[tag]).await;
+        (tag, answer)
+    }))
+    .buffered(FAN_OUT)
+    .collect::<Vec<_>>()
+    .await;
+    for (tag, answer) in asked {
+        match answer {
+            Ok(mut alone) if alone.images.len() == 1 => {
+                let mut image = alone.images.remove(0);
+                image.tags = vec![tag.clone()];
+                found.images.push(image);
+            }
+            // Gone since (or still unnamed): not read, so not claimed absent.
+            Ok(_) => {
+                let why = format!("BatchGetImage did not return tag '{tag}' of {repo}");
+                found.unreadable.insert(tag.clone(), Fact::unavailable(why));
+            }
+            Err(e) => {
+                let fact = failure(e, "ecr:BatchGetImage", &reg.endpoint);
+                found.unreadable.insert(tag.clone(), fact);
+            }
+        }
+    }
+    found
 }
 
 /// An authorization failure: ECR's `AccessDeniedException`, or any HTTP 403 from the API endpoint (an
