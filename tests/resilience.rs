@@ -158,6 +158,46 @@ fn silent_ecr_endpoint_gives_unknown_rows_within_the_timeout() {
 }
 
 #[test]
+fn a_silent_endpoint_holds_many_repositories_for_one_timeout_not_one_each() {
+    let (l, port) = silent_listener();
+    hold_connections(l);
+    // More repositories than calls in flight at once: the queued ones share the first ones' deadline.
+    let refs: Vec<String> = (0..20)
+        .map(|r| ecr_ref(&format!("silent/r{r:02}"), "v1"))
+        .collect();
+    let mut args = vec![
+        "check",
+        "--format",
+        "json",
+        "--timeout",
+        "1",
+        "--skip",
+        "docker-daemon,image-store,local-image,image-shape,push-risk",
+    ];
+    args.extend(refs.iter().map(String::as_str));
+    let mut cmd = doctor(None, &args);
+    cmd.env("AWS_ENDPOINT_URL_ECR", format!("http://127.0.0.1:{port}"))
+        .env("DOCKER_HOST", "unix:///nonexistent.sock");
+    let run = run(cmd);
+    assert!(
+        run.elapsed < Duration::from_millis(2500),
+        "took {:?}",
+        run.elapsed
+    );
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    for r in &refs {
+        for name in ["repository-exists", "tag-collision"] {
+            let f = run.finding(name, Some(r));
+            assert_eq!(f["outcome"], "unknown", "{f}");
+            assert!(
+                f["message"].as_str().unwrap().contains("did not answer"),
+                "{f}"
+            );
+        }
+    }
+}
+
+#[test]
 fn only_read_only_calls_and_one_describe_per_repository() {
     let e = peers().required_engine("old-containerd");
     let moto = RecordingMoto::start();

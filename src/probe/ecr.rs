@@ -67,7 +67,9 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
     }
 
     // Repository reads (up to 100 names a call) and image reads (one lookup per repository) run side by
-    // side, each with a bounded fan-out across repositories and registries.
+    // side, each with a bounded fan-out across repositories and registries. One deadline for all: a read
+    // still queued behind a silent endpoint must not get a --timeout of its own.
+    let deadline = tokio::time::Instant::now() + timeout;
     let repository_reads = registries
         .iter()
         .zip(&clients)
@@ -102,11 +104,18 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
     let (repositories, per_repository) = tokio::join!(
         stream::iter(repository_reads)
             .buffer_unordered(FAN_OUT)
+            .take_until(tokio::time::sleep_until(deadline))
             .collect::<Vec<_>>(),
         stream::iter(image_reads)
             .buffer_unordered(FAN_OUT)
+            .take_until(tokio::time::sleep_until(deadline))
             .collect::<Vec<_>>(),
     );
+    let endpoints: HashMap<&str, &str> = registries
+        .keys()
+        .copied()
+        .zip(clients.iter().map(|c| c.endpoint.as_str()))
+        .collect();
     let repositories: HashMap<(&str, &str), Fact<Option<Repository>>> =
         repositories.into_iter().flatten().collect();
     let mut images: Vec<Option<Fact<Option<RemoteImage>>>> = targets.iter().map(|_| None).collect();
@@ -118,10 +127,20 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
         .zip(images)
         .map(|(t, image)| {
             let r = &t.reference;
-            (
-                repositories[&(r.registry.as_str(), r.repository.as_str())].clone(),
-                image.expect("every target probed"),
-            )
+            let late = |what: &str| {
+                format!(
+                    "the ECR API at {} ({what}) did not answer within {}s",
+                    endpoints[r.registry.as_str()],
+                    timeout.as_secs_f64()
+                )
+            };
+            let repository = repositories
+                .get(&(r.registry.as_str(), r.repository.as_str()))
+                .cloned()
+                .unwrap_or_else(|| Fact::unavailable(late("DescribeRepositories")));
+            let image =
+                image.unwrap_or_else(|| Fact::unavailable(late("BatchGetImage/DescribeImages")));
+            (repository, image)
         })
         .collect()
 }
