@@ -266,6 +266,22 @@ fn remote_tags(facts: &std::path::Path) -> std::collections::HashMap<String, ser
         .collect()
 }
 
+/// The outcome of check `name` for each target, from one parse of the report (500 parses are slow).
+fn outcomes(run: &Run, name: &str) -> std::collections::HashMap<String, String> {
+    run.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == name)
+        .filter_map(|f| {
+            Some((
+                f["target"].as_str()?.to_string(),
+                f["outcome"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
 /// The ECR side of `refs` (the Docker checks skipped; tag-collision's local image is unknown, there is no
 /// engine), saving the facts.
 fn ecr_only(moto: &RecordingMoto, refs: &[String], facts: &std::path::Path) -> Run {
@@ -326,6 +342,7 @@ fn five_hundred_refs_over_twenty_repositories_cost_at_most_two_calls_per_reposit
     assert!(actions.len() <= 2 * 20, "{} calls", actions.len());
 
     // What a user sees: each existing tag with its digest, every new tag absent, every repository found.
+    let found = outcomes(&run, "repository-exists");
     let remote = remote_tags(facts.path());
     assert_eq!(remote.len(), 500);
     for r in &refs {
@@ -338,7 +355,7 @@ fn five_hundred_refs_over_twenty_repositories_cost_at_most_two_calls_per_reposit
             }
             None => assert!(fact["value"].is_null(), "{r}: {fact}"),
         }
-        assert_eq!(run.outcome("repository-exists", Some(r)), "pass", "{r}");
+        assert_eq!(found[r], "pass", "{r}");
     }
 }
 
