@@ -386,6 +386,18 @@ fn a_missing_repository_among_many_costs_one_listing_not_one_call_each() {
         "{}",
         run.stdout
     );
+
+    // Alone, the missing repository costs the one call that says so.
+    moto.start_recording();
+    let run = ecr_only(&moto, &refs[11..], facts.path());
+    assert_eq!(
+        moto.recorded_actions()
+            .iter()
+            .filter(|a| *a == "DescribeRepositories")
+            .count(),
+        1
+    );
+    assert_eq!(run.outcome("repository-exists", Some(&refs[11])), "fail");
 }
 
 #[test]

@@ -219,9 +219,10 @@ async fn describe_repositories(
     let all = bounded(timeout, &what, async {
         match describe_named(reg, names).await {
             Ok(found) => Fact::observed(found.into_iter().map(Fact::observed).collect()),
-            Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => {
-                Fact::observed(find_missing(reg, names).await)
-            }
+            Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => match names {
+                [_] => Fact::observed(vec![Fact::observed(None)]),
+                _ => Fact::observed(find_missing(reg, names).await),
+            },
             Err(e) => failure(e, "ecr:DescribeRepositories", &reg.endpoint),
         }
     })
