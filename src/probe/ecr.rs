@@ -1,6 +1,6 @@
-//! The ECR API: DescribeRepositories, BatchGetImage and DescribeImages. Read-only calls only; one client
-//! per registry (account + region); per registry one DescribeRepositories per 100 repositories, per
-//! repository one BatchGetImage and at most one DescribeImages per 100 tags.
+//! The ECR API: DescribeRepositories and DescribeImages (BatchGetImage only where DescribeImages is
+//! denied). Read-only calls only; one client per registry (account + region); per registry one
+//! DescribeRepositories per 100 repositories, per repository one DescribeImages per 1000 tagged images.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -22,7 +22,7 @@ use futures_util::{StreamExt, stream};
 
 use super::{Target, bounded};
 
-/// The most image IDs or repository names one BatchGetImage, DescribeImages or DescribeRepositories takes.
+/// The most image IDs or repository names one BatchGetImage or DescribeRepositories takes.
 const BATCH: usize = 100;
 /// Calls in flight at once, per kind (repository reads, image reads): enough to hide the latency, few
 /// enough to stay clear of ECR's request-rate throttling.
@@ -138,8 +138,7 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
                 .get(&(r.registry.as_str(), r.repository.as_str()))
                 .cloned()
                 .unwrap_or_else(|| Fact::unavailable(late("DescribeRepositories")));
-            let image =
-                image.unwrap_or_else(|| Fact::unavailable(late("BatchGetImage/DescribeImages")));
+            let image = image.unwrap_or_else(|| Fact::unavailable(late("DescribeImages")));
             (repository, image)
         })
         .collect()
@@ -353,10 +352,7 @@ async fn describe_tags(
     } else {
         bounded(
             timeout,
-            &format!(
-                "the ECR API at {} (BatchGetImage/DescribeImages)",
-                reg.endpoint
-            ),
+            &format!("the ECR API at {} (DescribeImages)", reg.endpoint),
             lookup(reg, repo, &wanted),
         )
         .await
@@ -398,90 +394,68 @@ impl Found {
 
 const IMAGE_NOT_FOUND: &str = "ImageNotFoundException";
 
-/// BatchGetImage learns which tags exist (it reports absent ones per identifier instead of throwing, as
-/// DescribeImages does for the whole call), then DescribeImages reads digest, status and size of the ones
-/// that exist. New tags, the usual case, cost one call per 100 tags.
+/// One repository's tags, from DescribeImages alone: BatchGetImage counts as a pull (it refreshes
+/// `lastRecordedPullTime`, which `sinceImagePulled` lifecycle rules read, and on a pull-through cache
+/// repository it may fetch from upstream), so it is only the fallback when DescribeImages is denied.
+/// One tag: DescribeImages by tag. Several: a listing of the repository's tagged images, which unlike
+/// DescribeImages by tag does not fail whole when one tag is new (the usual case).
 async fn lookup(reg: &Registry, repo: &str, tags: &[&str]) -> Fact<Found> {
-    let batch = match batch_get_image(reg, repo, tags).await {
-        Ok(batch) => batch,
-        Err(e) if is_denied(&e) => {
-            return describe_or_list(reg, repo, tags).await.map(Found::images);
-        }
-        Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => return Fact::observed(Found::default()),
-        Err(e) => return failure(e, "ecr:BatchGetImage", &reg.endpoint),
+    let described = match tags {
+        [tag] => describe_tag(reg, repo, tag).await,
+        _ => list_images(reg, repo, tags).await,
     };
-    if batch.present.is_empty() {
-        return Fact::observed(Found::default());
-    }
-    let present: Vec<&str> = batch.present.iter().map(String::as_str).collect();
-    match describe_images(reg, repo, &present).await {
+    match described {
         Ok(images) => Fact::observed(Found::images(images)),
-        // Keep what BatchGetImage saw: the digest and media type, without status and size.
-        Err(e) if is_denied(&e) => Fact::observed(batch_only(reg, repo, batch).await),
-        // A tag deleted since, or one BatchGetImage failed with another code and that is absent after all.
-        Err(e) if e.code() == Some(IMAGE_NOT_FOUND) => {
-            list_images(reg, repo, tags).await.map_or_else(
-                |e| failure(e, "ecr:DescribeImages", &reg.endpoint),
-                |images| Fact::observed(Found::images(images)),
-            )
-        }
+        Err(e) if is_denied(&e) => match batch_get_image(reg, repo, tags).await {
+            Ok(batch) => Fact::observed(batch_only(reg, repo, batch).await),
+            Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => Fact::observed(Found::default()),
+            Err(e) => failure(e, "ecr:DescribeImages or ecr:BatchGetImage", &reg.endpoint),
+        },
         Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => Fact::observed(Found::default()),
         Err(e) => failure(e, "ecr:DescribeImages", &reg.endpoint),
     }
 }
 
-/// Without ecr:BatchGetImage: DescribeImages for all the tags, which succeeds when they all exist; when
-/// one is absent the call fails whole, and the repository's tagged images are listed instead.
-async fn describe_or_list(reg: &Registry, repo: &str, tags: &[&str]) -> Fact<Vec<RemoteImage>> {
-    let result = match describe_images(reg, repo, tags).await {
-        Err(e) if e.code() == Some(IMAGE_NOT_FOUND) => list_images(reg, repo, tags).await,
-        other => other,
-    };
-    match result {
-        Ok(images) => Fact::observed(images),
-        Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => Fact::observed(vec![]),
-        Err(e) => failure(e, "ecr:DescribeImages or ecr:BatchGetImage", &reg.endpoint),
-    }
-}
-
 type DescribeImagesError = SdkError<aws_sdk_ecr::operation::describe_images::DescribeImagesError>;
 
-/// DescribeImages for tags that exist, [`BATCH`] at a time.
-async fn describe_images(
+/// The image `tag` points at, if any.
+async fn describe_tag(
     reg: &Registry,
     repo: &str,
-    tags: &[&str],
+    tag: &str,
 ) -> Result<Vec<RemoteImage>, DescribeImagesError> {
-    let mut images = Vec::new();
-    for chunk in tags.chunks(BATCH) {
-        let out = reg
-            .client
-            .describe_images()
-            .registry_id(&reg.account)
-            .repository_name(repo)
-            .set_image_ids(Some(image_ids(chunk)))
-            // Archived images hold their tags too; the default filter shows only ACTIVE ones.
-            .filter(
-                DescribeImagesFilter::builder()
-                    .image_status(ImageStatusFilter::Any)
-                    .build(),
-            )
-            .send()
-            .await?;
-        images.extend(out.image_details().iter().map(image_detail));
+    let answer = reg
+        .client
+        .describe_images()
+        .registry_id(&reg.account)
+        .repository_name(repo)
+        .set_image_ids(Some(image_ids(&[tag])))
+        // Archived images hold their tags too; the default filter shows only ACTIVE ones.
+        .filter(
+            DescribeImagesFilter::builder()
+                .image_status(ImageStatusFilter::Any)
+                .build(),
+        )
+        .send()
+        .await;
+    match answer {
+        Ok(out) => Ok(out.image_details().iter().map(image_detail).collect()),
+        Err(e) if e.code() == Some(IMAGE_NOT_FOUND) => Ok(vec![]),
+        Err(e) => Err(e),
     }
-    Ok(images)
 }
 
-/// The repository's tagged images, page by page (1000 a call), keeping those that hold a wanted tag.
+/// The images holding any of `tags`, from the repository's tagged images, 1000 a page. A repository
+/// holding more pages than there are tags stops being paged there: the tags not seen yet are described
+/// one by one, so no repository costs more than two calls a tag.
 async fn list_images(
     reg: &Registry,
     repo: &str,
     tags: &[&str],
 ) -> Result<Vec<RemoteImage>, DescribeImagesError> {
-    let mut images = Vec::new();
+    let mut images: Vec<RemoteImage> = Vec::new();
     let mut next = None;
-    loop {
+    for _ in 0..tags.len() {
         let out = reg
             .client
             .describe_images()
@@ -508,6 +482,17 @@ async fn list_images(
             return Ok(images);
         }
     }
+    let unseen = tags
+        .iter()
+        .filter(|t| !images.iter().any(|i| i.tags.iter().any(|x| x == *t)));
+    let described: Vec<_> = stream::iter(unseen.map(|tag| describe_tag(reg, repo, tag)))
+        .buffered(FAN_OUT)
+        .collect()
+        .await;
+    for found in described {
+        images.extend(found?);
+    }
+    Ok(images)
 }
 
 fn image_detail(d: &aws_sdk_ecr::types::ImageDetail) -> RemoteImage {
@@ -541,7 +526,8 @@ struct Batch {
 
 type BatchGetImageError = SdkError<aws_sdk_ecr::operation::batch_get_image::BatchGetImageError>;
 
-/// BatchGetImage for `tags`, [`BATCH`] at a time. Push-only roles usually have ecr:BatchGetImage.
+/// BatchGetImage for `tags`, [`BATCH`] at a time: the fallback for a role without ecr:DescribeImages
+/// (push-only roles usually have ecr:BatchGetImage).
 async fn batch_get_image(
     reg: &Registry,
     repo: &str,

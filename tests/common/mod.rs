@@ -2,6 +2,8 @@
 //! engines on both image stores, the distribution registry), and the built binary run against them.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod paging_ecr;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -19,8 +19,8 @@ static INFO: CheckInfo = CheckInfo {
     ],
     catalog: &["F1"],
     doc: Doc {
-        what: "Looks the tag up in ECR (BatchGetImage tells whether it exists, then DescribeImages with \
-               imageStatus ANY reads it; either alone when the other is denied) and, when the tag is immutable and already there, compares the remote digest with the \
+        what: "Looks the tag up in ECR (DescribeImages with imageStatus ANY, or BatchGetImage when DescribeImages \
+               is denied) and, when the tag is immutable and already there, compares the remote digest with the \
                local one (containerd store: the image's root digest; classic store: the RepoDigest for this \
                repository).",
         why: "ECR refuses a manifest PUT by tag when the tag already exists with another digest: `tag invalid: \
