@@ -9,6 +9,7 @@ use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::models::ImageSummary;
 use bollard::query_parameters::ListImagesOptionsBuilder;
+use ecr_doctor_checks::EcrRef;
 use ecr_doctor_checks::facts::{
     ChildManifest, DockerFacts, EngineInfo, EngineVersion, Fact, ImageShape, LocalImage,
     MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST,
@@ -86,12 +87,11 @@ pub async fn probe(
             .collect(),
     });
     let images = if want_images {
-        let api = version.value().and_then(|v| parse_api(&v.api_version));
-        let containerd = info.value().map(EngineInfo::uses_containerd_store);
-        let probes = targets
-            .iter()
-            .map(|t| local_image(&docker, &t.local_image, api, containerd, timeout));
-        futures_util::future::join_all(probes).await
+        let store = Store {
+            api: version.value().and_then(|v| parse_api(&v.api_version)),
+            containerd: info.value().map(EngineInfo::uses_containerd_store),
+        };
+        local_images(&docker, targets, store, timeout).await
     } else {
         targets
             .iter()
@@ -130,16 +130,85 @@ fn engine_call<T>(r: Result<T, DockerError>) -> Fact<T> {
     r.map_or_else(|e| Fact::unavailable(error_chain(&e)), Fact::observed)
 }
 
+/// What decides how an image's shape is read: the engine's API version and image store.
+#[derive(Clone, Copy)]
+struct Store {
+    api: Option<(u32, u32)>,
+    containerd: Option<bool>,
+}
+
+impl Store {
+    fn lists_manifests(self) -> bool {
+        self.containerd == Some(true) && self.api.is_some_and(|v| v >= MANIFESTS_API)
+    }
+}
+
+/// Every target's local image. One `GET /images/json`, filtered by the names that are ECR references,
+/// serves each name it lists as a tag or digest (and, from API 1.47 on the containerd store, its shape
+/// too). Any other name (a `--local-image` ID or short name, which the containerd store's filter would
+/// reject for the whole call) and any name not listed are inspected on their own, which tells an absent
+/// image apart.
+async fn local_images(
+    docker: &Docker,
+    targets: &[Target],
+    store: Store,
+    timeout: Duration,
+) -> Vec<Fact<Option<LocalImage>>> {
+    let names: Vec<&str> = targets
+        .iter()
+        .map(|t| t.local_image.as_str())
+        .filter(|name| EcrRef::parse(name).is_ok())
+        .collect();
+    let listing = async {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        let filters = HashMap::from([("reference", names)]);
+        let opts = ListImagesOptionsBuilder::new()
+            .manifests(store.lists_manifests())
+            .filters(&filters)
+            .build();
+        docker.list_images(Some(opts)).await
+    };
+    let listed = match tokio::time::timeout(timeout, listing).await {
+        Ok(Ok(list)) => list,
+        Ok(Err(e)) => {
+            let why = error_chain(&e);
+            return targets.iter().map(|_| Fact::unavailable(why.clone())).collect();
+        }
+        Err(_) => {
+            let why = did_not_answer("the Docker engine (GET /images/json)", timeout);
+            return targets.iter().map(|_| Fact::unavailable(why.clone())).collect();
+        }
+    };
+    let images = targets.iter().map(|t| {
+        let name = t.local_image.as_str();
+        let summary = listed
+            .iter()
+            .find(|s| s.repo_tags.iter().chain(&s.repo_digests).any(|n| n == name));
+        async move {
+            match summary {
+                Some(s) => Fact::observed(Some(LocalImage {
+                    id: s.id.clone(),
+                    repo_tags: s.repo_tags.clone(),
+                    repo_digests: s.repo_digests.clone(),
+                    shape: image_shape(docker, name, &s.id, Some(s), store, timeout).await,
+                })),
+                None => local_image(docker, name, store, timeout).await,
+            }
+        }
+    });
+    futures_util::future::join_all(images).await
+}
+
+/// One image by name (`GET /images/{name}/json`); a 404 means there is none.
 async fn local_image(
     docker: &Docker,
     name: &str,
-    api: Option<(u32, u32)>,
-    containerd: Option<bool>,
+    store: Store,
     timeout: Duration,
 ) -> Fact<Option<LocalImage>> {
-    // One budget for the whole image: the inspect and whatever reading its shape takes.
-    let deadline = Instant::now() + timeout;
-    let inspect = match tokio::time::timeout_at(deadline, docker.inspect_image(name)).await {
+    let inspect = match tokio::time::timeout(timeout, docker.inspect_image(name)).await {
         Ok(Ok(i)) => i,
         Ok(Err(DockerError::DockerResponseServerError {
             status_code: 404, ..
@@ -152,17 +221,40 @@ async fn local_image(
             ));
         }
     };
-    let id = inspect.id.clone().unwrap_or_default();
-    let shape = match containerd {
-        None => Fact::unavailable("the engine's image store is unknown (GET /info failed)"),
+    let id = inspect.id.unwrap_or_default();
+    Fact::observed(Some(LocalImage {
+        shape: image_shape(docker, name, &id, None, store, timeout).await,
+        id,
+        repo_tags: inspect.repo_tags.unwrap_or_default(),
+        repo_digests: inspect.repo_digests.unwrap_or_default(),
+    }))
+}
+
+/// The manifest `docker push` would send for the image: static on a classic store; from its listing from
+/// API 1.47 on the containerd store (`listed`, when the image came from one); else from its export. One
+/// budget for the whole read.
+async fn image_shape(
+    docker: &Docker,
+    name: &str,
+    id: &str,
+    listed: Option<&ImageSummary>,
+    store: Store,
+    timeout: Duration,
+) -> Fact<ImageShape> {
+    let deadline = Instant::now() + timeout;
+    match (store.containerd, listed) {
+        (None, _) => Fact::unavailable("the engine's image store is unknown (GET /info failed)"),
         // A graphdriver store holds one manifest per image; `docker push` sends exactly that.
-        Some(false) => Fact::observed(ImageShape {
+        (Some(false), _) => Fact::observed(ImageShape {
             media_type: MEDIA_TYPE_DOCKER_MANIFEST.into(),
             digest: None,
             manifests: vec![],
             source: "classic image store (one manifest per image)".into(),
         }),
-        Some(true) if api.is_some_and(|v| v >= MANIFESTS_API) => {
+        (Some(true), Some(summary)) if store.lists_manifests() => {
+            Fact::observed(shape_from_summary(summary.clone()))
+        }
+        (Some(true), None) if store.lists_manifests() => {
             tokio::time::timeout_at(deadline, listed_shape(docker, name))
                 .await
                 .unwrap_or_else(|_| {
@@ -172,14 +264,8 @@ async fn local_image(
                     ))
                 })
         }
-        Some(true) => exported_shape(docker, name, &id, deadline, timeout).await,
-    };
-    Fact::observed(Some(LocalImage {
-        id,
-        repo_tags: inspect.repo_tags.unwrap_or_default(),
-        repo_digests: inspect.repo_digests.unwrap_or_default(),
-        shape,
-    }))
+        (Some(true), _) => exported_shape(docker, name, id, deadline, timeout).await,
+    }
 }
 
 /// API ≥ 1.47: `GET /images/json?manifests=1&filters={"reference":[name]}`.
