@@ -184,9 +184,10 @@ pub struct LocalImage {
     /// On the containerd store, the digest of the image's root (index or manifest); on the classic
     /// store, the config digest.
     pub id: String,
+    /// The image's tags in the target's ECR repository or its local name's repository.
     #[serde(default)]
     pub repo_tags: Vec<String>,
-    /// `name@sha256:…` for registries this image was pushed to or pulled from.
+    /// `name@sha256:…` in those repositories, where this image was pushed to or pulled from.
     #[serde(default)]
     pub repo_digests: Vec<String>,
     /// What one `docker push` of this image sends.

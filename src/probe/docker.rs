@@ -56,13 +56,20 @@ pub async fn probe(
         Ok(d) => d.with_timeout(timeout + Duration::from_secs(1)),
         Err(e) => return unreachable(shown, error_chain(&e), targets.len()),
     };
-    let (version, info) = tokio::join!(
+    let (version, info, listed) = tokio::join!(
         bounded(timeout, "the Docker engine (GET /version)", async {
             engine_call(docker.version().await)
         }),
         bounded(timeout, "the Docker engine (GET /info)", async {
             engine_call(docker.info().await)
         }),
+        async {
+            if want_images {
+                list_images(&docker, targets, timeout).await
+            } else {
+                Ok(vec![])
+            }
+        },
     );
     let version = version.map(|v| EngineVersion {
         version: v.version.unwrap_or_default(),
@@ -91,7 +98,7 @@ pub async fn probe(
             api: version.value().and_then(|v| parse_api(&v.api_version)),
             containerd: info.value().map(EngineInfo::uses_containerd_store),
         };
-        local_images(&docker, targets, store, timeout).await
+        local_images(&docker, targets, listed, store, timeout).await
     } else {
         targets
             .iter()
@@ -143,71 +150,114 @@ impl Store {
     }
 }
 
-/// Every target's local image. One `GET /images/json`, filtered by the names that are ECR references,
-/// serves each name it lists as a tag or digest (and, from API 1.47 on the containerd store, its shape
-/// too). Any other name (a `--local-image` ID or short name, which the containerd store's filter would
-/// reject for the whole call) and any name not listed are inspected on their own, which tells an absent
-/// image apart.
-async fn local_images(
+/// One `GET /images/json`, filtered by the targets' names that are ECR references (any other name, a
+/// `--local-image` ID or short name, would make the containerd store's filter reject the whole call). It
+/// runs beside `/version` and `/info`: engines before API 1.47 ignore `manifests`, so it needs no version.
+async fn list_images(
     docker: &Docker,
     targets: &[Target],
-    store: Store,
     timeout: Duration,
-) -> Vec<Fact<Option<LocalImage>>> {
+) -> Result<Vec<ImageSummary>, String> {
     let names: Vec<&str> = targets
         .iter()
         .map(|t| t.local_image.as_str())
         .filter(|name| EcrRef::parse(name).is_ok())
         .collect();
-    let listing = async {
-        if names.is_empty() {
-            return Ok(vec![]);
+    if names.is_empty() {
+        return Ok(vec![]);
+    }
+    let filters = HashMap::from([("reference", names)]);
+    let opts = ListImagesOptionsBuilder::new()
+        .manifests(true)
+        .filters(&filters)
+        .build();
+    match tokio::time::timeout(timeout, docker.list_images(Some(opts))).await {
+        Ok(listed) => listed.map_err(|e| error_chain(&e)),
+        Err(_) => Err(did_not_answer(
+            "the Docker engine (GET /images/json)",
+            timeout,
+        )),
+    }
+}
+
+/// Every target's local image: from the listing when it lists the name as a tag or digest (from API 1.47
+/// on the containerd store, with the shape too); otherwise inspected on its own, which tells an absent
+/// image apart.
+async fn local_images(
+    docker: &Docker,
+    targets: &[Target],
+    listed: Result<Vec<ImageSummary>, String>,
+    store: Store,
+    timeout: Duration,
+) -> Vec<Fact<Option<LocalImage>>> {
+    let listed = match listed {
+        Ok(listed) => listed,
+        Err(why) => {
+            return targets
+                .iter()
+                .map(|_| Fact::unavailable(why.clone()))
+                .collect();
         }
-        let filters = HashMap::from([("reference", names)]);
-        let opts = ListImagesOptionsBuilder::new()
-            .manifests(store.lists_manifests())
-            .filters(&filters)
-            .build();
-        docker.list_images(Some(opts)).await
     };
-    let listed = match tokio::time::timeout(timeout, listing).await {
-        Ok(Ok(list)) => list,
-        Ok(Err(e)) => {
-            let why = error_chain(&e);
-            return targets.iter().map(|_| Fact::unavailable(why.clone())).collect();
-        }
-        Err(_) => {
-            let why = did_not_answer("the Docker engine (GET /images/json)", timeout);
-            return targets.iter().map(|_| Fact::unavailable(why.clone())).collect();
-        }
-    };
+    let by_name: HashMap<&str, &ImageSummary> = listed
+        .iter()
+        .flat_map(|s| {
+            s.repo_tags
+                .iter()
+                .chain(&s.repo_digests)
+                .map(move |n| (n.as_str(), s))
+        })
+        .collect();
     let images = targets.iter().map(|t| {
         let name = t.local_image.as_str();
-        let summary = listed
-            .iter()
-            .find(|s| s.repo_tags.iter().chain(&s.repo_digests).any(|n| n == name));
+        let summary = by_name.get(name).copied();
         async move {
             match summary {
                 Some(s) => Fact::observed(Some(LocalImage {
                     id: s.id.clone(),
-                    repo_tags: s.repo_tags.clone(),
-                    repo_digests: s.repo_digests.clone(),
+                    repo_tags: of_target(t, &s.repo_tags),
+                    repo_digests: of_target(t, &s.repo_digests),
                     shape: image_shape(docker, name, &s.id, Some(s), store, timeout).await,
                 })),
-                None => local_image(docker, name, store, timeout).await,
+                None => local_image(docker, t, store, timeout).await,
             }
         }
     });
     futures_util::future::join_all(images).await
 }
 
+/// The names of an image that concern `target`: those in its ECR repository or in its local name's. One
+/// image tagged into 500 repositories would otherwise carry 500 names into each of 500 targets' facts.
+fn of_target(target: &Target, names: &[String]) -> Vec<String> {
+    let ecr = format!(
+        "{}/{}",
+        target.reference.registry, target.reference.repository
+    );
+    let local = repository_of(&target.local_image);
+    names
+        .iter()
+        .filter(|n| [ecr.as_str(), local].contains(&repository_of(n)))
+        .cloned()
+        .collect()
+}
+
+/// `host/path` of `host/path:tag` or `host/path@digest`.
+fn repository_of(name: &str) -> &str {
+    let name = name.split_once('@').map_or(name, |(repo, _)| repo);
+    match name.rfind(':') {
+        Some(colon) if !name[colon..].contains('/') => &name[..colon],
+        _ => name,
+    }
+}
+
 /// One image by name (`GET /images/{name}/json`); a 404 means there is none.
 async fn local_image(
     docker: &Docker,
-    name: &str,
+    target: &Target,
     store: Store,
     timeout: Duration,
 ) -> Fact<Option<LocalImage>> {
+    let name = target.local_image.as_str();
     let inspect = match tokio::time::timeout(timeout, docker.inspect_image(name)).await {
         Ok(Ok(i)) => i,
         Ok(Err(DockerError::DockerResponseServerError {
@@ -225,8 +275,8 @@ async fn local_image(
     Fact::observed(Some(LocalImage {
         shape: image_shape(docker, name, &id, None, store, timeout).await,
         id,
-        repo_tags: inspect.repo_tags.unwrap_or_default(),
-        repo_digests: inspect.repo_digests.unwrap_or_default(),
+        repo_tags: of_target(target, &inspect.repo_tags.unwrap_or_default()),
+        repo_digests: of_target(target, &inspect.repo_digests.unwrap_or_default()),
     }))
 }
 
@@ -553,6 +603,31 @@ fn current_context(config_dir: &std::path::Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_keeps_only_the_names_of_its_targets_repositories() {
+        let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        let raw = format!("{host}/team/app:v2");
+        let target = Target {
+            reference: EcrRef::parse(&raw).unwrap(),
+            raw,
+            local_image: "localhost:5000/app:dev".into(),
+        };
+        let names: Vec<String> = [
+            format!("{host}/team/app:v1"),
+            format!("{host}/team/app@sha256:aaaa"),
+            format!("{host}/team/app-other:v1"),
+            format!("{host}/team:v1"),
+            "localhost:5000/app:dev".into(),
+            "localhost:5000/app".into(),
+            "app:dev".into(),
+        ]
+        .into();
+        assert_eq!(
+            of_target(&target, &names),
+            [0, 1, 4, 5].map(|i| names[i].clone())
+        );
+    }
 
     /// `GET /images/json?manifests=1` as API 1.47 (Engine 27.2–27.5, Docker Desktop 4.34–4.38) answers it:
     /// `Manifests` but no `Descriptor` (that came with 1.48). No 27.x engine runs here, so this response is
