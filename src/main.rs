@@ -233,6 +233,7 @@ fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Erro
         .enumerate()
         .map(|(i, raw)| {
             Ok(Target {
+                key: i,
                 reference: EcrRef::parse(raw)?,
                 raw: raw.clone(),
                 local_image: local_images.get(i).cloned().unwrap_or_else(|| raw.clone()),

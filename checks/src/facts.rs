@@ -72,6 +72,36 @@ pub struct Facts {
     pub targets: Vec<TargetFacts>,
 }
 
+impl Facts {
+    /// The facts of a run before any probe answered: every one "not gathered", so a fact no probe fills
+    /// stays unknown instead of passing.
+    pub fn not_gathered<'a>(targets: impl IntoIterator<Item = (&'a String, &'a String)>) -> Facts {
+        fn why<T>() -> Fact<T> {
+            Fact::unavailable("not gathered: no probe answered for it")
+        }
+        Facts {
+            schema_version: FACTS_SCHEMA_VERSION,
+            docker: DockerFacts {
+                endpoint: "(not contacted)".into(),
+                version: why(),
+                info: why(),
+            },
+            build_env: why(),
+            targets: targets
+                .into_iter()
+                .map(|(reference, local_image)| TargetFacts {
+                    reference: reference.clone(),
+                    local_image: local_image.clone(),
+                    local: why(),
+                    repository: why(),
+                    remote_tag: why(),
+                    credentials: why(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The `BUILDX_*` variables that change what `docker build` produces (names in `BUILD_ENV_VARS`), as set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BuildEnv {

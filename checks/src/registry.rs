@@ -171,4 +171,31 @@ mod tests {
             "a diagnostic is not a runnable check"
         );
     }
+
+    #[test]
+    fn no_check_passes_or_skips_on_facts_no_probe_filled() {
+        let (reference, local) = (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1".to_string(),
+            "app:v1".to_string(),
+        );
+        let facts = Facts::not_gathered([(&reference, &local)]);
+        let findings = run(&facts, |_| None);
+        for c in CHECKS.iter().map(|c| c.info()) {
+            let f = findings
+                .iter()
+                .find(|f| f.check == c.name)
+                .unwrap_or_else(|| panic!("{} gave no finding", c.name));
+            if c.needs.is_empty() {
+                continue;
+            }
+            use crate::check::Outcome::{Pass, Skip};
+            assert!(
+                !matches!(f.outcome, Pass | Skip),
+                "{}: {:?} {}",
+                c.name,
+                f.outcome,
+                f.message
+            );
+        }
+    }
 }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use ecr_doctor_checks::facts::{Credentials, Fact};
+
+use super::{Fill, Plan};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -25,32 +27,32 @@ struct AuthEntry {
     auth: Option<String>,
 }
 
-pub fn probe(hosts: &[&str]) -> Vec<Fact<Credentials>> {
+/// How the docker CLI would authenticate to each target's registry host.
+pub fn probe(plan: &Plan) -> Fill {
     let path = super::docker::docker_config_dir().join("config.json");
     let shown = path.display().to_string();
-    let (config, age) = match std::fs::read_to_string(&path) {
-        Ok(text) => match serde_json::from_str::<DockerConfig>(&text) {
-            Ok(c) => (c, age(&path)),
-            Err(e) => {
-                return hosts
-                    .iter()
-                    .map(|_| Fact::unavailable(format!("{shown}: {e}")))
-                    .collect();
-            }
-        },
+    let config = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str::<DockerConfig>(&text)
+            .map(|c| (c, age(&path)))
+            .map_err(|e| format!("{shown}: {e}")),
         // No file: the CLI has no credentials at all, which is an observation, not a failure to observe.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (DockerConfig::default(), None),
-        Err(e) => {
-            return hosts
-                .iter()
-                .map(|_| Fact::unavailable(format!("{shown}: {e}")))
-                .collect();
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((DockerConfig::default(), None)),
+        Err(e) => Err(format!("{shown}: {e}")),
     };
-    hosts
+    let found: Vec<_> = plan
+        .targets
         .iter()
-        .map(|host| Fact::observed(for_host(&config, host, &shown, age)))
-        .collect()
+        .map(|t| {
+            let fact = match &config {
+                Ok((config, age)) => {
+                    Fact::observed(for_host(config, &t.reference.registry, &shown, *age))
+                }
+                Err(why) => Fact::unavailable(why.clone()),
+            };
+            (t.key, fact)
+        })
+        .collect();
+    Box::new(move |facts| super::per_target(facts, found, |t, c| t.credentials = c))
 }
 
 fn for_host(

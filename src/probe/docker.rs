@@ -9,11 +9,11 @@ use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::models::ImageSummary;
 use bollard::query_parameters::ListImagesOptionsBuilder;
-use ecr_doctor_checks::EcrRef;
 use ecr_doctor_checks::facts::{
-    ChildManifest, DockerFacts, EngineInfo, EngineVersion, Fact, ImageShape, LocalImage,
+    ChildManifest, DockerFacts, EngineInfo, EngineVersion, Fact, Facts, ImageShape, LocalImage,
     MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST,
 };
+use ecr_doctor_checks::{EcrRef, Need};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -21,7 +21,7 @@ use tokio::io::AsyncReadExt;
 use tokio::time::Instant;
 use tokio_util::io::StreamReader;
 
-use super::{Target, bounded, did_not_answer, error_chain};
+use super::{Fill, NotGathered, Plan, Target, bounded, did_not_answer, error_chain};
 
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// The API version from which `GET /images/json?manifests=1` lists an image's manifests (Engine 27.2;
@@ -30,31 +30,27 @@ const MANIFESTS_API: (u32, u32) = (1, 47);
 /// A root manifest is small; ECR takes at most 4 MiB.
 const ROOT_BLOB_LIMIT: u64 = 4 << 20;
 
-/// One local-image fact per target, like `probe`, so the caller's per-target zip never drops a target.
-pub fn not_probed(targets: &[Target], why: &str) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
-    (
-        DockerFacts {
-            endpoint: "(not contacted)".into(),
-            version: Fact::skipped(why),
-            info: Fact::skipped(why),
-        },
-        targets.iter().map(|_| Fact::skipped(why)).collect(),
-    )
+/// Why the engine was not asked, into every fact this probe owns.
+pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
+    facts.docker.version = why.fact();
+    facts.docker.info = why.fact();
+    for t in &mut facts.targets {
+        t.local = why.fact();
+    }
 }
-pub async fn probe(
-    targets: &[Target],
-    want_images: bool,
-    timeout: Duration,
-) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
+
+/// The engine (`/version`, `/info`) and, when a check needs it, each target's local image.
+pub async fn probe(plan: &Plan) -> Fill {
+    let (targets, timeout) = (&plan.targets, plan.timeout);
     let (endpoint, source) = match resolve_endpoint() {
         Ok(e) => e,
-        Err(why) => return unreachable("(unresolved)".into(), why, targets.len()),
+        Err(why) => return unreachable("(unresolved)".into(), why),
     };
     let shown = format!("{endpoint} ({source})");
     let docker = match Docker::connect_with_host(&endpoint) {
         // Our own per-call bound fires first with a clearer message; bollard's is the backstop.
         Ok(d) => d.with_timeout(timeout + Duration::from_secs(1)),
-        Err(e) => return unreachable(shown, error_chain(&e), targets.len()),
+        Err(e) => return unreachable(shown, error_chain(&e)),
     };
     let (version, info, listed) = tokio::join!(
         bounded(timeout, "the Docker engine (GET /version)", async {
@@ -64,7 +60,7 @@ pub async fn probe(
             engine_call(docker.info().await)
         }),
         async {
-            if want_images {
+            if plan.wants(Need::LocalImage) {
                 list_images(&docker, targets, timeout).await
             } else {
                 Ok(vec![])
@@ -79,7 +75,7 @@ pub async fn probe(
     });
     if let Fact::Unavailable { why } = &version {
         // One unreachable engine explains every row: don't wait on it again per image.
-        return unreachable(shown, why.clone(), targets.len());
+        return unreachable(shown, why.clone());
     }
     let info = info.map(|i| EngineInfo {
         driver: i.driver.unwrap_or_default(),
@@ -93,44 +89,40 @@ pub async fn probe(
             })
             .collect(),
     });
-    let images = if want_images {
+    let images = if plan.wants(Need::LocalImage) {
         let store = Store {
             api: version.value().and_then(|v| parse_api(&v.api_version)),
             containerd: info.value().map(EngineInfo::uses_containerd_store),
         };
         local_images(&docker, targets, listed, store, timeout).await
     } else {
-        targets
-            .iter()
-            .map(|_| Fact::skipped(super::NOT_NEEDED))
-            .collect()
+        let why = NotGathered::Skipped(super::NOT_NEEDED.into());
+        targets.iter().map(|t| (t.key, why.fact())).collect()
     };
-    (
-        DockerFacts {
-            endpoint: shown,
-            version,
-            info,
-        },
-        images,
-    )
+    let docker = DockerFacts {
+        endpoint: shown,
+        version,
+        info,
+    };
+    Box::new(move |facts| {
+        facts.docker = docker;
+        super::per_target(facts, images, |t, local| t.local = local);
+    })
 }
 
-fn unreachable(
-    endpoint: String,
-    why: String,
-    n: usize,
-) -> (DockerFacts, Vec<Fact<Option<LocalImage>>>) {
-    let images = (0..n)
-        .map(|_| Fact::unavailable(format!("the Docker engine is unreachable: {why}")))
-        .collect();
-    (
-        DockerFacts {
+/// An engine that cannot be asked explains every fact of this probe.
+fn unreachable(endpoint: String, why: String) -> Fill {
+    Box::new(move |facts| {
+        let local = NotGathered::Unavailable(format!("the Docker engine is unreachable: {why}"));
+        for t in &mut facts.targets {
+            t.local = local.fact();
+        }
+        facts.docker = DockerFacts {
             endpoint,
             version: Fact::unavailable(why.clone()),
             info: Fact::unavailable(why),
-        },
-        images,
-    )
+        };
+    })
 }
 
 fn engine_call<T>(r: Result<T, DockerError>) -> Fact<T> {
@@ -189,13 +181,13 @@ async fn local_images(
     listed: Result<Vec<ImageSummary>, String>,
     store: Store,
     timeout: Duration,
-) -> Vec<Fact<Option<LocalImage>>> {
+) -> Vec<(usize, Fact<Option<LocalImage>>)> {
     let listed = match listed {
         Ok(listed) => listed,
         Err(why) => {
             return targets
                 .iter()
-                .map(|_| Fact::unavailable(why.clone()))
+                .map(|t| (t.key, Fact::unavailable(why.clone())))
                 .collect();
         }
     };
@@ -212,7 +204,7 @@ async fn local_images(
         let name = t.local_image.as_str();
         let summary = by_name.get(name).copied();
         async move {
-            match summary {
+            let local = match summary {
                 Some(s) => Fact::observed(Some(LocalImage {
                     id: s.id.clone(),
                     repo_tags: of_target(t, &s.repo_tags),
@@ -220,7 +212,8 @@ async fn local_images(
                     shape: image_shape(docker, name, &s.id, Some(s), store, timeout).await,
                 })),
                 None => local_image(docker, t, store, timeout).await,
-            }
+            };
+            (t.key, local)
         }
     });
     futures_util::future::join_all(images).await
@@ -609,6 +602,7 @@ mod tests {
         let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
         let raw = format!("{host}/team/app:v2");
         let target = Target {
+            key: 0,
             reference: EcrRef::parse(&raw).unwrap(),
             raw,
             local_image: "localhost:5000/app:dev".into(),

@@ -16,19 +16,17 @@ use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{
     DescribeImagesFilter, ImageFailureCode, ImageIdentifier, ImageStatusFilter, TagStatus,
 };
-use ecr_doctor_checks::EcrRef;
-use ecr_doctor_checks::facts::{ExclusionFilter, Fact, RemoteImage, Repository};
+use ecr_doctor_checks::facts::{ExclusionFilter, Fact, Facts, RemoteImage, Repository};
+use ecr_doctor_checks::{EcrRef, Need};
 use futures_util::{StreamExt, stream};
 
-use super::{Target, bounded};
+use super::{Fill, NotGathered, Plan, Target, bounded};
 
 /// The most image IDs or repository names one BatchGetImage or DescribeRepositories takes.
 const BATCH: usize = 100;
 /// Calls in flight at once, per kind (repository reads, image reads): enough to hide the latency, few
 /// enough to stay clear of ECR's request-rate throttling.
 const FAN_OUT: usize = 8;
-
-pub type RemoteFacts = (Fact<Option<Repository>>, Fact<Option<RemoteImage>>);
 
 /// Every manifest media type ECR stores, so BatchGetImage returns indexes too.
 const ACCEPTED_MEDIA_TYPES: [&str; 5] = [
@@ -39,69 +37,83 @@ const ACCEPTED_MEDIA_TYPES: [&str; 5] = [
     "application/vnd.oci.image.index.v1+json",
 ];
 
-pub fn not_probed(targets: &[Target], why: &str) -> Vec<RemoteFacts> {
-    targets
-        .iter()
-        .map(|_| (Fact::skipped(why), Fact::skipped(why)))
-        .collect()
+/// Why ECR was not asked, into every fact this probe owns.
+pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
+    for t in &mut facts.targets {
+        t.repository = why.fact();
+        t.remote_tag = why.fact();
+    }
 }
 
-pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> Vec<RemoteFacts> {
+/// One registry (account + region) and its targets, by repository.
+struct RegistryTargets<'t> {
+    host: &'t str,
+    reg: Registry,
+    repos: BTreeMap<&'t str, Vec<&'t Target>>,
+}
+
+/// Each target's repository and, when a check needs it, the image its tag points at.
+pub async fn probe(plan: &Plan) -> Fill {
+    let timeout = plan.timeout;
+    let want_images = plan.wants(Need::EcrImage);
     // Group by registry, then repository, so each repository is described once.
-    let mut registries: BTreeMap<&str, BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
-    for (i, t) in targets.iter().enumerate() {
+    let mut grouped: BTreeMap<&str, BTreeMap<&str, Vec<&Target>>> = BTreeMap::new();
+    for t in &plan.targets {
         let r = &t.reference;
-        registries
+        grouped
             .entry(&r.registry)
             .or_default()
             .entry(&r.repository)
             .or_default()
-            .push(i);
+            .push(t);
+    }
+    if grouped.is_empty() {
+        return Box::new(|_| ());
     }
     let shared = &shared_config(timeout).await;
-    let mut clients = Vec::new();
-    for repos in registries.values() {
+    let mut registries = Vec::new();
+    for (host, repos) in grouped {
         // The host names the account and region: any target of this registry will do.
-        let first = &targets[repos.values().next().expect("non-empty")[0]].reference;
-        clients.push(Registry::new(shared, first).await);
+        let any = &repos
+            .values()
+            .flatten()
+            .next()
+            .expect("a repository has targets")
+            .reference;
+        let reg = Registry::new(shared, any).await;
+        registries.push(RegistryTargets { host, reg, repos });
     }
 
     // Repository reads (up to 100 names a call) and image reads (one lookup per repository) run side by
     // side, each with a bounded fan-out across repositories and registries. One deadline for all: a read
     // still queued behind a silent endpoint must not get a --timeout of its own.
     let deadline = tokio::time::Instant::now() + timeout;
-    let repository_reads = registries
-        .iter()
-        .zip(&clients)
-        .flat_map(|((host, repos), reg)| {
-            let names: Vec<&str> = repos.keys().copied().collect();
-            let chunks: Vec<Vec<&str>> = names.chunks(BATCH).map(<[_]>::to_vec).collect();
-            chunks.into_iter().map(move |chunk| async move {
-                let facts = describe_repositories(reg, &chunk, timeout).await;
-                chunk
-                    .into_iter()
-                    .zip(facts)
-                    .map(|(name, fact)| ((*host, name), fact))
-                    .collect::<Vec<_>>()
-            })
-        });
-    let image_reads = registries.values().zip(&clients).flat_map(|(repos, reg)| {
-        repos.iter().map(move |(repo, idx)| async move {
-            let tags: Vec<Option<&str>> = idx
-                .iter()
-                .map(|&i| targets[i].reference.tag.as_deref())
-                .collect();
-            let facts = if want_images {
-                describe_tags(reg, repo, &tags, timeout).await
-            } else {
-                tags.iter()
-                    .map(|_| Fact::skipped(super::NOT_NEEDED))
-                    .collect()
-            };
-            idx.iter().copied().zip(facts).collect::<Vec<_>>()
+    let repository_reads = registries.iter().flat_map(|r| {
+        let names: Vec<&str> = r.repos.keys().copied().collect();
+        let chunks: Vec<Vec<&str>> = names.chunks(BATCH).map(<[_]>::to_vec).collect();
+        chunks.into_iter().map(move |chunk| async move {
+            let facts = describe_repositories(&r.reg, &chunk, timeout).await;
+            chunk
+                .into_iter()
+                .zip(facts)
+                .map(|(name, fact)| ((r.host, name), fact))
+                .collect::<Vec<_>>()
         })
     });
-    let (repositories, per_repository) = tokio::join!(
+    let image_reads = registries.iter().flat_map(|r| {
+        r.repos.iter().map(move |(repo, targets)| async move {
+            let tags: Vec<Option<&str>> =
+                targets.iter().map(|t| t.reference.tag.as_deref()).collect();
+            let facts = if want_images {
+                describe_tags(&r.reg, repo, &tags, timeout).await
+            } else {
+                let why = NotGathered::Skipped(super::NOT_NEEDED.into());
+                tags.iter().map(|_| why.fact()).collect()
+            };
+            targets.iter().map(|t| t.key).zip(facts).collect::<Vec<_>>()
+        })
+    });
+    let (repositories, images) = tokio::join!(
         stream::iter(repository_reads)
             .buffer_unordered(FAN_OUT)
             .take_until(tokio::time::sleep_until(deadline))
@@ -111,37 +123,39 @@ pub async fn probe(targets: &[Target], want_images: bool, timeout: Duration) -> 
             .take_until(tokio::time::sleep_until(deadline))
             .collect::<Vec<_>>(),
     );
-    let endpoints: HashMap<&str, &str> = registries
-        .keys()
-        .copied()
-        .zip(clients.iter().map(|c| c.endpoint.as_str()))
-        .collect();
     let repositories: HashMap<(&str, &str), Fact<Option<Repository>>> =
         repositories.into_iter().flatten().collect();
-    let mut images: Vec<Option<Fact<Option<RemoteImage>>>> = targets.iter().map(|_| None).collect();
-    for (i, fact) in per_repository.into_iter().flatten() {
-        images[i] = Some(fact);
-    }
-    targets
+    let mut images: HashMap<usize, Fact<Option<RemoteImage>>> =
+        images.into_iter().flatten().collect();
+    // What the deadline cut, each target says so, naming its registry's endpoint.
+    let answers: Vec<_> = registries
         .iter()
-        .zip(images)
-        .map(|(t, image)| {
-            let r = &t.reference;
+        .flat_map(|r| {
+            r.repos
+                .iter()
+                .flat_map(move |(repo, targets)| targets.iter().map(move |t| (r, *repo, t)))
+        })
+        .map(|(r, repo, t)| {
             let late = |what: &str| {
-                format!(
-                    "the ECR API at {} ({what}) did not answer within {}s",
-                    endpoints[r.registry.as_str()],
-                    timeout.as_secs_f64()
-                )
+                let what = format!("the ECR API at {} ({what})", r.reg.endpoint);
+                NotGathered::Unavailable(super::did_not_answer(&what, timeout))
             };
             let repository = repositories
-                .get(&(r.registry.as_str(), r.repository.as_str()))
+                .get(&(r.host, repo))
                 .cloned()
-                .unwrap_or_else(|| Fact::unavailable(late("DescribeRepositories")));
-            let image = image.unwrap_or_else(|| Fact::unavailable(late("DescribeImages")));
-            (repository, image)
+                .unwrap_or_else(|| late("DescribeRepositories").fact());
+            let image = images
+                .remove(&t.key)
+                .unwrap_or_else(|| late("DescribeImages").fact());
+            (t.key, (repository, image))
         })
-        .collect()
+        .collect();
+    Box::new(move |facts| {
+        super::per_target(facts, answers, |t, (repository, image)| {
+            t.repository = repository;
+            t.remote_tag = image;
+        })
+    })
 }
 
 /// The shared AWS configuration, loaded once so the credential chain (env, profile, SSO, web identity,

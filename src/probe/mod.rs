@@ -8,14 +8,15 @@ pub mod ecr;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ecr_doctor_checks::facts::{
-    BUILD_ENV_VARS, BuildEnv, FACTS_SCHEMA_VERSION, Fact, Facts, TargetFacts,
-};
+use ecr_doctor_checks::facts::{BUILD_ENV_VARS, BuildEnv, Fact, Facts, TargetFacts};
 use ecr_doctor_checks::{EcrRef, Need};
+use futures_util::future::LocalBoxFuture;
 
 /// One image reference to gather facts for.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// Which of the run's targets this is: its place in `Plan::targets` and `Facts::targets`.
+    pub key: usize,
     pub raw: String,
     pub reference: EcrRef,
     pub local_image: String,
@@ -24,84 +25,119 @@ pub struct Target {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub targets: Vec<Target>,
-    /// The union of the enabled checks' needs: only these probes run.
+    /// The union of the enabled checks' needs: only the probes serving these run.
     pub needs: HashSet<Need>,
     pub offline: bool,
     pub timeout: Duration,
 }
 
+impl Plan {
+    pub fn wants(&self, need: Need) -> bool {
+        self.needs.contains(&need)
+    }
+}
+
+/// What a probe learned, written into the facts it owns once every probe has answered.
+pub type Fill = Box<dyn FnOnce(&mut Facts)>;
+
+/// Why a probe's facts were not gathered: by the user's choice (a skip) or not (an unknown).
+#[derive(Debug, Clone)]
+pub enum NotGathered {
+    Skipped(String),
+    Unavailable(String),
+}
+
+impl NotGathered {
+    pub fn fact<T>(&self) -> Fact<T> {
+        match self {
+            NotGathered::Skipped(why) => Fact::skipped(why.clone()),
+            NotGathered::Unavailable(why) => Fact::unavailable(why.clone()),
+        }
+    }
+}
+
+/// One source of facts.
+struct Probe {
+    /// It runs when an enabled check needs any of these.
+    serves: &'static [Need],
+    /// It calls AWS, so `--offline` skips it.
+    aws: bool,
+    /// Writes why into every fact it owns, when it does not run.
+    not_gathered: fn(&mut Facts, &NotGathered),
+    run: for<'p> fn(&'p Plan) -> LocalBoxFuture<'p, Fill>,
+}
+
+/// Every probe. A new fact: a field in `Facts`, a probe here (or a field its probe fills), a rule.
+const PROBES: [Probe; 4] = [
+    Probe {
+        serves: &[Need::DockerEngine, Need::LocalImage],
+        aws: false,
+        not_gathered: docker::not_gathered,
+        run: |plan| Box::pin(docker::probe(plan)),
+    },
+    Probe {
+        serves: &[Need::EcrRepository, Need::EcrImage],
+        aws: true,
+        not_gathered: ecr::not_gathered,
+        run: |plan| Box::pin(ecr::probe(plan)),
+    },
+    Probe {
+        serves: &[Need::DockerConfig],
+        aws: false,
+        not_gathered: |facts, why| {
+            facts
+                .targets
+                .iter_mut()
+                .for_each(|t| t.credentials = why.fact())
+        },
+        run: |plan| Box::pin(async { credentials::probe(plan) }),
+    },
+    Probe {
+        serves: &[Need::BuildEnv],
+        aws: false,
+        not_gathered: |facts, why| facts.build_env = why.fact(),
+        run: |_| {
+            Box::pin(async {
+                let env = build_env();
+                Box::new(move |facts: &mut Facts| facts.build_env = Fact::observed(env)) as Fill
+            })
+        },
+    },
+];
+
 const NOT_NEEDED: &str = "not gathered: no enabled check needs it";
 
+/// Every fact of every target exists from the start, as "not gathered"; each probe that runs fills the
+/// facts it owns, by target key, and the others say why they did not run.
 pub async fn gather(plan: &Plan) -> Facts {
-    let wants = |n| plan.needs.contains(&n);
-    let docker_wanted = wants(Need::DockerEngine) || wants(Need::LocalImage);
-    let ecr_wanted = wants(Need::EcrRepository) || wants(Need::EcrImage);
-
-    let docker = async {
-        if docker_wanted {
-            docker::probe(&plan.targets, wants(Need::LocalImage), plan.timeout).await
+    let mut facts = Facts::not_gathered(plan.targets.iter().map(|t| (&t.raw, &t.local_image)));
+    let mut running = Vec::new();
+    for probe in &PROBES {
+        if !probe.serves.iter().any(|&n| plan.wants(n)) {
+            (probe.not_gathered)(&mut facts, &NotGathered::Skipped(NOT_NEEDED.into()));
+        } else if probe.aws && plan.offline {
+            let why = NotGathered::Skipped("--offline: no AWS calls were made".into());
+            (probe.not_gathered)(&mut facts, &why);
         } else {
-            docker::not_probed(&plan.targets, NOT_NEEDED)
+            running.push((probe.run)(plan));
         }
-    };
-    let ecr = async {
-        if !ecr_wanted || plan.targets.is_empty() {
-            ecr::not_probed(&plan.targets, NOT_NEEDED)
-        } else if plan.offline {
-            ecr::not_probed(&plan.targets, "--offline: no AWS calls were made")
-        } else {
-            ecr::probe(&plan.targets, wants(Need::EcrImage), plan.timeout).await
-        }
-    };
-    let ((docker, locals), remotes) = tokio::join!(docker, ecr);
-    // A local file read: no need to run it concurrently.
-    let credentials = if wants(Need::DockerConfig) {
-        credentials::probe(
-            &plan
-                .targets
-                .iter()
-                .map(|t| t.reference.registry.as_str())
-                .collect::<Vec<_>>(),
-        )
-    } else {
-        plan.targets
-            .iter()
-            .map(|_| Fact::skipped(NOT_NEEDED))
-            .collect()
-    };
+    }
+    for fill in futures_util::future::join_all(running).await {
+        fill(&mut facts);
+    }
+    facts
+}
 
-    // Each probe answers once per target, in order; a short list would silently drop targets.
-    let n = plan.targets.len();
-    assert!(
-        locals.len() == n && remotes.len() == n && credentials.len() == n,
-        "a probe lost a target"
-    );
-    let targets = plan
-        .targets
-        .iter()
-        .zip(locals)
-        .zip(remotes)
-        .zip(credentials)
-        .map(
-            |(((t, local), (repository, remote_tag)), credentials)| TargetFacts {
-                reference: t.raw.clone(),
-                local_image: t.local_image.clone(),
-                local,
-                repository,
-                remote_tag,
-                credentials,
-            },
-        )
-        .collect();
-    Facts {
-        schema_version: FACTS_SCHEMA_VERSION,
-        docker,
-        build_env: if wants(Need::BuildEnv) {
-            Fact::observed(build_env())
-        } else {
-            Fact::skipped(NOT_NEEDED)
-        },
-        targets,
+/// Writes each target's value, found by its key, into its facts.
+pub fn per_target<T>(
+    facts: &mut Facts,
+    values: impl IntoIterator<Item = (usize, T)>,
+    mut set: impl FnMut(&mut TargetFacts, T),
+) {
+    for (key, value) in values {
+        if let Some(t) = facts.targets.get_mut(key) {
+            set(t, value);
+        }
     }
 }
 
