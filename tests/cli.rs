@@ -2,20 +2,13 @@
 
 mod common;
 
-use common::{Run, doctor, run};
+use common::{doctor, replay, run};
 
 const FOUNDING: &str = "examples/founding-case.facts.json";
 const PASSING: &str = "examples/passing.facts.json";
 const FIXED_ENGINE: &str = "examples/fixed-engine.facts.json";
 const UNDECIDED: &str = "examples/undecided.facts.json";
 const REF: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42";
-
-fn replay(file: &str, extra: &[&str]) -> Run {
-    let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
-    let mut args = vec!["check", "--facts", &path];
-    args.extend_from_slice(extra);
-    run(doctor(None, &args))
-}
 
 #[test]
 fn founding_case_replays_to_fail_with_exit_1() {

@@ -404,6 +404,15 @@ pub fn run(mut cmd: Command) -> Run {
     }
 }
 
+/// `ecr-doctor check --facts FILE [extra…]` in the package root (the bundled facts paths are relative).
+pub fn replay(file: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["check", "--facts", file];
+    args.extend_from_slice(extra);
+    let mut cmd = doctor(None, &args);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    run(cmd)
+}
+
 /// `ecr-doctor check --format json REF…` against `engine`.
 pub fn check(engine: &Engine, refs: &[&str], extra: &[&str]) -> Run {
     let mut args = vec!["check", "--format", "json"];
@@ -503,7 +512,72 @@ impl Drop for RecordingMoto {
     }
 }
 
-/// A bare HTTP/1.0 request over loopback (the fixture side needs no client library).
+/// An HTTP answer: status, headers and body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+}
+
+/// One HTTP/1.1 exchange on its own connection, over loopback: the tests' one HTTP client (the fixture
+/// side needs no client library).
+pub fn request(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Reply, String> {
+    use std::fmt::Write as _;
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        let _ = write!(req, "{k}: {v}\r\n");
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    s.write_all(body).map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let raw = String::from_utf8_lossy(&raw);
+    let (head, body) = raw.split_once("\r\n\r\n").ok_or("no HTTP response")?;
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("no HTTP status in {head:?}"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    })
+}
+
+/// The body of a 200 answer to `method url`.
 pub fn http(method: &str, url: &str) -> Result<String, String> {
     http_with(method, url, &[], "")
 }
@@ -515,29 +589,14 @@ pub fn http_with(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Result<String, String> {
-    use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").ok_or("http only")?;
     let (host, path) = rest
         .split_once('/')
         .map(|(h, p)| (h, format!("/{p}")))
         .unwrap_or((rest, "/".into()));
-    let mut s = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let extra: String = headers
-        .iter()
-        .map(|(k, v)| format!("{k}: {v}\r\n"))
-        .collect();
-    write!(
-        s,
-        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{extra}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(|e| e.to_string())?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
-    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no HTTP response")?;
-    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
-        return Err(head.lines().next().unwrap_or_default().to_string());
+    let reply = request(host, method, &path, headers, body.as_bytes())?;
+    if reply.status != 200 {
+        return Err(format!("HTTP {}: {}", reply.status, reply.body));
     }
-    Ok(body.to_string())
+    Ok(reply.body)
 }
