@@ -153,15 +153,28 @@ impl RunVerdict {
 /// Fail beats undecided beats pass; ignored findings count for nothing.
 pub fn verdict<'a>(findings: impl IntoIterator<Item = &'a Finding>, fail_on: FailOn) -> RunVerdict {
     let mut verdict = RunVerdict::Pass;
-    for f in findings.into_iter().filter(|f| f.ignored.is_none()) {
-        if fails(fail_on, f.outcome) {
-            return RunVerdict::Fail;
-        }
-        if f.outcome == Outcome::Unknown {
-            verdict = RunVerdict::Undecided;
+    for f in findings {
+        match finding_verdict(f, fail_on) {
+            RunVerdict::Fail => return RunVerdict::Fail,
+            RunVerdict::Undecided => verdict = RunVerdict::Undecided,
+            RunVerdict::Pass => {}
         }
     }
     verdict
+}
+
+/// What one finding does to its run: fails it (at or above `--fail-on`), leaves it undecided (an unknown),
+/// or neither (below `--fail-on`, or ignored).
+pub fn finding_verdict(f: &Finding, fail_on: FailOn) -> RunVerdict {
+    if f.ignored.is_some() {
+        RunVerdict::Pass
+    } else if fails(fail_on, f.outcome) {
+        RunVerdict::Fail
+    } else if f.outcome == Outcome::Unknown {
+        RunVerdict::Undecided
+    } else {
+        RunVerdict::Pass
+    }
 }
 
 /// 0 pass, 1 fail, 3 undecided (0 when the user accepts undecided runs).

@@ -67,11 +67,9 @@ pub fn render(report: &Report) -> String {
 }
 
 fn test_case(report: &Report, f: &Finding) -> TestCase {
-    // Red exactly when the run exits non-zero: a finding at or above --fail-on, or an unknown that leaves the
-    // run undecided (exit 3) unless --allow-undecided accepts that.
-    let gating = f.ignored.is_none()
-        && (policy::fails(report.summary.fail_on, f.outcome)
-            || (f.outcome == Outcome::Unknown && !report.summary.allow_undecided));
+    // Red exactly when this finding alone would make the run exit non-zero.
+    let alone = policy::finding_verdict(f, report.summary.fail_on);
+    let gating = policy::exit_code(alone, report.summary.allow_undecided) != 0;
     let fail_on = format!("{:?}", report.summary.fail_on).to_lowercase();
 
     let mut system_out = None;
