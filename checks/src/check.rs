@@ -5,9 +5,7 @@ use std::fmt;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::facts::{
-    BuildEnv, DockerFacts, EngineInfo, Fact, ImageShape, LocalImage, Repository, TargetFacts,
-};
+use crate::facts::{EngineInfo, Fact, Facts, ImageShape, LocalImage, Repository, TargetFacts};
 use crate::mutability::{TagRule, tag_rule};
 use crate::reference::EcrRef;
 use crate::version::EngineVer;
@@ -317,9 +315,10 @@ pub struct Ignored {
 }
 
 /// What a check may read: the engine, and for target checks the target and its parsed reference.
+/// What a check sees: every run-wide fact, and the target it is evaluated for (none for environment
+/// checks). A new run-wide fact is a field of `Facts`, reachable here without a change.
 pub struct Context<'a> {
-    pub docker: &'a DockerFacts,
-    pub build_env: &'a Fact<BuildEnv>,
+    pub facts: &'a Facts,
     pub target: Option<&'a TargetFacts>,
 }
 
@@ -337,7 +336,7 @@ impl<'a> Context<'a> {
 
     pub fn engine_info(&self) -> Result<&'a EngineInfo, Unknown> {
         need(
-            &self.docker.info,
+            &self.facts.docker.info,
             "the Docker engine's image store (GET /info)",
             DOCKER_REMEDY,
         )
@@ -345,7 +344,7 @@ impl<'a> Context<'a> {
 
     pub fn engine_version(&self) -> Result<(EngineVer, &'a str), Unknown> {
         let v = need(
-            &self.docker.version,
+            &self.facts.docker.version,
             "the Docker engine version (GET /version)",
             DOCKER_REMEDY,
         )?;

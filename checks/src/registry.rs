@@ -44,8 +44,7 @@ pub fn find_info(key: &str) -> Option<&'static CheckInfo> {
 pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let env = Context {
-        docker: &facts.docker,
-        build_env: &facts.build_env,
+        facts,
         target: None,
     };
     let mut each = |scope: Scope, cx: &Context<'_>| {
@@ -59,8 +58,7 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
     each(Scope::Environment, &env);
     for target in &facts.targets {
         let cx = Context {
-            docker: &facts.docker,
-            build_env: &facts.build_env,
+            facts,
             target: Some(target),
         };
         each(Scope::Target, &cx);

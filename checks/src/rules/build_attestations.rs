@@ -43,7 +43,7 @@ impl Check for BuildAttestations {
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let env: &BuildEnv = need(
-            cx.build_env,
+            &cx.facts.build_env,
             "the build environment",
             "Run ecr-doctor in the shell that builds.",
         )?;

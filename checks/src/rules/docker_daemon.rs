@@ -36,8 +36,8 @@ impl Check for DockerDaemon {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        let endpoint = &cx.docker.endpoint;
-        Ok(match &cx.docker.version {
+        let endpoint = &cx.facts.docker.endpoint;
+        Ok(match &cx.facts.docker.version {
             Fact::Observed { value: v } => Verdict::pass(format!(
                 "Docker Engine {} (API {})",
                 v.version, v.api_version
