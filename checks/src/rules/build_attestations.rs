@@ -6,6 +6,11 @@ pub struct BuildAttestations;
 const VAR: &str = "BUILDX_NO_DEFAULT_ATTESTATIONS";
 const MISSPELLED: &str = "BUILDX_NO_DEFAULT_ATTESTATION";
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const SPELL_IT_RIGHT: &str = "Spell it BUILDX_NO_DEFAULT_ATTESTATIONS=1.";
+const PASS_PROVENANCE_FALSE: &str =
+    "Or pass --provenance=false (and --sbom=false) to the build itself.";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED003",
     name: "build-attestations",
@@ -23,10 +28,7 @@ static INFO: CheckInfo = CheckInfo {
               the founding push failure on engines before 28.2.0 and of new digests on every rebuild. Spelled \
               without the final S it does nothing; set to a value buildx cannot parse, every build fails with \
               `invalid BUILDX_NO_DEFAULT_ATTESTATIONS`.",
-        fixes: &[
-            "Spell it BUILDX_NO_DEFAULT_ATTESTATIONS=1.",
-            "Or pass --provenance=false (and --sbom=false) to the build itself.",
-        ],
+        fixes: &[SPELL_IT_RIGHT, PASS_PROVENANCE_FALSE],
         example: "! ED003 build-attestations  BUILDX_NO_DEFAULT_ATTESTATION is set, but buildx reads BUILDX_NO_DEFAULT_ATTESTATIONS (with an S): default attestations stay on",
         references: &[
             "docker/buildx#1645, docker/buildx#1695",
@@ -48,7 +50,7 @@ impl Check for BuildAttestations {
             "Run ecr-doctor in the shell that builds.",
         )?;
         let spelled_right = env.vars.get(VAR);
-        let fix = || Remediation::text(INFO.doc.fixes[0]).command(format!("export {VAR}=1"));
+        let fix = || Remediation::text(SPELL_IT_RIGHT).command(format!("export {VAR}=1"));
         let verdict = match (spelled_right.map(|v| go_bool(v)), env.vars.get(MISSPELLED)) {
             (Some(Some(true)), _) => {
                 Verdict::pass(format!("{VAR} is set: builds make a single image manifest unless asked for attestations"))
@@ -65,7 +67,7 @@ impl Check for BuildAttestations {
                 "{MISSPELLED} is set, but buildx reads {VAR} (with an S): default attestations stay on"
             ))
             .fix(fix())
-            .fix(Remediation::text(INFO.doc.fixes[1])),
+            .fix(Remediation::text(PASS_PROVENANCE_FALSE)),
             (None, None) => Verdict::pass(format!(
                 "{VAR} is not set: builds on the containerd store attach the default provenance attestation"
             )),

@@ -3,6 +3,11 @@ use crate::facts::Fact;
 
 pub struct DockerDaemon;
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const START_DOCKER: &str = "Start Docker (Docker Desktop, or `sudo systemctl start docker`).";
+const RIGHT_ENGINE: &str = "Point at the right engine: check DOCKER_HOST and `docker context ls`.";
+const SOCKET_ACCESS: &str = "On Linux, give your user access to the socket (`sudo usermod -aG docker $USER`, then log in again).";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED001",
     name: "docker-daemon",
@@ -17,11 +22,7 @@ static INFO: CheckInfo = CheckInfo {
         why: "Nothing can be pushed without a reachable engine, and the engine version decides how an image \
               index is pushed: engines before 28.2.0 (except 25.0.16+) push every manifest of an index to \
               the tag, which an immutable ECR repository refuses.",
-        fixes: &[
-            "Start Docker (Docker Desktop, or `sudo systemctl start docker`).",
-            "Point at the right engine: check DOCKER_HOST and `docker context ls`.",
-            "On Linux, give your user access to the socket (`sudo usermod -aG docker $USER`, then log in again).",
-        ],
+        fixes: &[START_DOCKER, RIGHT_ENGINE, SOCKET_ACCESS],
         example: "✗ ED001 docker-daemon  cannot reach the Docker engine at unix:///var/run/docker.sock: connection refused",
         references: &[
             "https://docs.docker.com/engine/daemon/start/",
@@ -53,9 +54,9 @@ impl Check for DockerDaemon {
                 "cannot reach the Docker engine at {endpoint}: {why}"
             ))
             .evidence("endpoint", endpoint)
-            .fix(Remediation::text(INFO.doc.fixes[0]))
-            .fix(Remediation::text(INFO.doc.fixes[1]).command("docker context ls"))
-            .fix(Remediation::text(INFO.doc.fixes[2])),
+            .fix(Remediation::text(START_DOCKER))
+            .fix(Remediation::text(RIGHT_ENGINE).command("docker context ls"))
+            .fix(Remediation::text(SOCKET_ACCESS)),
         })
     }
 }

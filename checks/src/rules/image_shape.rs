@@ -3,6 +3,11 @@ use crate::remedies;
 
 pub struct ImageShape;
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const SINGLE_MANIFEST: &str = "Build a single manifest: --provenance=false --sbom=false, or BUILDX_NO_DEFAULT_ATTESTATIONS=1 for tools that run the build.";
+const NEW_TAG_PER_BUILD: &str = "Keep attestations but push each build to a new tag.";
+const COMPLETE_THE_INDEX: &str = "For a partly-present index, pull the missing platforms or push one platform (docker push --platform).";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED204",
     name: "image-shape",
@@ -22,11 +27,7 @@ static INFO: CheckInfo = CheckInfo {
               is an index whose digest changes on every rebuild, even of unchanged sources: re-pushing the tag \
               after a rebuild is refused on an immutable tag. Some consumers (Lambda) reject an index outright, \
               and ECR shows the attestation as an extra `unknown/unknown` image.",
-        fixes: &[
-            "Build a single manifest: --provenance=false --sbom=false, or BUILDX_NO_DEFAULT_ATTESTATIONS=1 for tools that run the build.",
-            "Keep attestations but push each build to a new tag.",
-            "For a partly-present index, pull the missing platforms or push one platform (docker push --platform).",
-        ],
+        fixes: &[SINGLE_MANIFEST, NEW_TAG_PER_BUILD, COMPLETE_THE_INDEX],
         example: "! ED204 image-shape  image index: 1 image manifest (linux/amd64) + 1 attestation manifest, to an immutable tag",
         references: &[
             "https://docs.docker.com/build/metadata/attestations/slsa-provenance/",
@@ -64,7 +65,7 @@ impl Check for ImageShape {
                 "{describe}, with content missing locally for {}: engines push such an index differently",
                 missing.join(", ")
             )))
-            .fix(Remediation::text(INFO.doc.fixes[2])));
+            .fix(Remediation::text(COMPLETE_THE_INDEX)));
         }
         if shape.attestations() == 0 {
             return Ok(base(Verdict::pass(describe)));

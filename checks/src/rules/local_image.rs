@@ -3,6 +3,11 @@ use crate::facts::Fact;
 
 pub struct LocalImage;
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const TAG_THE_BUILD: &str = "Tag the image you built with the reference you push.";
+const NAME_THE_LOCAL_IMAGE: &str =
+    "Or tell ecr-doctor which local image will be pushed (--local-image NAME).";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED203",
     name: "local-image",
@@ -17,10 +22,7 @@ static INFO: CheckInfo = CheckInfo {
         why: "`docker push` fails at once with `An image does not exist locally with the tag: …` when the build \
               or `docker tag` step used another name; and without the local image nothing can be said about \
               its digest or shape.",
-        fixes: &[
-            "Tag the image you built with the reference you push.",
-            "Or tell ecr-doctor which local image will be pushed (--local-image NAME).",
-        ],
+        fixes: &[TAG_THE_BUILD, NAME_THE_LOCAL_IMAGE],
         example: "✗ ED203 local-image  no local image '123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42'",
         references: &["https://docs.docker.com/reference/cli/docker/image/tag/"],
     },
@@ -56,10 +58,10 @@ impl Check for LocalImage {
                     t.local_image
                 ))
                 .fix(
-                    Remediation::text(INFO.doc.fixes[0])
+                    Remediation::text(TAG_THE_BUILD)
                         .command(format!("docker tag SOURCE_IMAGE {}", t.reference)),
                 )
-                .fix(Remediation::text(INFO.doc.fixes[1])),
+                .fix(Remediation::text(NAME_THE_LOCAL_IMAGE)),
             },
         )
     }

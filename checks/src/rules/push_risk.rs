@@ -4,6 +4,14 @@ use crate::version::EngineVer;
 
 pub struct PushRisk;
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const UPGRADE_ENGINE: &str = "Upgrade Docker Engine to 28.2.0 or later (Docker Desktop 4.42.0 ships 28.2.2); check `docker version`, not the Desktop number.";
+const SINGLE_MANIFEST: &str = "Build a single manifest: --provenance=false (and --sbom=false), or BUILDX_NO_DEFAULT_ATTESTATIONS=1 for tools that run the build.";
+const DIGEST_AWARE_PUSHER: &str = "Push with a digest-aware client: `docker buildx build --push` with buildx ≥ 0.22, crane or regctl.";
+const CLASSIC_STORE: &str = "Switch off the containerd image store (Docker Desktop setting, or features.containerd-snapshotter=false).";
+const MUTABLE_TAG: &str =
+    "Make the tag mutable: an IMMUTABLE_WITH_EXCLUSION filter for it, or a MUTABLE repository.";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED205",
     name: "push-risk",
@@ -24,11 +32,11 @@ static INFO: CheckInfo = CheckInfo {
               from PUT request to https://…/v2/REPO/manifests/TAG: 400 Bad Request`. The image \"appears in ECR\" \
               (as the child manifest) while the push fails, and the tag is now taken.",
         fixes: &[
-            "Upgrade Docker Engine to 28.2.0 or later (Docker Desktop 4.42.0 ships 28.2.2); check `docker version`, not the Desktop number.",
-            "Build a single manifest: --provenance=false (and --sbom=false), or BUILDX_NO_DEFAULT_ATTESTATIONS=1 for tools that run the build.",
-            "Push with a digest-aware client: `docker buildx build --push` with buildx ≥ 0.22, crane or regctl.",
-            "Switch off the containerd image store (Docker Desktop setting, or features.containerd-snapshotter=false).",
-            "Make the tag mutable: an IMMUTABLE_WITH_EXCLUSION filter for it, or a MUTABLE repository.",
+            UPGRADE_ENGINE,
+            SINGLE_MANIFEST,
+            DIGEST_AWARE_PUSHER,
+            CLASSIC_STORE,
+            MUTABLE_TAG,
         ],
         example: "✗ ED205 push-risk  docker push will fail: engine 26.1.5 on the containerd store PUTs each of the index's 2 manifests to the immutable tag 'v42'",
         references: &[
@@ -124,9 +132,9 @@ impl Check for PushRisk {
         .evidence("tag", format!("{tag} (immutable)"))
         .fix(upgrade(v))
         .fix(remedies::no_attestations(&r))
-        .fix(Remediation::text(INFO.doc.fixes[2]).command(format!("docker buildx build --push -t {r} .")))
+        .fix(Remediation::text(DIGEST_AWARE_PUSHER).command(format!("docker buildx build --push -t {r} .")))
         .fix(
-            Remediation::text(INFO.doc.fixes[3])
+            Remediation::text(CLASSIC_STORE)
                 .command(r#"echo '{"features":{"containerd-snapshotter":false}}' # merge into /etc/docker/daemon.json, then restart dockerd"#)
                 .link("https://docs.docker.com/desktop/features/containerd/"),
         )

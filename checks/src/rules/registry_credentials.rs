@@ -6,6 +6,15 @@ pub struct RegistryCredentials;
 /// ECR authorization tokens are valid for 12 hours.
 const TOKEN_LIFETIME_SECS: u64 = 12 * 3600;
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const CREDENTIAL_HELPER: &str =
+    "Use the Amazon ECR credential helper: tokens are minted on demand and never expire.";
+const LOG_IN_BEFORE_PUSH: &str = "Or log in right before pushing, in the registry's own region.";
+const INSTALL_HELPER: &str =
+    "Install the missing docker-credential-* program, or remove it from config.json.";
+/// A reference the run links to as well as the docs.
+const CREDENTIAL_HELPER_DOC: &str = "https://github.com/awslabs/amazon-ecr-credential-helper";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED103",
     name: "registry-credentials",
@@ -24,14 +33,10 @@ static INFO: CheckInfo = CheckInfo {
               `aws ecr get-login-password | docker login` expire after 12 hours: `denied: Your authorization \
               token has expired`. A configured helper that is not installed fails with `error getting \
               credentials`.",
-        fixes: &[
-            "Use the Amazon ECR credential helper: tokens are minted on demand and never expire.",
-            "Or log in right before pushing, in the registry's own region.",
-            "Install the missing docker-credential-* program, or remove it from config.json.",
-        ],
+        fixes: &[CREDENTIAL_HELPER, LOG_IN_BEFORE_PUSH, INSTALL_HELPER],
         example: "✗ ED103 registry-credentials  no credentials for 123456789012.dkr.ecr.eu-west-1.amazonaws.com in ~/.docker/config.json: docker push would fail with 'no basic auth credentials'",
         references: &[
-            "https://github.com/awslabs/amazon-ecr-credential-helper",
+            CREDENTIAL_HELPER_DOC,
             "https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html",
             "aws/aws-cli#2351, aws-actions/amazon-ecr-login#337",
         ],
@@ -52,15 +57,15 @@ impl Check for RegistryCredentials {
         )?;
         let host = &r.registry;
         let helper_fix = || {
-            Remediation::text(INFO.doc.fixes[0])
+            Remediation::text(CREDENTIAL_HELPER)
                 .command(format!(
                     "jq '.credHelpers[\"{host}\"] = \"ecr-login\"' {0} > {0}.new && mv {0}.new {0}",
                     c.config_path
                 ))
-                .link(INFO.doc.references[0])
+                .link(CREDENTIAL_HELPER_DOC)
         };
         let login_fix = || {
-            Remediation::text(INFO.doc.fixes[1]).command(format!(
+            Remediation::text(LOG_IN_BEFORE_PUSH).command(format!(
                 "aws ecr get-login-password --region {} | docker login --username AWS --password-stdin {host}",
                 r.region
             ))
@@ -71,7 +76,7 @@ impl Check for RegistryCredentials {
                 "{programs} is not on PATH, but {} uses it: docker push would fail with 'error getting credentials'",
                 c.config_path
             ))
-            .fix(Remediation::text(INFO.doc.fixes[2]))
+            .fix(Remediation::text(INSTALL_HELPER))
             .fix(login_fix())
         } else if let Some(helper) = &c.helper {
             Verdict::pass(format!(

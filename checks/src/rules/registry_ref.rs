@@ -3,6 +3,12 @@ use crate::reference::EcrRef;
 
 pub struct RegistryRef;
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const FULL_REFERENCE: &str =
+    "Write the reference as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG.";
+const REPOSITORY_ONLY_IN_VARIABLE: &str =
+    "Put the repository name only (no host) in the variable that builds the reference.";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED101",
     name: "registry-ref",
@@ -19,10 +25,7 @@ static INFO: CheckInfo = CheckInfo {
         why: "Tokens, API clients and repositories are per account and region: a token for one region is refused \
               by another's registry, and a full URI pasted where a repository name belongs makes \
               `name unknown: The repository with name 'public.ecr.aws/…' does not exist`.",
-        fixes: &[
-            "Write the reference as ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG.",
-            "Put the repository name only (no host) in the variable that builds the reference.",
-        ],
+        fixes: &[FULL_REFERENCE, REPOSITORY_ONLY_IN_VARIABLE],
         example: "✓ ED101 registry-ref  account 123456789012, region eu-west-1, partition aws",
         references: &[
             "awslabs/amazon-ecr-credential-helper ecr-login/api/client.go (host grammar)",
@@ -66,8 +69,8 @@ impl Check for RegistryRef {
             }
             Err(e) => Verdict::fail(e.to_string())
                 .evidence("bad part", &e.part)
-                .fix(Remediation::text(INFO.doc.fixes[0]))
-                .fix(Remediation::text(INFO.doc.fixes[1])),
+                .fix(Remediation::text(FULL_REFERENCE))
+                .fix(Remediation::text(REPOSITORY_ONLY_IN_VARIABLE)),
         })
     }
 }

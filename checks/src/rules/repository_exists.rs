@@ -2,6 +2,17 @@ use crate::check::*;
 
 pub struct RepositoryExists;
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const CREATE_REPOSITORY: &str =
+    "Create the repository (ideally in your infrastructure code), choosing its tag mutability.";
+const CREATION_TEMPLATE: &str =
+    "Or define a repository creation template with CREATE_ON_PUSH for its prefix.";
+const CHECK_THE_NAME: &str =
+    "Check the name for typos, and that the account and region in the host are the intended ones.";
+/// A reference the run links to as well as the docs.
+const CREATION_TEMPLATES_DOC: &str =
+    "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-creation-templates.html";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED102",
     name: "repository-exists",
@@ -16,15 +27,11 @@ static INFO: CheckInfo = CheckInfo {
         why: "ECR does not create repositories on push (unless a repository creation template with \
               CREATE_ON_PUSH matches): the push fails with `name unknown: The repository with name '…' does \
               not exist in the registry with id '…'` after the layers were uploaded.",
-        fixes: &[
-            "Create the repository (ideally in your infrastructure code), choosing its tag mutability.",
-            "Or define a repository creation template with CREATE_ON_PUSH for its prefix.",
-            "Check the name for typos, and that the account and region in the host are the intended ones.",
-        ],
+        fixes: &[CREATE_REPOSITORY, CREATION_TEMPLATE, CHECK_THE_NAME],
         example: "✗ ED102 repository-exists  repository 'api' does not exist in registry 123456789012 (eu-west-1)",
         references: &[
             "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-create.html",
-            "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-creation-templates.html",
+            CREATION_TEMPLATES_DOC,
             "aws-actions/amazon-ecr-login#166",
         ],
     },
@@ -51,12 +58,12 @@ impl Check for RepositoryExists {
                 r.repository, r.account, r.region
             ))
             .evidence("DescribeRepositories", "RepositoryNotFoundException")
-            .fix(Remediation::text(INFO.doc.fixes[0]).command(format!(
+            .fix(Remediation::text(CREATE_REPOSITORY).command(format!(
                 "aws ecr create-repository --region {} --repository-name {} --image-tag-mutability IMMUTABLE",
                 r.region, r.repository
             )))
-            .fix(Remediation::text(INFO.doc.fixes[1]).link(INFO.doc.references[1]))
-            .fix(Remediation::text(INFO.doc.fixes[2]).command(format!(
+            .fix(Remediation::text(CREATION_TEMPLATE).link(CREATION_TEMPLATES_DOC))
+            .fix(Remediation::text(CHECK_THE_NAME).command(format!(
                 "aws ecr describe-repositories --region {} --registry-id {} --query 'repositories[].repositoryName'",
                 r.region, r.account
             ))),

@@ -5,6 +5,14 @@ use crate::remedies;
 
 pub struct TagCollision;
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const SKIP_EXISTING: &str = "Skip the push when the tag already exists (a read-only gate in CI).";
+const NEW_TAG_PER_BUILD: &str = "Use a tag that is new for every build (commit SHA + run attempt); move floating tags elsewhere.";
+const REPRODUCIBLE_BUILDS: &str = "Make rebuilds reproducible so an unchanged build has the same digest (--provenance=false, SOURCE_DATE_EPOCH).";
+const EXEMPT_FLOATING_TAGS: &str =
+    "Exempt floating tags (latest, cache, dev-*) with an IMMUTABLE_WITH_EXCLUSION filter.";
+const MUTABLE_REPOSITORY: &str = "Make the repository MUTABLE (loses the guarantee).";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED202",
     name: "tag-collision",
@@ -30,11 +38,11 @@ static INFO: CheckInfo = CheckInfo {
               pusher notices and skips the PUT (containerd store, BuildKit); the classic store always re-sends the \
               manifest, and ECR refuses it.",
         fixes: &[
-            "Skip the push when the tag already exists (a read-only gate in CI).",
-            "Use a tag that is new for every build (commit SHA + run attempt); move floating tags elsewhere.",
-            "Make rebuilds reproducible so an unchanged build has the same digest (--provenance=false, SOURCE_DATE_EPOCH).",
-            "Exempt floating tags (latest, cache, dev-*) with an IMMUTABLE_WITH_EXCLUSION filter.",
-            "Make the repository MUTABLE (loses the guarantee).",
+            SKIP_EXISTING,
+            NEW_TAG_PER_BUILD,
+            REPRODUCIBLE_BUILDS,
+            EXEMPT_FLOATING_TAGS,
+            MUTABLE_REPOSITORY,
         ],
         example: "✗ ED202 tag-collision  tag 'v42' already holds sha256:2222… in ECR and is immutable; the local image is sha256:1111…",
         references: &[
@@ -146,13 +154,13 @@ fn evidence(mut v: Verdict, existing: &RemoteImage, local: Option<&str>) -> Verd
 }
 
 fn with_fixes(v: Verdict, r: &EcrRef, tag: &str) -> Verdict {
-    v.fix(Remediation::text(INFO.doc.fixes[0]).command(format!(
+    v.fix(Remediation::text(SKIP_EXISTING).command(format!(
         "aws ecr describe-images --region {} --registry-id {} --repository-name {} --image-ids imageTag={tag} \
          >/dev/null 2>&1 && echo 'tag exists: skipping push' || docker push {r}",
         r.region, r.account, r.repository
     )))
     .fix(remedies::unique_tag(r))
-    .fix(Remediation::text(INFO.doc.fixes[2]).command(format!("docker build --provenance=false -t {r} .")))
+    .fix(Remediation::text(REPRODUCIBLE_BUILDS).command(format!("docker build --provenance=false -t {r} .")))
     .fix(remedies::exclude_tag(r, tag))
     .fix(remedies::make_mutable(r))
 }

@@ -4,6 +4,14 @@ use crate::mutability::filter_can_match_a_tag;
 
 pub struct TagMutability;
 
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const MODE_AS_INTENDED: &str =
+    "Nothing to fix when the mode is what you intend: this row explains the other verdicts.";
+const VALID_FILTERS: &str = "For a warning about filters: give *_WITH_EXCLUSION modes one to five WILDCARD filters, and filters \
+             only with those modes; write filters that a Docker tag can match ([A-Za-z0-9_.-], not starting with . or -).";
+/// A reference the run links to as well as the docs.
+const FILTERS_DOC: &str = "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageTagMutabilityExclusionFilter.html";
+
 static INFO: CheckInfo = CheckInfo {
     id: "ED201",
     name: "tag-mutability",
@@ -22,15 +30,11 @@ static INFO: CheckInfo = CheckInfo {
         why: "Whether a tag is immutable decides every other verdict: an immutable tag cannot be overwritten, and \
               engines that PUT an index's manifests one by one to the tag fail on it. Misread filters are a \
               common cause of surprise (a filter `v*` does not match `dev`; `latest` does not match `latest-x`).",
-        fixes: &[
-            "Nothing to fix when the mode is what you intend: this row explains the other verdicts.",
-            "For a warning about filters: give *_WITH_EXCLUSION modes one to five WILDCARD filters, and filters \
-             only with those modes; write filters that a Docker tag can match ([A-Za-z0-9_.-], not starting with . or -).",
-        ],
+        fixes: &[MODE_AS_INTENDED, VALID_FILTERS],
         example: "✓ ED201 tag-mutability  tag 'v42' is immutable: IMMUTABLE_WITH_EXCLUSION and it matches none of the filters [latest, dev-*]",
         references: &[
             "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html",
-            "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageTagMutabilityExclusionFilter.html",
+            FILTERS_DOC,
         ],
     },
 };
@@ -72,7 +76,7 @@ impl Check for TagMutability {
         if let Some(problem) = problems(repo).into_iter().next() {
             v.outcome = Outcome::Warn;
             v.message = format!("{}; but {problem}", v.message);
-            v = v.fix(Remediation::text(INFO.doc.fixes[1]).link(INFO.doc.references[1]));
+            v = v.fix(Remediation::text(VALID_FILTERS).link(FILTERS_DOC));
         }
         Ok(v)
     }
