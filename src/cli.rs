@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ecr_doctor_checks::Outcome;
 use serde::{Deserialize, Serialize};
 
 /// Will `docker push` to Amazon ECR succeed? A read-only preflight: if not, it says exactly why and the least
@@ -131,8 +132,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, env = "ECR_DOCTOR_FAIL_ON")]
     pub fail_on: Option<FailOn>,
     /// Print findings at or above this level (pass: everything) [default: pass]
-    #[arg(long, value_enum, env = "ECR_DOCTOR_SHOW")]
-    pub show: Option<Show>,
+    #[arg(long, env = "ECR_DOCTOR_SHOW", value_parser = outcome())]
+    pub show: Option<Outcome>,
     /// Re-level a check's problems: CHECK=fail or CHECK=warn (repeatable)
     #[arg(
         long,
@@ -222,15 +223,23 @@ pub enum FailOn {
     Never,
 }
 
-/// The lowest outcome printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Show {
-    Pass,
-    Skip,
-    Unknown,
-    Warn,
-    Fail,
+/// Command-line enums print as they are spelled on the command line and in the config file.
+macro_rules! display_as_spelled {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.to_possible_value().expect("no skipped variants").get_name())
+            }
+        }
+    )*};
+}
+display_as_spelled!(Format, ColorChoice, FailOn);
+
+/// An outcome, offering its names as clap's possible values.
+fn outcome() -> impl clap::builder::TypedValueParser<Value = Outcome> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Outcome::ALL.map(Outcome::as_str))
+        .map(|s| s.parse::<Outcome>().expect("one of the possible values"))
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {

@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
-use ecr_doctor_checks::{CheckInfo, registry};
+use ecr_doctor_checks::{CheckInfo, Outcome, Severity, registry};
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::cli::{ColorChoice, FailOn, Format, OutputArgs, RunArgs, Show};
+use crate::cli::{ColorChoice, FailOn, Format, OutputArgs, RunArgs};
 use crate::error::Error;
 
 pub const FILE_NAME: &str = ".ecr-doctor.toml";
@@ -22,7 +22,7 @@ pub const FILE_NAME: &str = ".ecr-doctor.toml";
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct ConfigFile {
     fail_on: Option<FailOn>,
-    show: Option<Show>,
+    show: Option<Outcome>,
     timeout: Option<f64>,
     offline: Option<bool>,
     allow_undecided: Option<bool>,
@@ -30,7 +30,7 @@ struct ConfigFile {
     format: Option<Format>,
     color: Option<ColorChoice>,
     #[serde(default)]
-    severity: BTreeMap<String, Level>,
+    severity: BTreeMap<String, Severity>,
     #[serde(default)]
     ignore: Vec<IgnoreEntry>,
 }
@@ -46,23 +46,6 @@ struct IgnoreEntry {
     repositories: Vec<String>,
     #[serde(default)]
     tags: Vec<String>,
-}
-
-/// The level a check's problems are reported at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Warn,
-    Fail,
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Level::Warn => "warn",
-            Level::Fail => "fail",
-        })
-    }
 }
 
 /// Where a setting came from.
@@ -105,7 +88,7 @@ pub struct Ignore {
 #[derive(Debug, Clone)]
 pub struct Relevel {
     pub check: &'static CheckInfo,
-    pub level: Level,
+    pub level: Severity,
     pub origin: Source,
 }
 
@@ -114,7 +97,7 @@ pub struct Relevel {
 pub struct Settings {
     pub config_file: Option<PathBuf>,
     pub fail_on: Sourced<FailOn>,
-    pub show: Sourced<Show>,
+    pub show: Sourced<Outcome>,
     pub timeout: Sourced<f64>,
     pub offline: Sourced<bool>,
     pub allow_undecided: Sourced<bool>,
@@ -180,8 +163,8 @@ impl Settings {
                 bad_setting(&origin, format!("--severity '{spec}' is not CHECK=LEVEL"))
             })?;
             let level = match level.trim() {
-                "warn" => Level::Warn,
-                "fail" => Level::Fail,
+                "warn" => Severity::Warn,
+                "fail" => Severity::Fail,
                 other => {
                     return Err(bad_setting(
                         &origin,
@@ -238,7 +221,7 @@ impl Settings {
                 "show",
                 run.show,
                 file.show,
-                Show::Pass,
+                Outcome::Pass,
             ),
             timeout: pick(
                 matches,
@@ -495,8 +478,8 @@ pub fn describe(s: &Settings) -> String {
     out
 }
 
-fn quoted<T: fmt::Debug>(v: &T) -> String {
-    format!("\"{}\"", format!("{v:?}").to_lowercase())
+fn quoted(v: &impl fmt::Display) -> String {
+    format!("\"{v}\"")
 }
 
 /// `ecr-doctor init`: a commented starter config.

@@ -281,7 +281,7 @@ fn list_checks(format: DocFormat) -> String {
                         "{}  {:width$}  {:4}  {}\n",
                         i.id,
                         i.name,
-                        format!("{:?}", i.severity).to_lowercase(),
+                        i.severity.as_str(),
                         i.title
                     )
                 })

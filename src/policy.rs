@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::cli::FailOn;
-use crate::config::{Ignore, Level, Settings};
+use crate::config::{Ignore, Settings};
 
 /// Why a check does not run (the user skipped it), or `None` when it runs.
 pub fn skipped(settings: &Settings) -> impl Fn(&CheckInfo) -> Option<String> + use<'_> {
@@ -27,11 +27,8 @@ pub fn apply(mut findings: Vec<Finding>, settings: &Settings, today: Date) -> Ve
         let Some(r) = settings.severity.iter().find(|r| r.check.id == f.id) else {
             continue;
         };
-        let to = match r.level {
-            Level::Warn => Outcome::Warn,
-            Level::Fail => Outcome::Fail,
-        };
-        if matches!(f.outcome, Outcome::Warn | Outcome::Fail) && f.outcome != to {
+        let to = r.level.outcome();
+        if f.outcome >= Outcome::Warn && f.outcome != to {
             f.relevelled_from = Some(f.outcome);
             f.outcome = to;
         }
@@ -80,9 +77,7 @@ pub fn apply(mut findings: Vec<Finding>, settings: &Settings, today: Date) -> Ve
 
 /// An ignore covers problems only (warn, fail, unknown) of its check, within its scope.
 fn suppresses(ignore: &Ignore, f: &Finding) -> bool {
-    if f.id != ignore.check.id
-        || !matches!(f.outcome, Outcome::Warn | Outcome::Fail | Outcome::Unknown)
-    {
+    if f.id != ignore.check.id || !f.outcome.is_problem() {
         return false;
     }
     if ignore.repositories.is_empty() && ignore.tags.is_empty() {
@@ -122,8 +117,8 @@ fn diagnostic(info: &'static CheckInfo, message: String, ignore: &Ignore, fix: &
 pub fn fails(fail_on: FailOn, outcome: Outcome) -> bool {
     match fail_on {
         FailOn::Fail => outcome == Outcome::Fail,
-        FailOn::Warn => matches!(outcome, Outcome::Fail | Outcome::Warn),
-        FailOn::Unknown => matches!(outcome, Outcome::Fail | Outcome::Warn | Outcome::Unknown),
+        FailOn::Warn => outcome >= Outcome::Warn,
+        FailOn::Unknown => outcome.is_problem(),
         FailOn::Never => false,
     }
 }

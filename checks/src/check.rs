@@ -36,6 +36,13 @@ pub struct CheckInfo {
     pub doc: Doc,
 }
 
+impl CheckInfo {
+    /// The check's anchor in docs/checks.md (`ed205-push-risk`): the docs and SARIF's `helpUri` both use it.
+    pub fn slug(&self) -> String {
+        format!("{}-{}", self.id, self.name).to_lowercase()
+    }
+}
+
 /// The documentation of a check, the single source for `explain` and docs/checks.md.
 #[derive(Debug, Serialize)]
 pub struct Doc {
@@ -52,6 +59,29 @@ pub struct Doc {
 pub enum Severity {
     Warn,
     Fail,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Fail => "fail",
+        }
+    }
+
+    /// The outcome a problem at this severity is reported as.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Severity::Warn => Outcome::Warn,
+            Severity::Fail => Outcome::Fail,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,6 +111,8 @@ pub enum Need {
     BuildEnv,
 }
 
+/// What a check concluded, ordered from least to most severe (`pass < skip < unknown < warn < fail`):
+/// `--show` and every renderer's sorting use this one order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
@@ -92,13 +124,19 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// In order, least severe first.
     pub const ALL: [Outcome; 5] = [
         Outcome::Pass,
-        Outcome::Warn,
-        Outcome::Fail,
         Outcome::Skip,
         Outcome::Unknown,
+        Outcome::Warn,
+        Outcome::Fail,
     ];
+
+    /// Something the user should look at: a failure, a warning, or a check that could not decide.
+    pub fn is_problem(self) -> bool {
+        self >= Outcome::Unknown
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -108,6 +146,17 @@ impl Outcome {
             Outcome::Skip => "skip",
             Outcome::Unknown => "unknown",
         }
+    }
+}
+
+impl std::str::FromStr for Outcome {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Outcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| format!("'{s}' is not one of pass, skip, unknown, warn, fail"))
     }
 }
 

@@ -21,7 +21,7 @@ pub fn checks_markdown() -> String {
             s,
             "| [{}](#{}) | `{}` | {} | {} | {} | {} |",
             i.id,
-            anchor(i),
+            i.slug(),
             i.name,
             severity(i.severity),
             scope(i.scope),
@@ -76,10 +76,6 @@ pub fn explain_markdown(i: &CheckInfo) -> String {
         let _ = writeln!(s, "- {r}");
     }
     s
-}
-
-fn anchor(i: &CheckInfo) -> String {
-    format!("{}-{}", i.id, i.name).to_lowercase()
 }
 
 fn severity(s: Severity) -> &'static str {

@@ -92,7 +92,7 @@ pub fn escape_property(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{FailOn, Show};
+    use crate::cli::FailOn;
     use crate::render::Policy;
     use ecr_doctor_checks::Finding;
     use ecr_doctor_checks::check::Evidence;
@@ -100,7 +100,7 @@ mod tests {
     fn policy(fail_on: FailOn) -> Policy {
         Policy {
             fail_on,
-            show: Show::Pass,
+            show: Outcome::Pass,
             allow_undecided: false,
         }
     }

@@ -28,7 +28,7 @@ use crate::policy;
 
 pub fn render(report: &Report) -> String {
     let mut junit = JunitReport::new(report.tool.name);
-    let fail_on = format!("{:?}", report.summary.fail_on).to_lowercase();
+    let fail_on = report.summary.fail_on.to_string();
 
     let mut environment = TestSuite::new("environment");
     environment.add_property(("docker-endpoint", report.docker_endpoint.as_str()));
@@ -70,7 +70,7 @@ fn test_case(report: &Report, f: &Finding) -> TestCase {
     // Red exactly when this finding alone would make the run exit non-zero.
     let alone = policy::finding_verdict(f, report.summary.fail_on);
     let gating = policy::exit_code(alone, report.summary.allow_undecided) != 0;
-    let fail_on = format!("{:?}", report.summary.fail_on).to_lowercase();
+    let fail_on = report.summary.fail_on.to_string();
 
     let mut system_out = None;
     let status = if let Some(ignored) = &f.ignored {

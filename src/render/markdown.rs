@@ -49,9 +49,10 @@ pub fn render(report: &Report) -> String {
         .findings
         .iter()
         .filter(live)
-        .filter(|f| matches!(f.outcome, Outcome::Fail | Outcome::Warn | Outcome::Unknown))
+        .filter(|f| f.outcome.is_problem())
         .collect();
-    problems.sort_by_key(|f| rank(f.outcome)); // stable: report order within a level
+    // Most severe first; stable: report order within a level.
+    problems.sort_by_key(|f| std::cmp::Reverse(f.outcome));
 
     if problems.is_empty() {
         out.push_str("No problems found.\n\n");
@@ -70,7 +71,7 @@ pub fn render(report: &Report) -> String {
         .findings
         .iter()
         .filter(live)
-        .filter(|f| matches!(f.outcome, Outcome::Pass | Outcome::Skip))
+        .filter(|f| !f.outcome.is_problem())
         .collect();
     if !fine.is_empty() {
         let _ = writeln!(
@@ -191,16 +192,6 @@ fn details(out: &mut String, f: &Finding) {
         out.push('\n');
     }
     out.push_str("</details>\n\n");
-}
-
-fn rank(o: Outcome) -> u8 {
-    match o {
-        Outcome::Fail => 0,
-        Outcome::Warn => 1,
-        Outcome::Unknown => 2,
-        Outcome::Pass => 3,
-        Outcome::Skip => 4,
-    }
 }
 
 fn emoji(o: Outcome) -> &'static str {

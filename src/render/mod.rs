@@ -11,7 +11,7 @@ pub mod sarif;
 use ecr_doctor_checks::{Finding, Outcome};
 use serde::Serialize;
 
-use crate::cli::{FailOn, Format, Show};
+use crate::cli::{FailOn, Format};
 use crate::policy::{self, RunVerdict};
 
 pub const REPORT_SCHEMA_VERSION: u32 = 2;
@@ -57,7 +57,7 @@ pub struct Summary {
     pub ignored: usize,
     pub fail_on: FailOn,
     pub allow_undecided: bool,
-    pub show: Show,
+    pub show: Outcome,
     pub exit_code: u8,
 }
 
@@ -65,7 +65,7 @@ pub struct Summary {
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
     pub fail_on: FailOn,
-    pub show: Show,
+    pub show: Outcome,
     pub allow_undecided: bool,
 }
 
@@ -89,7 +89,7 @@ impl Summary {
     }
 
     pub fn fail_on_name(&self) -> String {
-        format!("{:?}", self.fail_on).to_lowercase()
+        self.fail_on.to_string()
     }
 
     /// The verdict in words: `ok`, `not ok`, or `undecided` (nothing failed, but a check could not decide).
@@ -161,7 +161,7 @@ impl Report {
             .collect();
         let findings = findings
             .into_iter()
-            .filter(|f| shown(policy.show, f.outcome))
+            .filter(|f| f.outcome >= policy.show)
             .collect();
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
@@ -176,17 +176,6 @@ impl Report {
             summary,
         }
     }
-}
-
-fn shown(show: Show, outcome: Outcome) -> bool {
-    let rank = |o: Outcome| match o {
-        Outcome::Pass => Show::Pass,
-        Outcome::Skip => Show::Skip,
-        Outcome::Unknown => Show::Unknown,
-        Outcome::Warn => Show::Warn,
-        Outcome::Fail => Show::Fail,
-    };
-    rank(outcome) >= show
 }
 
 /// The report in `format`.

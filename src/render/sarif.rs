@@ -106,7 +106,7 @@ pub fn render(report: &Report) -> String {
 
 /// Problems are results; passes and skips are not.
 fn is_result(f: &Finding) -> bool {
-    matches!(f.outcome, Outcome::Fail | Outcome::Warn | Outcome::Unknown)
+    f.outcome.is_problem()
 }
 
 fn level(outcome: Outcome) -> ResultLevel {
@@ -119,10 +119,7 @@ fn level(outcome: Outcome) -> ResultLevel {
 
 fn rule(info: &CheckInfo) -> ReportingDescriptor {
     let doc = &info.doc;
-    let help_uri = format!(
-        "{REPOSITORY}/blob/main/docs/checks.md#{}",
-        format!("{}-{}", info.id, info.name).to_lowercase()
-    );
+    let help_uri = format!("{REPOSITORY}/blob/main/docs/checks.md#{}", info.slug());
 
     let mut text = format!("{}\n\nHow to fix (least invasive first):\n", doc.why.trim());
     let mut markdown = format!(

@@ -167,7 +167,7 @@ pub fn assert_table(check: &dyn Check, cases: Vec<(&str, Facts, Outcome, &str)>)
             f.message,
             needle
         );
-        if matches!(outcome, Outcome::Fail | Outcome::Warn | Outcome::Unknown) {
+        if outcome.is_problem() {
             assert!(
                 !f.remediation.is_empty(),
                 "{name}: a {outcome} needs a remediation"
