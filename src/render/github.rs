@@ -29,11 +29,7 @@ pub fn render(report: &Report) -> String {
             out,
             "::{command} title={}::{}",
             escape_property(&format!("{} {}", f.id, f.check)),
-            escape_data(&format!(
-                "{} ({})",
-                f.message,
-                f.target.as_deref().unwrap_or("environment")
-            ))
+            escape_data(&format!("{} ({})", f.message, super::subject(f)))
         );
     }
     // An undecided run fails the step (exit 3) with no failing finding to point at: say why once.

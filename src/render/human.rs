@@ -27,17 +27,14 @@ pub fn render(report: &Report) -> String {
     section(
         &mut out,
         "environment",
-        report.findings.iter().filter(|f| f.target.is_none()),
+        report.environment_findings(),
         width,
     );
     for target in &report.targets {
         section(
             &mut out,
             &target.reference,
-            report
-                .findings
-                .iter()
-                .filter(|f| f.target.as_deref() == Some(&target.reference)),
+            report.findings_for(&target.reference),
             width,
         );
     }
@@ -115,11 +112,7 @@ fn section<'a>(
             let _ = writeln!(out, "        {} {v}", format!("{k}:").dimmed());
         }
         if !f.remediation.is_empty() {
-            let heading = if f.outcome == Outcome::Unknown {
-                "to decide"
-            } else {
-                "fix, least invasive first"
-            };
+            let heading = super::remediation_heading(f.outcome);
             let _ = writeln!(out, "        {}", format!("{heading}:").bold());
             for (n, step) in f.remediation.iter().enumerate() {
                 let _ = writeln!(out, "          {}. {}", n + 1, step.text);

@@ -34,13 +34,7 @@ pub fn render(report: &Report) -> String {
     environment.add_property(("docker-endpoint", report.docker_endpoint.as_str()));
     environment.add_property(("fail-on", fail_on.as_str()));
     environment.add_property(("verdict", report.summary.verdict.as_str()));
-    environment.add_test_cases(
-        report
-            .findings
-            .iter()
-            .filter(|f| f.target.is_none())
-            .map(|f| test_case(report, f)),
-    );
+    environment.add_test_cases(report.environment_findings().map(|f| test_case(report, f)));
     junit.add_test_suite(environment);
 
     for target in &report.targets {
@@ -49,13 +43,7 @@ pub fn render(report: &Report) -> String {
         suite.add_property(("image", reference));
         suite.add_property(("fail-on", fail_on.as_str()));
         suite.add_property(("verdict", target.verdict.as_str()));
-        suite.add_test_cases(
-            report
-                .findings
-                .iter()
-                .filter(|f| f.target.as_deref() == Some(reference))
-                .map(|f| test_case(report, f)),
-        );
+        suite.add_test_cases(report.findings_for(reference).map(|f| test_case(report, f)));
         junit.add_test_suite(suite);
     }
 
@@ -126,7 +114,7 @@ fn test_case(report: &Report, f: &Finding) -> TestCase {
     };
 
     let mut case = TestCase::new(format!("{} {}", f.id, f.check), status);
-    case.set_classname(f.target.as_deref().unwrap_or("environment"));
+    case.set_classname(super::subject(f));
     if let Some(out) = system_out {
         case.set_system_out(out);
     }
@@ -136,11 +124,7 @@ fn test_case(report: &Report, f: &Finding) -> TestCase {
 /// The message, target, evidence and ranked fixes as plain text, like the human report.
 fn details(f: &Finding) -> String {
     let mut s = format!("{}\n", f.message);
-    let _ = writeln!(
-        s,
-        "target: {}",
-        f.target.as_deref().unwrap_or("environment")
-    );
+    let _ = writeln!(s, "target: {}", super::subject(f));
     if let Some(from) = f.relevelled_from {
         let _ = writeln!(s, "re-levelled by policy from: {from}");
     }
@@ -151,11 +135,7 @@ fn details(f: &Finding) -> String {
         }
     }
     if !f.remediation.is_empty() {
-        let heading = if f.outcome == Outcome::Unknown {
-            "to decide"
-        } else {
-            "fix, least invasive first"
-        };
+        let heading = super::remediation_heading(f.outcome);
         let _ = writeln!(s, "{heading}:");
         for (n, step) in f.remediation.iter().enumerate() {
             let _ = writeln!(s, "  {}. {}", n + 1, step.text);

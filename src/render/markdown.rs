@@ -155,7 +155,7 @@ fn details(out: &mut String, f: &Finding) {
         emoji(f.outcome),
         f.id,
         f.check,
-        html(f.target.as_deref().unwrap_or("environment"))
+        html(super::subject(f))
     );
     let _ = writeln!(out, "{}\n", text(&f.message));
     if let Some(from) = f.relevelled_from {
@@ -169,12 +169,9 @@ fn details(out: &mut String, f: &Finding) {
         out.push('\n');
     }
     if !f.remediation.is_empty() {
-        let heading = if f.outcome == Outcome::Unknown {
-            "To decide"
-        } else {
-            "Fix, least invasive first"
-        };
-        let _ = writeln!(out, "**{heading}**\n");
+        let heading = super::remediation_heading(f.outcome);
+        let (first, rest) = heading.split_at(1);
+        let _ = writeln!(out, "**{}{rest}**\n", first.to_uppercase());
         for (n, step) in f.remediation.iter().enumerate() {
             let _ = writeln!(out, "{}. {}", n + 1, text(&step.text));
             if !step.commands.is_empty() {

@@ -178,6 +178,34 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The findings about the environment (the Docker engine, this shell), in report order.
+    pub fn environment_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.target.is_none())
+    }
+
+    /// The findings about one target, in report order.
+    pub fn findings_for<'a>(&'a self, reference: &'a str) -> impl Iterator<Item = &'a Finding> {
+        self.findings
+            .iter()
+            .filter(move |f| f.target.as_deref() == Some(reference))
+    }
+}
+
+/// What a finding is about: its target, or the environment.
+pub fn subject(f: &Finding) -> &str {
+    f.target.as_deref().unwrap_or("environment")
+}
+
+/// The heading over a finding's remediation steps: what would let an unknown decide, else the ranked fixes.
+pub fn remediation_heading(outcome: Outcome) -> &'static str {
+    if outcome == Outcome::Unknown {
+        "to decide"
+    } else {
+        "fix, least invasive first"
+    }
+}
+
 /// The report in `format`.
 pub fn render(report: &Report, format: Format) -> String {
     match format {

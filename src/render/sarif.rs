@@ -190,7 +190,7 @@ fn rule(info: &CheckInfo) -> ReportingDescriptor {
 }
 
 fn result(report: &Report, f: &Finding, rule_index: usize) -> SarifResult {
-    let subject = f.target.as_deref().unwrap_or("environment");
+    let subject = super::subject(f);
 
     let mut properties = BTreeMap::new();
     properties.insert("image".to_string(), json!(f.target));
@@ -269,10 +269,7 @@ fn artifact_uri(report: &Report, f: &Finding) -> String {
     match &report.config_file {
         Some(path) => path_uri(path),
         None => {
-            let name: String = f
-                .target
-                .as_deref()
-                .unwrap_or("environment")
+            let name: String = super::subject(f)
                 .chars()
                 .map(|c| {
                     if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/') {
