@@ -1,4 +1,6 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
+};
 use crate::facts::BuildEnv;
 
 pub struct BuildAttestations;
@@ -91,6 +93,7 @@ fn go_bool(v: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::facts::Fact;
     use crate::rules::fixtures::*;
 

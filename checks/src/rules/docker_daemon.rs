@@ -1,4 +1,6 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict,
+};
 use crate::facts::Fact;
 
 pub struct DockerDaemon;
@@ -64,6 +66,7 @@ impl Check for DockerDaemon {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::rules::fixtures::*;
 
     #[test]

@@ -1,4 +1,6 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
+};
 use crate::remedies;
 
 pub struct ImageShape;
@@ -90,6 +92,7 @@ impl Check for ImageShape {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::facts::{Fact, ImageShape as Shape};
     use crate::rules::fixtures::*;
 

@@ -1,4 +1,4 @@
-use crate::check::*;
+use crate::check::{Check, CheckInfo, Context, Doc, Need, Scope, Severity, Unknown, Verdict};
 
 pub struct ImageStore;
 
@@ -55,6 +55,7 @@ impl Check for ImageStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::facts::Fact;
     use crate::rules::fixtures::*;
 

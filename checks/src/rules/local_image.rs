@@ -1,4 +1,7 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, DOCKER_REMEDY, Doc, Need, Remediation, Scope, Severity, Unknown,
+    Verdict, need,
+};
 use crate::facts::Fact;
 
 pub struct LocalImage;
@@ -70,6 +73,7 @@ impl Check for LocalImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::rules::fixtures::*;
 
     #[test]

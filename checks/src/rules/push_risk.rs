@@ -1,4 +1,6 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
+};
 use crate::remedies;
 use crate::version::EngineVer;
 
@@ -154,6 +156,7 @@ fn upgrade(current: EngineVer) -> Remediation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::facts::{EngineVersion, Fact};
     use crate::rules::fixtures::*;
 

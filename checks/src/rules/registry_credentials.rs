@@ -1,4 +1,6 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
+};
 use crate::facts::Credentials;
 
 pub struct RegistryCredentials;
@@ -145,6 +147,7 @@ fn evidence(v: Verdict, c: &Credentials) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::facts::Fact;
     use crate::rules::fixtures::*;
 

@@ -1,4 +1,6 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, Remediation, Scope, Severity, Unknown, Verdict,
+};
 use crate::reference::EcrRef;
 
 pub struct RegistryRef;
@@ -78,6 +80,7 @@ impl Check for RegistryRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::rules::fixtures::*;
 
     #[test]

@@ -1,4 +1,7 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, ECR_REMEDY, Need, Remediation, Scope, Severity, Unknown,
+    Verdict, need,
+};
 
 pub struct RepositoryExists;
 
@@ -74,6 +77,7 @@ impl Check for RepositoryExists {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::facts::Fact;
     use crate::rules::fixtures::*;
 

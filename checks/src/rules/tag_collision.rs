@@ -1,4 +1,7 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, ECR_REMEDY, Need, Remediation, Scope, Severity, TagPolicy,
+    Unknown, Verdict, need,
+};
 use crate::facts::{Fact, LocalImage, RemoteImage};
 use crate::reference::EcrRef;
 use crate::remedies;
@@ -173,6 +176,7 @@ fn short(digest: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Outcome;
     use crate::facts::Fact;
     use crate::rules::fixtures::*;
 

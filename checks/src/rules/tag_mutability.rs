@@ -1,4 +1,7 @@
-use crate::check::*;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, Need, Outcome, Remediation, Scope, Severity, TagPolicy,
+    Unknown, Verdict,
+};
 use crate::facts::Repository;
 use crate::mutability::filter_can_match_a_tag;
 
