@@ -111,6 +111,20 @@ pub enum Need {
     BuildEnv,
 }
 
+impl Need {
+    /// How the docs name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Need::DockerEngine => "Docker engine",
+            Need::LocalImage => "local image",
+            Need::EcrRepository => "ECR repository",
+            Need::EcrImage => "ECR image",
+            Need::DockerConfig => "docker config file",
+            Need::BuildEnv => "build environment variables",
+        }
+    }
+}
+
 /// What a check concluded, ordered from least to most severe (`pass < skip < unknown < warn < fail`):
 /// `--show` and every renderer's sorting use this one order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

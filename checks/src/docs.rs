@@ -96,15 +96,5 @@ fn needs(n: &[Need]) -> String {
     if n.is_empty() {
         return "nothing (pure)".into();
     }
-    n.iter()
-        .map(|n| match n {
-            Need::DockerEngine => "Docker engine",
-            Need::LocalImage => "local image",
-            Need::EcrRepository => "ECR repository",
-            Need::EcrImage => "ECR image",
-            Need::DockerConfig => "docker config file",
-            Need::BuildEnv => "build environment variables",
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    n.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
 }
