@@ -286,9 +286,9 @@ fn outcomes(run: &Run, name: &str) -> std::collections::HashMap<String, String> 
         .collect()
 }
 
-/// The ECR side of `refs` (the Docker checks skipped; tag-collision's local image is unknown, there is no
-/// engine), saving the facts.
-fn ecr_only(moto: &RecordingMoto, refs: &[String], facts: &std::path::Path) -> Run {
+/// The ECR side of `refs` against the ECR API at `endpoint` (the Docker checks skipped; tag-collision's
+/// local image is unknown, there is no engine), saving the facts.
+fn ecr_only(endpoint: &str, refs: &[String], facts: &std::path::Path) -> Run {
     let mut args = vec![
         "check",
         "--format",
@@ -300,7 +300,7 @@ fn ecr_only(moto: &RecordingMoto, refs: &[String], facts: &std::path::Path) -> R
     ];
     args.extend(refs.iter().map(String::as_str));
     let mut cmd = doctor(None, &args);
-    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
+    cmd.env("AWS_ENDPOINT_URL_ECR", endpoint)
         .env("DOCKER_HOST", "unix:///nonexistent.sock");
     run(cmd)
 }
@@ -326,7 +326,7 @@ fn five_hundred_refs_over_twenty_repositories_cost_at_most_two_calls_per_reposit
     }
     let facts = tempfile::NamedTempFile::new().unwrap();
     moto.start_recording();
-    let run = ecr_only(&moto, &refs, facts.path());
+    let run = ecr_only(&moto.url, &refs, facts.path());
     let actions = moto.recorded_actions();
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 
@@ -368,7 +368,7 @@ fn a_missing_repository_among_many_costs_one_listing_not_one_call_each() {
     let refs: Vec<String> = repos.iter().map(|r| ecr_ref(r, "new")).collect();
     let facts = tempfile::NamedTempFile::new().unwrap();
     moto.start_recording();
-    let run = ecr_only(&moto, &refs, facts.path());
+    let run = ecr_only(&moto.url, &refs, facts.path());
     let actions = moto.recorded_actions();
     assert!(actions.iter().all(|a| is_read_only(a)), "{actions:?}");
     let count = |name: &str| actions.iter().filter(|a| *a == name).count();
@@ -386,7 +386,7 @@ fn a_missing_repository_among_many_costs_one_listing_not_one_call_each() {
 
     // Alone, the missing repository costs the one call that says so.
     moto.start_recording();
-    let run = ecr_only(&moto, &refs[11..], facts.path());
+    let run = ecr_only(&moto.url, &refs[11..], facts.path());
     assert_eq!(
         moto.recorded_actions()
             .iter()
@@ -613,20 +613,7 @@ fn a_repository_holding_more_pages_than_tags_is_not_paged_to_the_end() {
     let ecr = common::paging_ecr::PagingEcr::start("paged/app", 4001);
     let refs = [ecr_ref("paged/app", "old4000"), ecr_ref("paged/app", "new")];
     let facts = tempfile::NamedTempFile::new().unwrap();
-    let mut args = vec![
-        "check",
-        "--format",
-        "json",
-        "--skip",
-        "docker-daemon,image-store,local-image,image-shape,push-risk",
-        "--save-facts",
-        facts.path().to_str().unwrap(),
-    ];
-    args.extend(refs.iter().map(String::as_str));
-    let mut cmd = doctor(None, &args);
-    cmd.env("AWS_ENDPOINT_URL_ECR", &ecr.url)
-        .env("DOCKER_HOST", "unix:///nonexistent.sock");
-    let run = common::run(cmd);
+    let run = ecr_only(&ecr.url, &refs, facts.path());
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     let actions = ecr.actions();
     let count = |name: &str| actions.iter().filter(|a| *a == name).count();
