@@ -117,7 +117,7 @@ fn init(force: bool) -> Result<u8, Error> {
             config::FILE_NAME
         )));
     }
-    write_file(&path, config::STARTER)?;
+    write_file(&path, &config::starter())?;
     eprintln!("wrote {}", config::FILE_NAME);
     Ok(0)
 }

@@ -2,51 +2,31 @@
 //! where each value came from. The config file is `.ecr-doctor.toml` found from the current directory
 //! upward, else `ecr-doctor/config.toml` in the user config dir; `--config` names one, `--no-config` none.
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use ecr_doctor_checks::{CheckInfo, Outcome, Severity, registry};
 use jiff::civil::Date;
-use serde::Deserialize;
 
 use crate::cli::{ColorChoice, FailOn, Format, OutputArgs, RunArgs};
 use crate::error::Error;
 
-pub const FILE_NAME: &str = ".ecr-doctor.toml";
+mod describe;
+mod file;
 
-/// What the config file may say.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ConfigFile {
-    fail_on: Option<FailOn>,
-    show: Option<Outcome>,
-    timeout: Option<f64>,
-    offline: Option<bool>,
-    allow_undecided: Option<bool>,
-    skip: Option<Vec<String>>,
-    format: Option<Format>,
-    color: Option<ColorChoice>,
-    #[serde(default)]
-    severity: BTreeMap<String, Severity>,
-    #[serde(default)]
-    ignore: Vec<IgnoreEntry>,
-}
+pub use describe::{describe, starter};
+pub use file::FILE_NAME;
+use file::{ConfigFile, discover, ignore_from_file, read};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IgnoreEntry {
-    check: String,
-    reason: Option<String>,
-    /// A TOML date (`2027-01-31`) or a string holding one.
-    expires: Option<toml::Value>,
-    #[serde(default)]
-    repositories: Vec<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-}
+/// The defaults: the resolver, `ecr-doctor init`'s starter file and (a test holds them to it) the
+/// `--help` texts all state these.
+pub const DEFAULT_FAIL_ON: FailOn = FailOn::Fail;
+pub const DEFAULT_SHOW: Outcome = Outcome::Pass;
+pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+pub const DEFAULT_FORMAT: Format = Format::Human;
+pub const DEFAULT_COLOR: ColorChoice = ColorChoice::Auto;
 
 /// Where a setting came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,7 +193,7 @@ impl Settings {
                 "fail_on",
                 run.fail_on,
                 file.fail_on,
-                FailOn::Fail,
+                DEFAULT_FAIL_ON,
             ),
             show: pick(
                 matches,
@@ -221,7 +201,7 @@ impl Settings {
                 "show",
                 run.show,
                 file.show,
-                Outcome::Pass,
+                DEFAULT_SHOW,
             ),
             timeout: pick(
                 matches,
@@ -232,7 +212,7 @@ impl Settings {
                     .map(validate_timeout)
                     .transpose()
                     .map_err(|e| bad_setting(&file_source(), e))?,
-                10.0,
+                DEFAULT_TIMEOUT_SECS,
             ),
             offline: pick(
                 matches,
@@ -256,7 +236,7 @@ impl Settings {
                 "format",
                 output.format,
                 file.format,
-                Format::Human,
+                DEFAULT_FORMAT,
             ),
             color: pick(
                 matches,
@@ -264,7 +244,7 @@ impl Settings {
                 "color",
                 output.color,
                 file.color,
-                ColorChoice::Auto,
+                DEFAULT_COLOR,
             ),
             skip,
             severity,
@@ -307,85 +287,7 @@ fn validate_timeout(v: f64) -> Result<f64, String> {
     }
 }
 
-/// The first `.ecr-doctor.toml` from `start` upward, else the user's config file.
-pub fn discover(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .map(|dir| dir.join(FILE_NAME))
-        .find(|p| p.is_file())
-        .or_else(|| user_config().filter(|p| p.is_file()))
-}
-
-/// `$XDG_CONFIG_HOME/ecr-doctor/config.toml`, else `~/.config/ecr-doctor/config.toml`.
-pub fn user_config() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("ecr-doctor/config.toml"))
-}
-
-fn read(path: &Path) -> Result<ConfigFile, Error> {
-    let bad = |why: String| Error::BadConfig {
-        path: path.to_path_buf(),
-        why,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    // toml's message spans lines (it quotes the source); keep the first line and the location.
-    toml::from_str(&text).map_err(|e| bad(e.message().to_string() + &line_of(&text, e.span())))
-}
-
-fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> String {
-    span.map(|s| {
-        format!(
-            " (line {})",
-            text[..s.start.min(text.len())].lines().count().max(1)
-        )
-    })
-    .unwrap_or_default()
-}
-
-fn ignore_from_file(e: IgnoreEntry, origin: &Source) -> Result<Ignore, Error> {
-    let check = find_check(&e.check, origin)?;
-    let reason = e.reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
-        bad_setting(
-            origin,
-            format!(
-                "the ignore of '{}' has no reason: every ignore needs one",
-                e.check
-            ),
-        )
-    })?;
-    let expires = match e.expires {
-        None => None,
-        Some(v) => {
-            let text = match v {
-                toml::Value::String(s) => s,
-                toml::Value::Datetime(d) => d.to_string(),
-                other => other.to_string(),
-            };
-            Some(text.parse::<Date>().map_err(|_| {
-                bad_setting(
-                    origin,
-                    format!(
-                        "the ignore of '{}' expires on '{text}', which is not a date (YYYY-MM-DD)",
-                        e.check
-                    ),
-                )
-            })?)
-        }
-    };
-    Ok(Ignore {
-        check,
-        reason,
-        expires,
-        repositories: e.repositories,
-        tags: e.tags,
-        origin: origin.clone(),
-    })
-}
-
-fn find_check(key: &str, origin: &Source) -> Result<&'static CheckInfo, Error> {
+pub(super) fn find_check(key: &str, origin: &Source) -> Result<&'static CheckInfo, Error> {
     registry::find(key)
         .map(|c| c.info())
         .ok_or_else(|| match origin {
@@ -397,7 +299,7 @@ fn find_check(key: &str, origin: &Source) -> Result<&'static CheckInfo, Error> {
         })
 }
 
-fn bad_setting(origin: &Source, why: String) -> Error {
+pub(super) fn bad_setting(origin: &Source, why: String) -> Error {
     match origin {
         Source::File(path) => Error::BadConfig {
             path: path.clone(),
@@ -431,88 +333,42 @@ fn env_var(id: &str) -> &'static str {
     }
 }
 
-/// `ecr-doctor config`: the effective configuration as TOML, each value with its source.
-pub fn describe(s: &Settings) -> String {
-    let mut out = String::new();
-    let file = s
-        .config_file
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "none".into());
-    out += &format!("# config file: {file}\n");
-    let line =
-        |key: &str, value: String, source: &Source| format!("{key:<15} = {value:<22} # {source}\n");
-    out += &line("fail-on", quoted(&s.fail_on.value), &s.fail_on.source);
-    out += &line("show", quoted(&s.show.value), &s.show.source);
-    out += &line("timeout", format!("{}", s.timeout.value), &s.timeout.source);
-    out += &line("offline", s.offline.value.to_string(), &s.offline.source);
-    out += &line(
-        "allow-undecided",
-        s.allow_undecided.value.to_string(),
-        &s.allow_undecided.source,
-    );
-    out += &line("skip", format!("{:?}", s.skip.value), &s.skip.source);
-    out += &line("format", quoted(&s.format.value), &s.format.source);
-    out += &line("color", quoted(&s.color.value), &s.color.source);
-    if !s.severity.is_empty() {
-        out += "\n[severity]\n";
-        for r in &s.severity {
-            out += &line(r.check.name, format!("\"{}\"", r.level), &r.origin);
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn help_texts_state_the_defaults() {
+        let cli = crate::cli::Cli::command();
+        let check = cli.find_subcommand("check").expect("a check command");
+        for (id, default) in [
+            ("fail_on", DEFAULT_FAIL_ON.to_string()),
+            ("show", DEFAULT_SHOW.to_string()),
+            ("timeout", DEFAULT_TIMEOUT_SECS.to_string()),
+            ("format", DEFAULT_FORMAT.to_string()),
+            ("color", DEFAULT_COLOR.to_string()),
+        ] {
+            let help = check
+                .get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_else(|| panic!("--{id} has help"));
+            assert!(
+                help.contains(&format!("[default: {default}]")),
+                "--{id}: {help}"
+            );
         }
     }
-    for i in &s.ignores {
-        out += &format!(
-            "\n[[ignore]]  # {}\ncheck = \"{}\"\nreason = {:?}\n",
-            i.origin, i.check.name, i.reason
-        );
-        if let Some(d) = i.expires {
-            out += &format!("expires = {d}\n");
-        }
-        if !i.repositories.is_empty() {
-            out += &format!("repositories = {:?}\n", i.repositories);
-        }
-        if !i.tags.is_empty() {
-            out += &format!("tags = {:?}\n", i.tags);
-        }
+
+    #[test]
+    fn the_starter_file_is_the_defaults() {
+        let file: ConfigFile = toml::from_str(&starter()).expect("the starter file parses");
+        assert_eq!(file.fail_on, Some(DEFAULT_FAIL_ON));
+        assert_eq!(file.show, Some(DEFAULT_SHOW));
+        assert_eq!(file.timeout, Some(DEFAULT_TIMEOUT_SECS));
+        assert_eq!(file.allow_undecided, Some(false));
     }
-    out
 }
-
-fn quoted(v: &impl fmt::Display) -> String {
-    format!("\"{v}\"")
-}
-
-/// `ecr-doctor init`: a commented starter config.
-pub const STARTER: &str = r#"# ecr-doctor configuration. Command-line options and ECR_DOCTOR_* environment variables override it.
-# `ecr-doctor config` shows the effective configuration; `ecr-doctor checks` lists the check IDs and names.
-
-# Exit with 1 when a finding that is not ignored is at or above: fail | warn | unknown | never
-fail-on = "fail"
-
-# Print findings at or above: pass (everything) | skip | unknown | warn | fail
-show = "pass"
-
-# Seconds each probe (Docker or AWS call) may take.
-timeout = 10
-
-# Exit 0 instead of 3 when nothing failed but a check could not decide (daemon unreachable, access
-# denied, timed out). Fine on a laptop; a CI gate should leave it false: an undecided push may fail.
-allow-undecided = false
-
-# Checks not to run (their probes are not run either).
-# skip = ["image-store"]
-
-# Re-level a check's problems: "fail" or "warn".
-[severity]
-# image-shape = "fail"   # treat an attested index to an immutable tag as a failure
-
-# Ignore a check's problems. Every ignore needs a reason; `expires` (a date) makes it temporary, and
-# `repositories` / `tags` (wildcards) scope it. Ignored findings are still listed, and an ignore that
-# matches nothing, or has expired, is reported.
-# [[ignore]]
-# check = "tag-collision"
-# reason = "the release job re-pushes identical images; it skips existing tags itself"
-# expires = 2027-06-30
-# repositories = ["team/*"]
-# tags = ["release-*"]
-"#;
