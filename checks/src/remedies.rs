@@ -1,7 +1,19 @@
-//! Remediation steps shared by several checks, built for the exact reference being checked.
+//! Remediation shared by several checks: what makes a missing fact observable (the "to decide" of an
+//! Unknown), and fixes built for the exact reference being checked.
 
 use crate::check::Remediation;
 use crate::reference::EcrRef;
+
+/// What makes a Docker fact observable.
+pub const DOCKER_REMEDY: &str = "Start the Docker engine, or point DOCKER_HOST / DOCKER_CONTEXT at a running one, and run again.";
+/// What makes an ECR fact observable.
+pub const ECR_REMEDY: &str = "Run without --offline, with AWS credentials (env, profile, SSO, web identity or instance role) \
+     and network access to the registry's ECR API endpoint; raise --timeout for slow links.";
+
+/// What makes the local image's shape observable.
+pub const SHAPE_REMEDY: &str = "Raise --timeout: engines before 27.2 (API 1.47) can only show an image's manifests \
+     through its export, which for a large image takes seconds. Or use Docker Engine 27.2 or later, which lists them \
+     at once.";
 
 pub const TAG_MUTABILITY_DOC: &str =
     "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html";

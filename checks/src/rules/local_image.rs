@@ -1,8 +1,8 @@
 use crate::check::{
-    Check, CheckInfo, Context, DOCKER_REMEDY, Doc, Need, Remediation, Scope, Severity, Unknown,
-    Verdict, need,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
 use crate::facts::Fact;
+use crate::remedies::DOCKER_REMEDY;
 
 pub struct LocalImage;
 

@@ -1,7 +1,7 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, ECR_REMEDY, Need, Remediation, Scope, Severity, Unknown,
-    Verdict, need,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
+use crate::remedies::ECR_REMEDY;
 
 pub struct RepositoryExists;
 

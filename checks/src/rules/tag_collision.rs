@@ -1,10 +1,11 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, ECR_REMEDY, Need, Remediation, Scope, Severity, TagPolicy,
-    Unknown, Verdict, need,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown,
+    Verdict, need,
 };
 use crate::facts::{Fact, LocalImage, RemoteImage};
 use crate::reference::EcrRef;
 use crate::remedies;
+use crate::remedies::ECR_REMEDY;
 
 pub struct TagCollision;
 

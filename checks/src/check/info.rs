@@ -1,0 +1,115 @@
+//! What a check is: its code, name, severity, scope, the facts it needs, and its documentation.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Outcome;
+
+/// Serialized as is for `checks --format json` and `explain --format json`.
+#[derive(Debug, Serialize)]
+pub struct CheckInfo {
+    /// Stable code, e.g. `ED205`.
+    pub id: &'static str,
+    /// Stable kebab-case name, e.g. `push-risk`.
+    pub name: &'static str,
+    pub title: &'static str,
+    /// The level of the problems it reports unless policy re-levels it.
+    pub severity: Severity,
+    pub scope: Scope,
+    /// The facts it reads: decides which probes run.
+    pub needs: &'static [Need],
+    /// Failure-catalog entries it covers, e.g. `["F2", "F3"]`.
+    pub catalog: &'static [&'static str],
+    #[serde(flatten)]
+    pub doc: Doc,
+}
+
+impl CheckInfo {
+    /// The check's anchor in docs/checks.md (`ed205-push-risk`): the docs and SARIF's `helpUri` both use it.
+    pub fn slug(&self) -> String {
+        format!("{}-{}", self.id, self.name).to_lowercase()
+    }
+}
+
+/// The documentation of a check, the single source for `explain` and docs/checks.md.
+#[derive(Debug, Serialize)]
+pub struct Doc {
+    pub what: &'static str,
+    pub why: &'static str,
+    /// Ranked, least invasive first.
+    pub fixes: &'static [&'static str],
+    pub example: &'static str,
+    pub references: &'static [&'static str],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warn,
+    Fail,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Fail => "fail",
+        }
+    }
+
+    /// The outcome a problem at this severity is reported as.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Severity::Warn => Outcome::Warn,
+            Severity::Fail => Outcome::Fail,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Once per run: the Docker engine.
+    Environment,
+    /// Once per image reference.
+    Target,
+}
+
+/// A group of facts, each gathered by one probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Need {
+    /// `/version` and `/info`.
+    DockerEngine,
+    /// The local image and its shape.
+    LocalImage,
+    /// `DescribeRepositories`.
+    EcrRepository,
+    /// `DescribeImages` / `BatchGetImage` for the tag.
+    EcrImage,
+    /// The docker CLI's config file (credentials per registry host).
+    DockerConfig,
+    /// Build-related environment variables.
+    BuildEnv,
+}
+
+impl Need {
+    /// How the docs name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Need::DockerEngine => "Docker engine",
+            Need::LocalImage => "local image",
+            Need::EcrRepository => "ECR repository",
+            Need::EcrImage => "ECR image",
+            Need::DockerConfig => "docker config file",
+            Need::BuildEnv => "build environment variables",
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The `Check` trait, what a check sees (`Context`) and what it produces (`verdict`); its metadata and
+//! documentation (`info`).
+
+mod info;
+mod verdict;
+
+pub use info::{CheckInfo, Doc, Need, Scope, Severity};
+pub use verdict::{Evidence, Finding, Ignored, Outcome, Remediation, Unknown, Verdict};
+
+use crate::facts::{EngineInfo, Fact, Facts, ImageShape, LocalImage, Repository, TargetFacts};
+use crate::mutability::{TagRule, tag_rule};
+use crate::reference::EcrRef;
+use crate::remedies::{DOCKER_REMEDY, ECR_REMEDY, SHAPE_REMEDY};
+use crate::version::EngineVer;
+
+/// A check: static metadata and documentation, and a pure function from facts to a verdict.
+pub trait Check: Sync {
+    fn info(&self) -> &'static CheckInfo;
+    /// `Err(Unknown)` when a fact the check needs is missing: the runner reports it as Unknown.
+    fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown>;
+}
+
+/// Read an observed fact or stop the check with Unknown.
+pub fn need<'a, T>(fact: &'a Fact<T>, what: &str, remedy: &str) -> Result<&'a T, Unknown> {
+    match fact {
+        Fact::Observed { value } => Ok(value),
+        other => Err(Unknown::from_fact(other, what, remedy).expect("not observed")),
+    }
+}
+
+/// What a check sees: every run-wide fact, and the target it is evaluated for (none for environment
+/// checks). A new run-wide fact is a field of `Facts`, reachable here without a change.
+pub struct Context<'a> {
+    pub facts: &'a Facts,
+    pub target: Option<&'a TargetFacts>,
+}
+
+impl<'a> Context<'a> {
+    pub fn target(&self) -> Result<&'a TargetFacts, Unknown> {
+        self.target
+            .ok_or_else(|| Unknown::new("no image reference given", "name an image reference"))
+    }
+
+    pub fn reference(&self) -> Result<EcrRef, Unknown> {
+        let t = self.target()?;
+        EcrRef::parse(&t.reference)
+            .map_err(|e| Unknown::new(e.to_string(), "fix the image reference"))
+    }
+
+    pub fn engine_info(&self) -> Result<&'a EngineInfo, Unknown> {
+        need(
+            &self.facts.docker.info,
+            "the Docker engine's image store (GET /info)",
+            DOCKER_REMEDY,
+        )
+    }
+
+    pub fn engine_version(&self) -> Result<(EngineVer, &'a str), Unknown> {
+        let v = need(
+            &self.facts.docker.version,
+            "the Docker engine version (GET /version)",
+            DOCKER_REMEDY,
+        )?;
+        EngineVer::parse(&v.version)
+            .map(|ev| (ev, v.version.as_str()))
+            .ok_or_else(|| {
+                Unknown::new(
+                    format!("engine version '{}' is not a version number", v.version),
+                    "use a released Docker Engine",
+                )
+            })
+    }
+
+    /// The local image, or Unknown when it is absent: the `local-image` check reports the absence.
+    pub fn local_image(&self) -> Result<&'a LocalImage, Unknown> {
+        let t = self.target()?;
+        need(&t.local, "the local image", DOCKER_REMEDY)?
+            .as_ref()
+            .ok_or_else(|| {
+                Unknown::new(
+                    format!("there is no local image '{}'", t.local_image),
+                    "build or tag the image locally",
+                )
+            })
+    }
+
+    pub fn local_shape(&self) -> Result<&'a ImageShape, Unknown> {
+        need(
+            &self.local_image()?.shape,
+            "the local image's shape (index or manifest)",
+            SHAPE_REMEDY,
+        )
+    }
+}
+
+/// What the repository does with this reference's tag.
+pub enum TagPolicy<'a> {
+    /// A digest-only reference: the push writes no tag.
+    NoTag,
+    /// The repository does not exist (reported by repository-exists).
+    NoRepository,
+    Tag {
+        tag: String,
+        repo: &'a Repository,
+        rule: TagRule,
+    },
+}
+
+impl<'a> Context<'a> {
+    pub fn tag_policy(&self) -> Result<TagPolicy<'a>, Unknown> {
+        let Some(tag) = self.reference()?.tag else {
+            return Ok(TagPolicy::NoTag);
+        };
+        let repo = need(
+            &self.target()?.repository,
+            "the repository's tag mutability (DescribeRepositories)",
+            ECR_REMEDY,
+        )?;
+        Ok(match repo {
+            None => TagPolicy::NoRepository,
+            Some(repo) => TagPolicy::Tag {
+                rule: tag_rule(repo, &tag),
+                tag,
+                repo,
+            },
+        })
+    }
+}
