@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::check::{CheckInfo, Need, Scope, Severity};
+use crate::check::{CheckInfo, Need, Scope};
 use crate::registry::CHECKS;
 
 /// The whole of docs/checks.md.
@@ -23,7 +23,7 @@ pub fn checks_markdown() -> String {
             i.id,
             i.slug(),
             i.name,
-            severity(i.severity),
+            i.severity,
             scope(i.scope),
             needs(i.needs),
             i.catalog.join(", ")
@@ -56,7 +56,7 @@ pub fn explain_markdown(i: &CheckInfo) -> String {
     let _ = writeln!(
         s,
         "Default severity: **{}** · scope: {} · needs: {} · catalog: {catalog}\n",
-        severity(i.severity),
+        i.severity,
         scope(i.scope),
         needs(i.needs),
     );
@@ -76,13 +76,6 @@ pub fn explain_markdown(i: &CheckInfo) -> String {
         let _ = writeln!(s, "- {r}");
     }
     s
-}
-
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Warn => "warn",
-        Severity::Fail => "fail",
-    }
 }
 
 fn scope(s: Scope) -> &'static str {

@@ -189,7 +189,7 @@ mod tests {
             use crate::check::Outcome::{Pass, Skip};
             assert!(
                 !matches!(f.outcome, Pass | Skip),
-                "{}: {:?} {}",
+                "{}: {} {}",
                 c.name,
                 f.outcome,
                 f.message
