@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use ecr_doctor_checks::{CheckInfo, Finding, Outcome, Scope, Severity, registry};
+use ecr_doctor_checks::{CheckInfo, Finding, Outcome, Scope, registry};
 use serde_json::{Value, json};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
@@ -147,10 +147,6 @@ fn rule(info: &CheckInfo) -> ReportingDescriptor {
         info.id, info.name
     );
 
-    let default_level = match info.severity {
-        Severity::Warn => "warning",
-        Severity::Fail => "error",
-    };
     let mut tags = vec!["ecr".to_string(), "docker-push".to_string()];
     tags.push(
         match info.scope {
@@ -182,7 +178,8 @@ fn rule(info: &CheckInfo) -> ReportingDescriptor {
         .help_uri(help_uri)
         .default_configuration(
             ReportingConfiguration::builder()
-                .level(json!(default_level))
+                // What a result at the check's default severity is reported as.
+                .level(json!(level(info.severity.outcome())))
                 .build(),
         )
         .properties(PropertyBag::builder().tags(tags).build())
