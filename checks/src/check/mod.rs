@@ -106,6 +106,11 @@ pub enum TagPolicy<'a> {
     },
 }
 
+/// What a check about the tag reports for `TagPolicy::NoTag`.
+pub const SKIP_NO_TAG: &str = "a digest reference: the push writes no tag";
+/// What a check about the tag reports for `TagPolicy::NoRepository`.
+pub const SKIP_NO_REPOSITORY: &str = "the repository does not exist (see repository-exists)";
+
 impl<'a> Context<'a> {
     pub fn tag_policy(&self) -> Result<TagPolicy<'a>, Unknown> {
         let Some(tag) = self.reference()?.tag else {

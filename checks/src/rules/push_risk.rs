@@ -1,5 +1,6 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
+    Severity, TagPolicy, Unknown, Verdict,
 };
 use crate::remedies;
 use crate::version::EngineVer;
@@ -58,12 +59,10 @@ impl Check for PushRisk {
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let tag = match cx.tag_policy() {
             Ok(TagPolicy::NoTag) => {
-                return Ok(Verdict::skip("a digest reference: the push writes no tag"));
+                return Ok(Verdict::skip(SKIP_NO_TAG));
             }
             Ok(TagPolicy::NoRepository) => {
-                return Ok(Verdict::skip(
-                    "the repository does not exist (see repository-exists)",
-                ));
+                return Ok(Verdict::skip(SKIP_NO_REPOSITORY));
             }
             Ok(TagPolicy::Tag { tag, rule, .. }) => Ok((tag, rule.immutable)),
             Err(u) => Err(u),

@@ -1,6 +1,6 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown,
-    Verdict, need,
+    Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
+    Severity, TagPolicy, Unknown, Verdict, need,
 };
 use crate::facts::{Fact, LocalImage, RemoteImage};
 use crate::reference::EcrRef;
@@ -66,12 +66,10 @@ impl Check for TagCollision {
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let (tag, rule) = match cx.tag_policy()? {
             TagPolicy::NoTag => {
-                return Ok(Verdict::skip("a digest reference: the push writes no tag"));
+                return Ok(Verdict::skip(SKIP_NO_TAG));
             }
             TagPolicy::NoRepository => {
-                return Ok(Verdict::skip(
-                    "the repository does not exist (see repository-exists)",
-                ));
+                return Ok(Verdict::skip(SKIP_NO_REPOSITORY));
             }
             TagPolicy::Tag { tag, rule, .. } => (tag, rule),
         };

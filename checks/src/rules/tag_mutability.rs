@@ -1,6 +1,6 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Outcome, Remediation, Scope, Severity, TagPolicy,
-    Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Outcome, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG,
+    Scope, Severity, TagPolicy, Unknown, Verdict,
 };
 use crate::facts::Repository;
 use crate::mutability::filter_can_match_a_tag;
@@ -50,12 +50,10 @@ impl Check for TagMutability {
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let (tag, repo, rule) = match cx.tag_policy()? {
             TagPolicy::NoTag => {
-                return Ok(Verdict::skip("a digest reference: the push writes no tag"));
+                return Ok(Verdict::skip(SKIP_NO_TAG));
             }
             TagPolicy::NoRepository => {
-                return Ok(Verdict::skip(
-                    "the repository does not exist (see repository-exists)",
-                ));
+                return Ok(Verdict::skip(SKIP_NO_REPOSITORY));
             }
             TagPolicy::Tag { tag, repo, rule } => (tag, repo, rule),
         };
