@@ -15,8 +15,11 @@ pub const SHAPE_REMEDY: &str = "Raise --timeout: engines before 27.2 (API 1.47) 
      through its export, which for a large image takes seconds. Or use Docker Engine 27.2 or later, which lists them \
      at once.";
 
+/// Cited by the checks about tag mutability, and linked from the fixes that change it.
 pub const TAG_MUTABILITY_DOC: &str =
     "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html";
+/// Cited by the checks about the image store, and linked from the fix that switches it.
+pub const CONTAINERD_STORE_DOC: &str = "https://docs.docker.com/desktop/features/containerd/";
 
 /// Let this one tag be overwritten while the repository stays immutable.
 pub fn exclude_tag(r: &EcrRef, tag: &str) -> Remediation {

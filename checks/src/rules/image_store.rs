@@ -1,4 +1,5 @@
 use crate::check::{Check, CheckInfo, Context, Doc, Need, Scope, Severity, Unknown, Verdict};
+use crate::remedies;
 
 pub struct ImageStore;
 
@@ -25,7 +26,7 @@ static INFO: CheckInfo = CheckInfo {
         ],
         example: "✓ ED002 image-store  containerd image store: a default build makes an image index",
         references: &[
-            "https://docs.docker.com/desktop/features/containerd/",
+            remedies::CONTAINERD_STORE_DOC,
             "moby/moby daemon/containerd/service.go",
         ],
     },

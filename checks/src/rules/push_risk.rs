@@ -46,7 +46,7 @@ static INFO: CheckInfo = CheckInfo {
             "moby/moby#49949 (fix, 28.2.0), moby/moby#52169 (backport, 25.0.16)",
             "docker/buildx#3023",
             "aws/aws-cdk#30680, #31549",
-            "https://docs.docker.com/desktop/features/containerd/",
+            remedies::CONTAINERD_STORE_DOC,
         ],
     },
 };
@@ -137,7 +137,7 @@ impl Check for PushRisk {
         .fix(
             Remediation::text(CLASSIC_STORE)
                 .command(r#"echo '{"features":{"containerd-snapshotter":false}}' # merge into /etc/docker/daemon.json, then restart dockerd"#)
-                .link("https://docs.docker.com/desktop/features/containerd/"),
+                .link(remedies::CONTAINERD_STORE_DOC),
         )
         .fix(remedies::exclude_tag(&r, &tag)))
     }

@@ -53,7 +53,7 @@ static INFO: CheckInfo = CheckInfo {
             "moby/buildkit#3776",
             "CircleCI-Public/aws-ecr-orb#117, #200",
             "aws/containers-roadmap#2179",
-            "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html",
+            remedies::TAG_MUTABILITY_DOC,
         ],
     },
 };

@@ -4,6 +4,7 @@ use crate::check::{
 };
 use crate::facts::Repository;
 use crate::mutability::filter_can_match_a_tag;
+use crate::remedies;
 
 pub struct TagMutability;
 
@@ -35,10 +36,7 @@ static INFO: CheckInfo = CheckInfo {
               common cause of surprise (a filter `v*` does not match `dev`; `latest` does not match `latest-x`).",
         fixes: &[MODE_AS_INTENDED, VALID_FILTERS],
         example: "✓ ED201 tag-mutability  tag 'v42' is immutable: IMMUTABLE_WITH_EXCLUSION and it matches none of the filters [latest, dev-*]",
-        references: &[
-            "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html",
-            FILTERS_DOC,
-        ],
+        references: &[remedies::TAG_MUTABILITY_DOC, FILTERS_DOC],
     },
 };
 
