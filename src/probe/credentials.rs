@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use ecr_doctor_checks::facts::{Credentials, Fact};
+use serde::Deserialize;
 
 use super::{Fill, Plan};
-use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

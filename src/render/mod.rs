@@ -150,12 +150,7 @@ impl Report {
         let targets = targets
             .into_iter()
             .map(|reference| TargetVerdict {
-                verdict: policy::verdict(
-                    findings
-                        .iter()
-                        .filter(|f| f.target.as_deref() == Some(&reference)),
-                    policy.fail_on,
-                ),
+                verdict: policy::verdict(about(&findings, Some(&reference)), policy.fail_on),
                 reference,
             })
             .collect();
@@ -176,20 +171,26 @@ impl Report {
             summary,
         }
     }
-}
 
-impl Report {
     /// The findings about the environment (the Docker engine, this shell), in report order.
     pub fn environment_findings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.target.is_none())
+        about(&self.findings, None)
     }
 
     /// The findings about one target, in report order.
     pub fn findings_for<'a>(&'a self, reference: &'a str) -> impl Iterator<Item = &'a Finding> {
-        self.findings
-            .iter()
-            .filter(move |f| f.target.as_deref() == Some(reference))
+        about(&self.findings, Some(reference))
     }
+}
+
+/// The findings about one target (`Some(reference)`) or the environment (`None`), in order.
+fn about<'a>(
+    findings: &'a [Finding],
+    target: Option<&'a str>,
+) -> impl Iterator<Item = &'a Finding> {
+    findings
+        .iter()
+        .filter(move |f| f.target.as_deref() == target)
 }
 
 /// What a finding is about: its target, or the environment.
