@@ -158,12 +158,7 @@ async fn list_images(
     if names.is_empty() {
         return Ok(vec![]);
     }
-    let filters = HashMap::from([("reference", names)]);
-    let opts = ListImagesOptionsBuilder::new()
-        .manifests(true)
-        .filters(&filters)
-        .build();
-    match tokio::time::timeout(timeout, docker.list_images(Some(opts))).await {
+    match tokio::time::timeout(timeout, listed_by_reference(docker, names)).await {
         Ok(listed) => listed.map_err(|e| error_chain(&e)),
         Err(_) => Err(did_not_answer(
             "the Docker engine (GET /images/json)",
@@ -204,14 +199,17 @@ async fn local_images(
         let name = t.local_image.as_str();
         let summary = by_name.get(name).copied();
         async move {
+            // One budget for the whole image: the inspect and whatever reading its shape takes.
+            let deadline = Instant::now() + timeout;
+            let budget = Budget { deadline, timeout };
             let local = match summary {
                 Some(s) => Fact::observed(Some(LocalImage {
                     id: s.id.clone(),
                     repo_tags: of_target(t, &s.repo_tags),
                     repo_digests: of_target(t, &s.repo_digests),
-                    shape: image_shape(docker, name, &s.id, Some(s), store, timeout).await,
+                    shape: image_shape(docker, name, &s.id, Some(s), store, budget).await,
                 })),
-                None => local_image(docker, t, store, timeout).await,
+                None => local_image(docker, t, store, budget).await,
             };
             (t.key, local)
         }
@@ -248,10 +246,10 @@ async fn local_image(
     docker: &Docker,
     target: &Target,
     store: Store,
-    timeout: Duration,
+    budget: Budget,
 ) -> Fact<Option<LocalImage>> {
     let name = target.local_image.as_str();
-    let inspect = match tokio::time::timeout(timeout, docker.inspect_image(name)).await {
+    let inspect = match tokio::time::timeout_at(budget.deadline, docker.inspect_image(name)).await {
         Ok(Ok(i)) => i,
         Ok(Err(DockerError::DockerResponseServerError {
             status_code: 404, ..
@@ -260,31 +258,36 @@ async fn local_image(
         Err(_) => {
             return Fact::unavailable(did_not_answer(
                 "the Docker engine (GET /images/{name}/json)",
-                timeout,
+                budget.timeout,
             ));
         }
     };
     let id = inspect.id.unwrap_or_default();
     Fact::observed(Some(LocalImage {
-        shape: image_shape(docker, name, &id, None, store, timeout).await,
+        shape: image_shape(docker, name, &id, None, store, budget).await,
         id,
         repo_tags: of_target(target, &inspect.repo_tags.unwrap_or_default()),
         repo_digests: of_target(target, &inspect.repo_digests.unwrap_or_default()),
     }))
 }
 
+/// One image's time: `timeout` (the `--timeout` it is named by) from when its reads began.
+#[derive(Clone, Copy)]
+struct Budget {
+    deadline: Instant,
+    timeout: Duration,
+}
+
 /// The manifest `docker push` would send for the image: static on a classic store; from its listing from
-/// API 1.47 on the containerd store (`listed`, when the image came from one); else from its export. One
-/// budget for the whole read.
+/// API 1.47 on the containerd store (`listed`, when the image came from one); else from its export.
 async fn image_shape(
     docker: &Docker,
     name: &str,
     id: &str,
     listed: Option<&ImageSummary>,
     store: Store,
-    timeout: Duration,
+    Budget { deadline, timeout }: Budget,
 ) -> Fact<ImageShape> {
-    let deadline = Instant::now() + timeout;
     match (store.containerd, listed) {
         (None, _) => Fact::unavailable("the engine's image store is unknown (GET /info failed)"),
         // A graphdriver store holds one manifest per image; `docker push` sends exactly that.
@@ -311,14 +314,22 @@ async fn image_shape(
     }
 }
 
-/// API ≥ 1.47: `GET /images/json?manifests=1&filters={"reference":[name]}`.
-async fn listed_shape(docker: &Docker, name: &str) -> Fact<ImageShape> {
-    let filters = HashMap::from([("reference", vec![name])]);
+/// `GET /images/json?manifests=1&filters={"reference":[names…]}` (`manifests` from API 1.47).
+async fn listed_by_reference(
+    docker: &Docker,
+    names: Vec<&str>,
+) -> Result<Vec<ImageSummary>, DockerError> {
+    let filters = HashMap::from([("reference", names)]);
     let opts = ListImagesOptionsBuilder::new()
         .manifests(true)
         .filters(&filters)
         .build();
-    match docker.list_images(Some(opts)).await {
+    docker.list_images(Some(opts)).await
+}
+
+/// API ≥ 1.47: the shape of one image, from its own listing.
+async fn listed_shape(docker: &Docker, name: &str) -> Fact<ImageShape> {
+    match listed_by_reference(docker, vec![name]).await {
         Ok(list) => match list.into_iter().next() {
             Some(summary) => Fact::observed(shape_from_summary(summary)),
             None => Fact::unavailable(format!("the engine listed no image for '{name}'")),
