@@ -33,7 +33,8 @@ timed out), so the push may still fail (--allow-undecided makes this 0).";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check that pushing each REF would succeed (no REF: the environment checks only)
+    /// Check that pushing each REF, or the push command after `--`, would succeed (neither: the
+    /// environment checks only)
     Check(CheckArgs),
     /// Run the environment checks only: the onboarding checklist (the default with no command)
     Env(EnvArgs),
@@ -85,8 +86,13 @@ pub struct ConfigArgs {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// ECR image references: ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY[:TAG][@sha256:DIGEST]
+    /// (`docker push` of each)
     #[arg(value_name = "REF")]
     pub refs: Vec<String>,
+    /// The push command to predict, after `--`: docker push, docker build/buildx build (--push), docker
+    /// buildx bake (--push), docker buildx imagetools create
+    #[arg(last = true, value_name = "COMMAND", conflicts_with_all = ["refs", "local_image", "facts"])]
+    pub command: Vec<String>,
     /// The local image pushed as the REF in the same position, when it is not REF itself (repeat per REF)
     #[arg(
         long,

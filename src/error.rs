@@ -22,6 +22,8 @@ pub enum Error {
     BadConfig { path: PathBuf, why: String },
     #[error("{0}")]
     Usage(String),
+    #[error("the push command: {0}")]
+    BadCommand(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

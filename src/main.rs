@@ -2,6 +2,7 @@
 //! and renderers last.
 
 mod cli;
+mod command;
 mod config;
 mod error;
 mod policy;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
-use ecr_doctor_checks::facts::{FACTS_SCHEMA_VERSION, Facts};
+use ecr_doctor_checks::facts::{FACTS_SCHEMA_VERSION, Facts, PushCommand, Pushed};
 use ecr_doctor_checks::{EcrRef, Scope, docs, registry};
 
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format};
@@ -99,6 +100,7 @@ fn env(args: EnvArgs, matches: &ArgMatches) -> Result<u8, Error> {
     check(
         CheckArgs {
             refs: vec![],
+            command: vec![],
             local_image: vec![],
             facts: None,
             save_facts: None,
@@ -126,13 +128,18 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
     let settings = Settings::resolve(&args.run, &args.output, matches)?;
     let CheckArgs {
         refs,
+        command,
         local_image,
         facts: facts_file,
         save_facts,
         output,
         ..
     } = args;
-    let targets = targets(&refs, &local_image)?;
+    let (push_command, targets) = if command.is_empty() {
+        (PushCommand::default(), targets(&refs, &local_image)?)
+    } else {
+        from_command(&command)?
+    };
     let skipped = policy::skipped(&settings);
     let format = settings.format.value;
     let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
@@ -144,11 +151,14 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
                 .iter()
                 .map(|c| c.info())
                 .filter(|i| {
-                    skipped(i).is_none() && (i.scope == Scope::Environment || !targets.is_empty())
+                    skipped(i).is_none()
+                        && i.applies_to(push_command.path)
+                        && (i.scope == Scope::Environment || !targets.is_empty())
                 })
                 .flat_map(|i| i.needs.iter().copied())
                 .collect();
             let plan = Plan {
+                command: push_command,
                 targets,
                 needs,
                 offline: settings.offline.value,
@@ -176,7 +186,12 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
     let findings = policy::apply(registry::run(&facts, skipped), &settings, today());
     let report = Report::new(
         facts.docker.endpoint.clone(),
-        facts.targets.iter().map(|t| t.reference.clone()).collect(),
+        facts.command.clone(),
+        facts
+            .targets
+            .iter()
+            .map(|t| (t.reference.clone(), t.pushed.clone()))
+            .collect(),
         settings.config_file.as_deref().map(relative_to_cwd),
         findings,
         Policy {
@@ -237,9 +252,45 @@ fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Erro
                 reference: EcrRef::parse(raw)?,
                 raw: raw.clone(),
                 local_image: local_images.get(i).cloned().unwrap_or_else(|| raw.clone()),
+                pushed: Pushed::LocalImage,
             })
         })
         .collect()
+}
+
+/// Reads the push command after `--`: its ECR references become the targets.
+fn from_command(argv: &[String]) -> Result<(PushCommand, Vec<Target>), Error> {
+    let cwd = std::env::current_dir().map_err(|e| Error::Internal(e.to_string()))?;
+    let var = |name: &str| std::env::var(name).ok();
+    let plan = command::parse(
+        argv,
+        &command::Env {
+            var: &var,
+            cwd: &cwd,
+        },
+    )
+    .map_err(Error::BadCommand)?;
+    if plan.pushes.is_empty() {
+        return Err(Error::BadCommand(format!(
+            "it pushes no ECR image (not checked: {})",
+            plan.command.not_checked.join(", ")
+        )));
+    }
+    let targets = plan
+        .pushes
+        .into_iter()
+        .enumerate()
+        .map(|(key, (raw, pushed))| {
+            Ok(Target {
+                key,
+                reference: EcrRef::parse(&raw)?,
+                local_image: raw.clone(),
+                raw,
+                pushed,
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok((plan.command, targets))
 }
 
 /// A saved run; with REFs given, only those targets of it.

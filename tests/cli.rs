@@ -71,8 +71,9 @@ fn json_report_has_the_documented_shape() {
     assert_eq!(doc["schema_version"], 2);
     assert_eq!(
         doc["targets"][0],
-        serde_json::json!({"reference": REF, "verdict": "fail"})
+        serde_json::json!({"reference": REF, "pushed": {"kind": "local_image"}, "verdict": "fail"})
     );
+    assert_eq!(doc["command"]["path"], "docker_push");
     for f in doc["findings"].as_array().unwrap() {
         for key in [
             "id",

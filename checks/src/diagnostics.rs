@@ -9,6 +9,7 @@ pub static UNMATCHED_IGNORE: CheckInfo = CheckInfo {
     title: "An ignore matched no finding in this run",
     severity: Severity::Warn,
     scope: Scope::Environment,
+    paths: &[],
     needs: &[],
     catalog: &[],
     doc: Doc {
@@ -31,6 +32,7 @@ pub static EXPIRED_IGNORE: CheckInfo = CheckInfo {
     title: "An ignore is past its expiry date",
     severity: Severity::Warn,
     scope: Scope::Environment,
+    paths: &[],
     needs: &[],
     catalog: &[],
     doc: Doc {

@@ -53,9 +53,19 @@ pub fn explain_markdown(i: &CheckInfo) -> String {
     } else {
         i.catalog.join(", ")
     };
+    let paths = if i.paths.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = i
+            .paths
+            .iter()
+            .map(|p| format!("`{}`", p.command()))
+            .collect();
+        format!(" · applies to: {}", names.join(", "))
+    };
     let _ = writeln!(
         s,
-        "Default severity: **{}** · scope: {} · needs: {} · catalog: {catalog}\n",
+        "Default severity: **{}** · scope: {} · needs: {} · catalog: {catalog}{paths}\n",
         i.severity,
         scope(i.scope),
         needs(i.needs),

@@ -68,6 +68,12 @@ pub struct Facts {
     /// The build-related environment variables of this shell.
     #[serde(default = "not_recorded")]
     pub build_env: Fact<BuildEnv>,
+    /// The push command checked (`check -- COMMAND`); `docker push` of each target for `check REF…`.
+    #[serde(default)]
+    pub command: PushCommand,
+    /// The buildx plugin and builder a build command would use.
+    #[serde(default = "not_recorded")]
+    pub buildx: Fact<Buildx>,
     #[serde(default)]
     pub targets: Vec<TargetFacts>,
 }
@@ -75,7 +81,10 @@ pub struct Facts {
 impl Facts {
     /// The facts of a run before any probe answered: every one "not gathered", so a fact no probe fills
     /// stays unknown instead of passing.
-    pub fn not_gathered<'a>(targets: impl IntoIterator<Item = (&'a String, &'a String)>) -> Facts {
+    pub fn not_gathered<'a>(
+        command: PushCommand,
+        targets: impl IntoIterator<Item = (&'a String, &'a String, &'a Pushed)>,
+    ) -> Facts {
         fn why<T>() -> Fact<T> {
             Fact::unavailable("not gathered: no probe answered for it")
         }
@@ -87,11 +96,14 @@ impl Facts {
                 info: why(),
             },
             build_env: why(),
+            command,
+            buildx: why(),
             targets: targets
                 .into_iter()
-                .map(|(reference, local_image)| TargetFacts {
+                .map(|(reference, local_image, pushed)| TargetFacts {
                     reference: reference.clone(),
                     local_image: local_image.clone(),
+                    pushed: pushed.clone(),
                     local: why(),
                     repository: why(),
                     remote_tag: why(),
@@ -109,10 +121,12 @@ pub struct BuildEnv {
     pub vars: std::collections::BTreeMap<String, String>,
 }
 
-/// The variables `BuildEnv` records: the real one, and its common misspelling (docker/buildx#1695).
-pub const BUILD_ENV_VARS: [&str; 2] = [
+/// The variables `BuildEnv` records: the attestation switch and its common misspelling
+/// (docker/buildx#1695), and the OCI-artifact attestation switch (docker/buildx#3991).
+pub const BUILD_ENV_VARS: [&str; 3] = [
     "BUILDX_NO_DEFAULT_ATTESTATIONS",
     "BUILDX_NO_DEFAULT_ATTESTATION",
+    "BUILDX_NO_DEFAULT_OCI_ARTIFACT",
 ];
 
 /// The Docker engine that `docker push` would use.
@@ -169,6 +183,9 @@ pub struct TargetFacts {
     pub reference: String,
     /// The local image that would be pushed (the reference itself unless `--local-image` said otherwise).
     pub local_image: String,
+    /// What the command pushes to this reference: a local image, a build's result, a build cache, an index.
+    #[serde(default)]
+    pub pushed: Pushed,
     /// `None`: no such image in the engine.
     pub local: Fact<Option<LocalImage>>,
     /// `DescribeRepositories`; `None`: the repository does not exist.
@@ -179,6 +196,130 @@ pub struct TargetFacts {
     #[serde(default = "not_recorded")]
     pub credentials: Fact<Credentials>,
 }
+
+/// The command whose push is predicted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PushCommand {
+    pub path: PushPath,
+    /// The command as given, with the values of `--build-arg` and `--secret` left out.
+    #[serde(default)]
+    pub argv: Vec<String>,
+    /// `--builder`, when given.
+    #[serde(default)]
+    pub builder: Option<String>,
+    /// References the command pushes that are not ECR: listed, not checked.
+    #[serde(default)]
+    pub not_checked: Vec<String>,
+}
+
+/// How the command pushes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushPath {
+    /// `docker push` / `docker image push` of images already built (and `check REF…`).
+    #[default]
+    DockerPush,
+    /// `docker buildx build` / `docker build` with a push output.
+    Build,
+    /// `docker buildx bake` with a push output.
+    Bake,
+    /// `docker buildx imagetools create -t …`: an index assembled in the registry.
+    ImagetoolsCreate,
+}
+
+impl PushPath {
+    /// The command as users type it.
+    pub fn command(self) -> &'static str {
+        match self {
+            PushPath::DockerPush => "docker push",
+            PushPath::Build => "docker buildx build --push",
+            PushPath::Bake => "docker buildx bake --push",
+            PushPath::ImagetoolsCreate => "docker buildx imagetools create",
+        }
+    }
+
+    /// Whether a buildx builder runs it.
+    pub fn builds(self) -> bool {
+        matches!(self, PushPath::Build | PushPath::Bake)
+    }
+}
+
+/// What is pushed to one reference.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Pushed {
+    /// The local image of that name (`docker push`).
+    #[default]
+    LocalImage,
+    /// The image a build makes, pushed as it is built.
+    Build(BuildOutput),
+    /// BuildKit's registry cache (`--cache-to type=registry,ref=…`).
+    Cache(CacheExport),
+    /// An index `imagetools create` assembles from these sources.
+    Index { sources: Vec<String> },
+}
+
+/// What the command line asks of a build's image, as buildx reads it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BuildOutput {
+    /// The bake target that builds it.
+    #[serde(default)]
+    pub bake_target: Option<String>,
+    /// `--platform`; empty: the builder's own platform.
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    /// `Some(false)`: provenance turned off (`--provenance=false`, `--attest type=provenance,disabled=true`);
+    /// `Some(true)`: asked for; `None`: buildx's default.
+    #[serde(default)]
+    pub provenance: Option<bool>,
+    /// An SBOM attestation is asked for.
+    #[serde(default)]
+    pub sbom: bool,
+    /// The image output's `oci-artifact` attribute, when set.
+    #[serde(default)]
+    pub oci_artifact: Option<bool>,
+}
+
+/// A `--cache-to type=registry` export.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheExport {
+    /// The spec as given, e.g. `type=registry,ref=…:cache,mode=max`.
+    pub spec: String,
+    /// `image-manifest=true`: the cache is written as an image manifest (ECR refuses the default index).
+    #[serde(default)]
+    pub image_manifest: bool,
+    /// `oci-mediatypes=true` (the default since BuildKit 0.8; `false` only when set so).
+    #[serde(default = "yes")]
+    pub oci_mediatypes: bool,
+}
+
+/// The buildx plugin the docker CLI would run and the builder it would use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Buildx {
+    /// The `docker-buildx` the CLI would run; `None`: no plugin in any directory it searches.
+    pub plugin: Option<String>,
+    /// The directories searched, in the CLI's order.
+    #[serde(default)]
+    pub searched: Vec<String>,
+    /// `docker-buildx version`, e.g. `0.13.1`.
+    pub version: Fact<String>,
+    pub builder: Fact<Builder>,
+}
+
+/// A buildx builder, read from buildx's own files (never started or inspected).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Builder {
+    pub name: String,
+    /// `docker`, `docker-container`, `kubernetes` or `remote`.
+    pub driver: String,
+    /// What chose it: `--builder`, `BUILDX_BUILDER`, `buildx/current`, or the Docker context (the default).
+    pub chosen_by: String,
+    /// The BuildKit it runs. The docker driver runs the engine's own (whose version the engine does not
+    /// report); a docker-container builder runs its container's image.
+    pub buildkit: Fact<String>,
+}
+
+pub const DRIVER_DOCKER: &str = "docker";
 
 fn not_recorded<T>() -> Fact<T> {
     Fact::unavailable("not recorded in this facts file")

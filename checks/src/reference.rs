@@ -43,6 +43,14 @@ pub struct EcrRef {
 }
 
 impl EcrRef {
+    /// Whether `reference` names a private ECR registry (then it must parse; any other registry is not
+    /// checked).
+    pub fn names_ecr(reference: &str) -> bool {
+        reference
+            .split_once('/')
+            .is_some_and(|(host, _)| ECR_HOST.is_match(host))
+    }
+
     pub fn parse(input: &str) -> Result<EcrRef, RefError> {
         let err = |part: &str, why: String| RefError {
             input: input.to_string(),

@@ -10,6 +10,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::docker_daemon::DockerDaemon,
     &rules::image_store::ImageStore,
     &rules::build_attestations::BuildAttestations,
+    &rules::buildx::Buildx,
     &rules::registry_ref::RegistryRef,
     &rules::repository_exists::RepositoryExists,
     &rules::registry_credentials::RegistryCredentials,
@@ -18,6 +19,10 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::local_image::LocalImage,
     &rules::image_shape::ImageShape,
     &rules::push_risk::PushRisk,
+    &rules::buildx_push::BuildxPush,
+    &rules::multi_platform::MultiPlatform,
+    &rules::registry_cache::RegistryCache,
+    &rules::artifact_attestations::ArtifactAttestations,
 ];
 
 /// A check by ID (`ED205`, any case) or name (`push-risk`).
@@ -47,8 +52,13 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
         facts,
         target: None,
     };
+    // A check about another push path has nothing to say about this command: it is not listed.
+    let path = facts.command.path;
     let mut each = |scope: Scope, cx: &Context<'_>| {
-        for check in CHECKS.iter().filter(|c| c.info().scope == scope) {
+        for check in CHECKS
+            .iter()
+            .filter(|c| c.info().scope == scope && c.info().applies_to(path))
+        {
             findings.push(match skipped(check.info()) {
                 Some(why) => finding(check.info(), cx, Verdict::skip(why)),
                 None => evaluate(*check, cx),
@@ -171,14 +181,50 @@ mod tests {
     }
 
     #[test]
+    fn checks_of_other_push_paths_are_not_listed() {
+        let facts = crate::rules::fixtures::founding();
+        let names: Vec<&str> = run(&facts, |_| None).iter().map(|f| f.check).collect();
+        assert!(!names.contains(&"buildx-push"), "{names:?}");
+        assert!(names.contains(&"push-risk"), "{names:?}");
+    }
+
+    #[test]
+    fn no_check_passes_on_a_build_whose_facts_no_probe_filled() {
+        use crate::facts::{BuildOutput, PushCommand, PushPath, Pushed};
+        let reference = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1".to_string();
+        let command = PushCommand {
+            path: PushPath::Build,
+            ..Default::default()
+        };
+        let pushed = Pushed::Build(BuildOutput::default());
+        let facts = Facts::not_gathered(command, [(&reference, &reference, &pushed)]);
+        for f in run(&facts, |_| None) {
+            let needs = find(f.check).map_or(&[][..], |c| c.info().needs);
+            assert!(
+                needs.is_empty() || f.outcome != crate::check::Outcome::Pass,
+                "{}: {}",
+                f.check,
+                f.message
+            );
+        }
+    }
+
+    #[test]
     fn no_check_passes_or_skips_on_facts_no_probe_filled() {
         let (reference, local) = (
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1".to_string(),
             "app:v1".to_string(),
         );
-        let facts = Facts::not_gathered([(&reference, &local)]);
+        let facts = Facts::not_gathered(
+            Default::default(),
+            [(&reference, &local, &Default::default())],
+        );
         let findings = run(&facts, |_| None);
-        for c in CHECKS.iter().map(|c| c.info()) {
+        for c in CHECKS
+            .iter()
+            .map(|c| c.info())
+            .filter(|c| c.applies_to(facts.command.path))
+        {
             let f = findings
                 .iter()
                 .find(|f| f.check == c.name)

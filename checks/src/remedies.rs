@@ -10,6 +10,10 @@ pub const DOCKER_REMEDY: &str = "Start the Docker engine, or point DOCKER_HOST /
 pub const ECR_REMEDY: &str = "Run without --offline, with AWS credentials (env, profile, SSO, web identity or instance role) \
      and network access to the registry's ECR API endpoint; raise --timeout for slow links.";
 
+/// What makes a buildx fact observable.
+pub const BUILDX_REMEDY: &str = "Run ecr-doctor as the user and in the shell that runs the build (same DOCKER_CONFIG, \
+     BUILDX_BUILDER and BUILDX_CONFIG), with the docker-buildx plugin installed; raise --timeout for a slow engine.";
+
 /// What makes the local image's shape observable.
 pub const SHAPE_REMEDY: &str = "Raise --timeout: engines before 27.2 (API 1.47) can only show an image's manifests \
      through its export, which for a large image takes seconds. Or use Docker Engine 27.2 or later, which lists them \

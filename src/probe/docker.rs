@@ -617,6 +617,7 @@ mod tests {
             reference: EcrRef::parse(&raw).unwrap(),
             raw,
             local_image: "localhost:5000/app:dev".into(),
+            pushed: Default::default(),
         };
         let names: Vec<String> = [
             format!("{host}/team/app:v1"),

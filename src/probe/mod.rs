@@ -1,6 +1,7 @@
 //! Probes: the only code that talks to Docker or AWS. Each runs concurrently with the others, under its
 //! own timeout, and turns every failure into an Unavailable or Denied fact with its reason.
 
+pub mod buildx;
 pub mod credentials;
 pub mod docker;
 pub mod ecr;
@@ -8,7 +9,9 @@ pub mod ecr;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use ecr_doctor_checks::facts::{BUILD_ENV_VARS, BuildEnv, Fact, Facts, TargetFacts};
+use ecr_doctor_checks::facts::{
+    BUILD_ENV_VARS, BuildEnv, Fact, Facts, PushCommand, Pushed, TargetFacts,
+};
 use ecr_doctor_checks::{EcrRef, Need};
 use futures_util::future::LocalBoxFuture;
 
@@ -20,10 +23,12 @@ pub struct Target {
     pub raw: String,
     pub reference: EcrRef,
     pub local_image: String,
+    pub pushed: Pushed,
 }
 
 #[derive(Debug, Clone)]
 pub struct Plan {
+    pub command: PushCommand,
     pub targets: Vec<Target>,
     /// The union of the enabled checks' needs: only the probes serving these run.
     pub needs: HashSet<Need>,
@@ -68,7 +73,7 @@ struct Probe {
 }
 
 /// Every probe. A new fact: a field in `Facts`, a probe here (or a field its probe fills), a rule.
-const PROBES: [Probe; 4] = [
+const PROBES: [Probe; 5] = [
     Probe {
         serves: &[Need::DockerEngine, Need::LocalImage],
         aws: false,
@@ -93,6 +98,12 @@ const PROBES: [Probe; 4] = [
         run: |plan| Box::pin(async { credentials::probe(plan) }),
     },
     Probe {
+        serves: &[Need::Buildx],
+        aws: false,
+        not_gathered: |facts, why| facts.buildx = why.fact(),
+        run: |plan| Box::pin(buildx::probe(plan)),
+    },
+    Probe {
         serves: &[Need::BuildEnv],
         aws: false,
         not_gathered: |facts, why| facts.build_env = why.fact(),
@@ -110,7 +121,12 @@ const NOT_NEEDED: &str = "not gathered: no enabled check needs it";
 /// Every fact of every target exists from the start, as "not gathered"; each probe that runs fills the
 /// facts it owns, by target key, and the others say why they did not run.
 pub async fn gather(plan: &Plan) -> Facts {
-    let mut facts = Facts::not_gathered(plan.targets.iter().map(|t| (&t.raw, &t.local_image)));
+    let mut facts = Facts::not_gathered(
+        plan.command.clone(),
+        plan.targets
+            .iter()
+            .map(|t| (&t.raw, &t.local_image, &t.pushed)),
+    );
     let mut running = Vec::new();
     for probe in &PROBES {
         if !probe.serves.iter().any(|&n| plan.wants(n)) {

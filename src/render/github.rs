@@ -125,6 +125,7 @@ mod tests {
     fn one_command_per_problem() {
         let report = Report::new(
             "unix:///var/run/docker.sock".into(),
+            Default::default(),
             vec![],
             None,
             vec![
@@ -148,6 +149,7 @@ mod tests {
     fn an_undecided_run_says_so_once() {
         let report = Report::new(
             "unix:///var/run/docker.sock".into(),
+            Default::default(),
             vec![],
             None,
             vec![finding(Outcome::Unknown, "u"), finding(Outcome::Pass, "p")],
@@ -171,6 +173,7 @@ mod tests {
         std::fs::write(&path, "earlier step\n").unwrap();
         let report = Report::new(
             "unix:///var/run/docker.sock".into(),
+            Default::default(),
             vec![],
             None,
             vec![finding(Outcome::Pass, "fine")],

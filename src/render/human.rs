@@ -17,6 +17,13 @@ pub fn render(report: &Report) -> String {
         report.tool.version,
         report.docker_endpoint
     );
+    if !report.command.argv.is_empty() {
+        let _ = writeln!(
+            out,
+            "command: {}",
+            super::escape_controls(&report.command.argv.join(" "))
+        );
+    }
     let width = report
         .findings
         .iter()
@@ -31,11 +38,22 @@ pub fn render(report: &Report) -> String {
         width,
     );
     for target in &report.targets {
+        let heading = match super::pushed_as(&target.pushed) {
+            Some(what) => format!("{}  ({what})", target.reference),
+            None => target.reference.clone(),
+        };
         section(
             &mut out,
-            &target.reference,
+            &heading,
             report.findings_for(&target.reference),
             width,
+        );
+    }
+    if !report.command.not_checked.is_empty() {
+        let _ = write!(
+            out,
+            "\nnot checked (not ECR): {}\n",
+            super::escape_controls(&report.command.not_checked.join(", "))
         );
     }
     out.push('\n');

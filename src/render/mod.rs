@@ -8,6 +8,7 @@ pub mod junit;
 pub mod markdown;
 pub mod sarif;
 
+use ecr_doctor_checks::facts::{PushCommand, Pushed};
 use ecr_doctor_checks::{Finding, Outcome};
 use serde::Serialize;
 
@@ -22,7 +23,9 @@ pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
     pub docker_endpoint: String,
-    /// Each image reference with the verdict on its push.
+    /// The push command checked, as read: its path, the builder it names, references not checked.
+    pub command: PushCommand,
+    /// Each image reference with what is pushed to it and the verdict on its push.
     pub targets: Vec<TargetVerdict>,
     /// The config file the policy came from, if any (machine formats point their locations at it).
     pub config_file: Option<String>,
@@ -40,6 +43,7 @@ pub struct Tool {
 #[derive(Debug, Serialize)]
 pub struct TargetVerdict {
     pub reference: String,
+    pub pushed: Pushed,
     /// Over this target's own findings: will pushing it succeed?
     pub verdict: RunVerdict,
 }
@@ -122,7 +126,8 @@ impl Summary {
 impl Report {
     pub fn new(
         docker_endpoint: String,
-        targets: Vec<String>,
+        command: PushCommand,
+        targets: Vec<(String, Pushed)>,
         config_file: Option<String>,
         findings: Vec<Finding>,
         policy: Policy,
@@ -149,9 +154,10 @@ impl Report {
         };
         let targets = targets
             .into_iter()
-            .map(|reference| TargetVerdict {
+            .map(|(reference, pushed)| TargetVerdict {
                 verdict: policy::verdict(about(&findings, Some(&reference)), policy.fail_on),
                 reference,
+                pushed,
             })
             .collect();
         let findings = findings
@@ -165,6 +171,7 @@ impl Report {
                 version: env!("CARGO_PKG_VERSION"),
             },
             docker_endpoint,
+            command,
             targets,
             config_file,
             findings,
@@ -191,6 +198,23 @@ fn about<'a>(
     findings
         .iter()
         .filter(move |f| f.target.as_deref() == target)
+}
+
+/// What the command pushes to a target, when it is not a local image's `docker push`.
+pub fn pushed_as(pushed: &Pushed) -> Option<String> {
+    match pushed {
+        Pushed::LocalImage => None,
+        Pushed::Build(b) => Some(match &b.bake_target {
+            Some(t) => format!("built and pushed by bake target '{t}'"),
+            None => "built and pushed by the build".into(),
+        }),
+        Pushed::Cache(_) => Some("build cache export".into()),
+        Pushed::Index { sources } => Some(format!(
+            "index assembled from {} source{}",
+            sources.len(),
+            if sources.len() == 1 { "" } else { "s" }
+        )),
+    }
 }
 
 /// What a finding is about: its target, or the environment.

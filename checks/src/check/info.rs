@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::Outcome;
+use crate::facts::PushPath;
 
 /// Serialized as is for `checks --format json` and `explain --format json`.
 #[derive(Debug, Serialize)]
@@ -17,6 +18,9 @@ pub struct CheckInfo {
     /// The level of the problems it reports unless policy re-levels it.
     pub severity: Severity,
     pub scope: Scope,
+    /// The push paths it is about (empty: every one). On another path it is skipped, and its needs do not
+    /// make probes run.
+    pub paths: &'static [PushPath],
     /// The facts it reads: decides which probes run.
     pub needs: &'static [Need],
     /// Failure-catalog entries it covers, e.g. `["F2", "F3"]`.
@@ -26,6 +30,10 @@ pub struct CheckInfo {
 }
 
 impl CheckInfo {
+    pub fn applies_to(&self, path: PushPath) -> bool {
+        self.paths.is_empty() || self.paths.contains(&path)
+    }
+
     /// The check's anchor in docs/checks.md (`ed205-push-risk`): the docs and SARIF's `helpUri` both use it.
     pub fn slug(&self) -> String {
         format!("{}-{}", self.id, self.name).to_lowercase()
@@ -98,6 +106,8 @@ pub enum Need {
     DockerConfig,
     /// Build-related environment variables.
     BuildEnv,
+    /// The buildx plugin and the builder a build would use.
+    Buildx,
 }
 
 impl Need {
@@ -110,6 +120,7 @@ impl Need {
             Need::EcrImage => "ECR image",
             Need::DockerConfig => "docker config file",
             Need::BuildEnv => "build environment variables",
+            Need::Buildx => "buildx plugin and builder",
         }
     }
 }

@@ -7,7 +7,9 @@ mod verdict;
 pub use info::{CheckInfo, Doc, Need, Scope, Severity};
 pub use verdict::{Evidence, Finding, Ignored, Outcome, Remediation, Unknown, Verdict};
 
-use crate::facts::{EngineInfo, Fact, Facts, ImageShape, LocalImage, Repository, TargetFacts};
+use crate::facts::{
+    EngineInfo, Fact, Facts, ImageShape, LocalImage, Pushed, Repository, TargetFacts,
+};
 use crate::mutability::{TagRule, tag_rule};
 use crate::reference::EcrRef;
 use crate::remedies::{DOCKER_REMEDY, ECR_REMEDY, SHAPE_REMEDY};
@@ -39,6 +41,11 @@ impl<'a> Context<'a> {
     pub fn target(&self) -> Result<&'a TargetFacts, Unknown> {
         self.target
             .ok_or_else(|| Unknown::new("no image reference given", "name an image reference"))
+    }
+
+    /// What the command pushes to this target.
+    pub fn pushed(&self) -> Result<&'a Pushed, Unknown> {
+        Ok(&self.target()?.pushed)
     }
 
     pub fn reference(&self) -> Result<EcrRef, Unknown> {

@@ -1,3 +1,4 @@
+use crate::build::go_bool;
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
@@ -19,6 +20,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "Whether builds from this shell attach the default provenance attestation",
     severity: Severity::Fail,
     scope: Scope::Environment,
+    paths: &[],
     needs: &[Need::BuildEnv],
     catalog: &["F4"],
     doc: Doc {
@@ -78,15 +80,6 @@ impl Check for BuildAttestations {
             .vars
             .iter()
             .fold(verdict, |v, (k, val)| v.evidence(k, val)))
-    }
-}
-
-/// Go's `strconv.ParseBool`, which buildx uses.
-fn go_bool(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
     }
 }
 

@@ -16,6 +16,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "The Docker engine answers",
     severity: Severity::Fail,
     scope: Scope::Environment,
+    paths: &[],
     needs: &[Need::DockerEngine],
     catalog: &["F2", "F16"],
     doc: Doc {

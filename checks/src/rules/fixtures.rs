@@ -24,9 +24,12 @@ pub fn founding() -> Facts {
             info: Fact::observed(containerd_info()),
         },
         build_env: Fact::observed(BuildEnv::default()),
+        command: PushCommand::default(),
+        buildx: Fact::observed(buildx("0.13.1", DRIVER_DOCKER)),
         targets: vec![TargetFacts {
             reference: REF.into(),
             local_image: REF.into(),
+            pushed: Pushed::LocalImage,
             local: Fact::observed(Some(LocalImage {
                 id: LOCAL_DIGEST.into(),
                 repo_tags: vec![REF.into()],
@@ -41,6 +44,29 @@ pub fn founding() -> Facts {
             }),
         }],
     }
+}
+
+/// buildx at `version`, whose builder uses `driver`.
+pub fn buildx(version: &str, driver: &str) -> Buildx {
+    Buildx {
+        plugin: Some("/usr/libexec/docker/cli-plugins/docker-buildx".into()),
+        searched: vec!["/usr/libexec/docker/cli-plugins".into()],
+        version: Fact::observed(version.into()),
+        builder: Fact::observed(Builder {
+            name: "default".into(),
+            driver: driver.into(),
+            chosen_by: "the Docker context 'default'".into(),
+            buildkit: Fact::unavailable("the docker driver runs the engine's own BuildKit"),
+        }),
+    }
+}
+
+/// The founding case pushed by `docker buildx build --push` instead: the build's output, no local image.
+pub fn built(f: &mut Facts, out: BuildOutput) {
+    f.command.path = PushPath::Build;
+    let t = t(f);
+    t.pushed = Pushed::Build(out);
+    t.local = Fact::observed(None);
 }
 
 pub fn no_credentials() -> Credentials {

@@ -1,6 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
 };
+use crate::facts::Pushed;
 use crate::remedies;
 
 pub struct ImageShape;
@@ -16,14 +17,25 @@ static INFO: CheckInfo = CheckInfo {
     title: "What the push would send: one manifest, or an index with attestations",
     severity: Severity::Warn,
     scope: Scope::Target,
-    needs: &[Need::DockerEngine, Need::LocalImage, Need::EcrRepository],
+    paths: &[],
+    needs: &[
+        Need::DockerEngine,
+        Need::LocalImage,
+        Need::EcrRepository,
+        Need::Buildx,
+        Need::BuildEnv,
+    ],
     catalog: &["F4", "F6", "F16"],
     doc: Doc {
         what: "Reads the local image's shape: an image index or a single manifest, its platforms, its attestation \
                manifests (engines with API ≥ 1.47, Engine 27.2: `GET /images/json?manifests=1`; older \
                containerd-store engines: the root manifest read from the image export, which lists blobs by name \
                and so may have to be read past every layer, within --timeout; the classic store always pushes \
-               one manifest). Warns when an index with attestations goes to an immutable tag, and when an \
+               one manifest). For a build that pushes (`check -- docker buildx build --push …`), the shape is \
+               predicted instead: an index when the build has several platforms or attestations, which buildx \
+               adds by default (provenance, from buildx 0.10) when the builder supports them (the docker driver \
+               only on the containerd store) and neither --provenance=false nor BUILDX_NO_DEFAULT_ATTESTATIONS \
+               turns them off. Warns when an index with attestations goes to an immutable tag, and when an \
                index's content is only partly present locally.",
         why: "With the containerd store, a default `docker build` attaches a provenance attestation, so the image \
               is an index whose digest changes on every rebuild, even of unchanged sources: re-pushing the tag \
@@ -46,7 +58,24 @@ impl Check for ImageShape {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        let shape = cx.local_shape()?;
+        let predicted;
+        let shape = match cx.pushed()? {
+            Pushed::LocalImage => cx.local_shape()?,
+            Pushed::Build(out) => {
+                predicted = cx.build_shape(out)?;
+                &predicted
+            }
+            Pushed::Cache(_) => {
+                return Ok(Verdict::skip(
+                    "a build cache export, not an image (see registry-cache)",
+                ));
+            }
+            Pushed::Index { .. } => {
+                return Ok(Verdict::skip(
+                    "an index imagetools create assembles from images already in the registry",
+                ));
+            }
+        };
         let describe = shape.describe();
         let base = |v: Verdict| {
             v.evidence("mediaType", &shape.media_type)

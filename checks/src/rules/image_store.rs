@@ -9,6 +9,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "Which image store the engine uses",
     severity: Severity::Warn,
     scope: Scope::Environment,
+    paths: &[],
     needs: &[Need::DockerEngine],
     catalog: &["F2", "F4"],
     doc: Doc {

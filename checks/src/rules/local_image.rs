@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
-use crate::facts::Fact;
+use crate::facts::{Fact, PushPath};
 use crate::remedies::DOCKER_REMEDY;
 
 pub struct LocalImage;
@@ -17,6 +17,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "The image to push exists locally",
     severity: Severity::Fail,
     scope: Scope::Target,
+    paths: &[PushPath::DockerPush],
     needs: &[Need::LocalImage],
     catalog: &["F1", "F2"],
     doc: Doc {

@@ -1,11 +1,16 @@
 //! One file per check.
 
+pub mod artifact_attestations;
 pub mod build_attestations;
+pub mod buildx;
+pub mod buildx_push;
 pub mod docker_daemon;
 pub mod image_shape;
 pub mod image_store;
 pub mod local_image;
+pub mod multi_platform;
 pub mod push_risk;
+pub mod registry_cache;
 pub mod registry_credentials;
 pub mod registry_ref;
 pub mod repository_exists;

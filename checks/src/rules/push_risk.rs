@@ -2,6 +2,7 @@ use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
     Severity, TagPolicy, Unknown, Verdict,
 };
+use crate::facts::PushPath;
 use crate::remedies;
 use crate::version::EngineVer;
 
@@ -21,6 +22,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "docker push of an index to an immutable tag on an engine that PUTs every manifest to the tag",
     severity: Severity::Fail,
     scope: Scope::Target,
+    paths: &[PushPath::DockerPush],
     needs: &[Need::DockerEngine, Need::LocalImage, Need::EcrRepository],
     catalog: &["F2", "F3", "F16"],
     doc: Doc {
@@ -156,7 +158,7 @@ fn upgrade(current: EngineVer) -> Remediation {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::{EngineVersion, Fact};
+    use crate::facts::{EngineVersion, Fact, PushPath};
     use crate::rules::fixtures::*;
 
     fn engine(v: &str) -> Fact<EngineVersion> {

@@ -23,6 +23,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "docker has credentials for the registry host",
     severity: Severity::Fail,
     scope: Scope::Target,
+    paths: &[],
     needs: &[Need::DockerConfig],
     catalog: &["F10"],
     doc: Doc {

@@ -17,6 +17,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "The image reference names a private ECR repository",
     severity: Severity::Fail,
     scope: Scope::Target,
+    paths: &[],
     needs: &[],
     catalog: &["F11", "F12"],
     doc: Doc {

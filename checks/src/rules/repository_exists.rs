@@ -22,6 +22,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "The ECR repository exists",
     severity: Severity::Fail,
     scope: Scope::Target,
+    paths: &[],
     needs: &[Need::EcrRepository],
     catalog: &["F11"],
     doc: Doc {

@@ -2,7 +2,7 @@ use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
     Severity, TagPolicy, Unknown, Verdict, need,
 };
-use crate::facts::{Fact, LocalImage, RemoteImage};
+use crate::facts::{BuildOutput, DRIVER_DOCKER, Fact, LocalImage, Pushed, RemoteImage};
 use crate::reference::EcrRef;
 use crate::remedies;
 use crate::remedies::ECR_REMEDY;
@@ -23,11 +23,14 @@ static INFO: CheckInfo = CheckInfo {
     title: "The tag is not already taken by another image",
     severity: Severity::Fail,
     scope: Scope::Target,
+    paths: &[],
     needs: &[
         Need::EcrRepository,
         Need::EcrImage,
         Need::DockerEngine,
         Need::LocalImage,
+        Need::Buildx,
+        Need::BuildEnv,
     ],
     catalog: &["F1"],
     doc: Doc {
@@ -90,6 +93,26 @@ impl Check for TagCollision {
                 .evidence("remote", "tag not found"));
         };
         let r = cx.reference()?;
+        match cx.pushed()? {
+            Pushed::LocalImage => {}
+            Pushed::Build(out) => return built_over(cx, out, existing, &r, &tag),
+            Pushed::Cache(_) => {
+                return Ok(Verdict::skip(
+                    "a build cache export: its tag is rewritten by every build (see registry-cache)",
+                ));
+            }
+            Pushed::Index { .. } => {
+                return Err(Unknown::new(
+                    format!(
+                        "tag '{tag}' already holds {} in ECR and is immutable; the index imagetools create \
+                         assembles is known only when it runs: the push succeeds only if it is exactly that digest",
+                        short(&existing.digest)
+                    ),
+                    "Assemble the index under a new tag, or compare `docker buildx imagetools create --dry-run` \
+                     with the tag's digest first.",
+                ));
+            }
+        }
         let containerd = cx.engine_info()?.uses_containerd_store();
         let local = cx.local_image()?;
         let local_digest = local_digest(local, containerd, &r);
@@ -123,6 +146,46 @@ impl Check for TagCollision {
             &tag,
         ))
     }
+}
+
+/// A build pushed over an existing immutable tag: refused unless it reproduces that exact image, which a
+/// provenance attestation (it records when the build ran) or the classic store's pusher rules out.
+fn built_over(
+    cx: &Context<'_>,
+    out: &BuildOutput,
+    existing: &RemoteImage,
+    r: &EcrRef,
+    tag: &str,
+) -> Result<Verdict, Unknown> {
+    let held = format!(
+        "tag '{tag}' already holds {} in ECR and is immutable",
+        short(&existing.digest)
+    );
+    let shape = cx.build_shape(out)?;
+    let engine_pushes =
+        cx.builder()?.driver == DRIVER_DOCKER && !cx.engine_info()?.uses_containerd_store();
+    let verdict = if shape.attestations() > 0 {
+        Verdict::fail(format!(
+            "{held}; the build attaches a provenance attestation that records when it ran, so every build \
+             has a new digest, even of unchanged sources: ECR will refuse the push"
+        ))
+        .evidence("build", shape.describe())
+    } else if engine_pushes {
+        Verdict::fail(format!(
+            "{held}; the docker driver on the classic store pushes the build with the engine's classic pusher, \
+             which always re-sends the manifest, and ECR refuses it"
+        ))
+    } else {
+        return Err(Unknown::new(
+            format!(
+                "{held}; the build's digest is known only after it runs: the push succeeds only if the build \
+                 reproduces exactly that image"
+            ),
+            "Build without pushing first (--load), run `ecr-doctor check REF` on the result, then push; or \
+             push every build to a new tag.",
+        ));
+    };
+    Ok(with_fixes(evidence(verdict, existing, None), r, tag))
 }
 
 /// The digest the push would write: the root digest on the containerd store; on the classic store only
@@ -281,6 +344,54 @@ mod tests {
                     }),
                     Outcome::Unknown,
                     "no local image",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_build_over_an_existing_immutable_tag() {
+        use crate::facts::BuildOutput;
+        let no_provenance = || BuildOutput {
+            provenance: Some(false),
+            ..Default::default()
+        };
+        assert_table(
+            &TagCollision,
+            vec![
+                (
+                    "default build: provenance makes a new digest",
+                    with(|f| {
+                        built(f, BuildOutput::default());
+                        existing(OTHER_DIGEST, f)
+                    }),
+                    Outcome::Fail,
+                    "records when it ran",
+                ),
+                (
+                    "classic store: the engine's pusher re-sends",
+                    with(|f| {
+                        built(f, no_provenance());
+                        f.docker.info = Fact::observed(classic_info());
+                        existing(OTHER_DIGEST, f)
+                    }),
+                    Outcome::Fail,
+                    "always re-sends",
+                ),
+                (
+                    "single manifest: only the build knows its digest",
+                    with(|f| {
+                        built(f, no_provenance());
+                        existing(OTHER_DIGEST, f)
+                    }),
+                    Outcome::Unknown,
+                    "known only after it runs",
+                ),
+                (
+                    "new tag",
+                    with(|f| built(f, BuildOutput::default())),
+                    Outcome::Pass,
+                    "not in ECR yet",
                 ),
             ],
         );

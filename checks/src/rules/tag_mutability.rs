@@ -22,6 +22,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "Whether the repository lets this tag be overwritten",
     severity: Severity::Warn,
     scope: Scope::Target,
+    paths: &[],
     needs: &[Need::EcrRepository],
     catalog: &["F1", "F17"],
     doc: Doc {

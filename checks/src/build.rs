@@ -1,0 +1,151 @@
+//! What a build will push, decided before it runs the way buildx decides it: the builder's driver, the
+//! engine's image store, the buildx version, the command's flags and this shell's variables.
+
+use crate::check::{Context, Unknown, need};
+use crate::facts::{
+    BuildOutput, Builder, Buildx, ChildManifest, DRIVER_DOCKER, ImageShape, MEDIA_TYPE_OCI_INDEX,
+    MEDIA_TYPE_OCI_MANIFEST,
+};
+use crate::remedies::BUILDX_REMEDY;
+use crate::version::EngineVer;
+
+/// buildx adds a provenance attestation by default from 0.10 (docker/buildx#1412, `build/opt.go`).
+const DEFAULT_PROVENANCE_SINCE: EngineVer = EngineVer(0, 10, 0);
+/// buildx skips its engine push after BuildKit pushed, on a containerd-store engine, from 0.22
+/// (docker/buildx#3023); `imagetools create` pushes children by digest from 0.22 (docker/buildx#3024).
+pub const BUILDX_PUSH_FIX: EngineVer = EngineVer(0, 22, 0);
+
+impl<'a> Context<'a> {
+    pub fn buildx(&self) -> Result<&'a Buildx, Unknown> {
+        let bx = need(
+            &self.facts.buildx,
+            "the buildx plugin (the docker CLI's plugin directories)",
+            BUILDX_REMEDY,
+        )?;
+        if bx.plugin.is_none() {
+            return Err(Unknown::new(
+                "no docker-buildx plugin (see the buildx check)",
+                BUILDX_REMEDY,
+            ));
+        }
+        Ok(bx)
+    }
+
+    pub fn buildx_version(&self) -> Result<(EngineVer, &'a str), Unknown> {
+        let raw = need(
+            &self.buildx()?.version,
+            "the buildx version (docker-buildx version)",
+            BUILDX_REMEDY,
+        )?;
+        EngineVer::parse(raw)
+            .map(|v| (v, raw.as_str()))
+            .ok_or_else(|| {
+                Unknown::new(
+                    format!("buildx version '{raw}' is not a version number"),
+                    BUILDX_REMEDY,
+                )
+            })
+    }
+
+    pub fn builder(&self) -> Result<&'a Builder, Unknown> {
+        need(
+            &self.buildx()?.builder,
+            "the builder buildx would use",
+            BUILDX_REMEDY,
+        )
+    }
+
+    /// Whether the builder can attach attestations and build several platforms (buildx's `MultiPlatform`
+    /// driver feature): the docker driver only on the containerd image store, every other driver always.
+    pub fn builder_makes_indexes(&self) -> Result<bool, Unknown> {
+        if self.builder()?.driver == DRIVER_DOCKER {
+            Ok(self.engine_info()?.uses_containerd_store())
+        } else {
+            Ok(true)
+        }
+    }
+
+    /// The image a build will push: an index when it has several platforms or attestations.
+    pub fn build_shape(&self, out: &BuildOutput) -> Result<ImageShape, Unknown> {
+        let indexes = self.builder_makes_indexes()?;
+        let provenance = match out.provenance {
+            Some(asked) => asked && indexes,
+            None => {
+                let (bx, _) = self.buildx_version()?;
+                indexes && bx >= DEFAULT_PROVENANCE_SINCE && !self.no_default_attestations()?
+            }
+        };
+        let attested = provenance || (out.sbom && indexes);
+        let platforms: Vec<Option<String>> = if out.platforms.is_empty() {
+            vec![None]
+        } else {
+            out.platforms.iter().cloned().map(Some).collect()
+        };
+        let mut manifests = Vec::new();
+        for platform in &platforms {
+            manifests.push(ChildManifest {
+                digest: String::new(),
+                kind: "image".into(),
+                platform: platform.clone(),
+                available: true,
+            });
+            if attested {
+                manifests.push(ChildManifest {
+                    digest: String::new(),
+                    kind: "attestation".into(),
+                    platform: Some("unknown/unknown".into()),
+                    available: true,
+                });
+            }
+        }
+        let index = manifests.len() > 1;
+        let provenance_is = match out.provenance {
+            Some(true) if !indexes => {
+                "asked for, but the docker driver on the classic store cannot attach it"
+            }
+            Some(true) => "asked for",
+            Some(false) => "turned off",
+            None if provenance => "buildx's default",
+            None => "off (not this builder's or this shell's default)",
+        };
+        Ok(ImageShape {
+            media_type: if index {
+                MEDIA_TYPE_OCI_INDEX
+            } else {
+                MEDIA_TYPE_OCI_MANIFEST
+            }
+            .into(),
+            digest: None,
+            manifests: if index { manifests } else { Vec::new() },
+            source: format!("predicted from the command (provenance: {provenance_is})"),
+        })
+    }
+
+    /// `BUILDX_NO_DEFAULT_ATTESTATIONS` set true in this shell.
+    fn no_default_attestations(&self) -> Result<bool, Unknown> {
+        Ok(self
+            .build_var("BUILDX_NO_DEFAULT_ATTESTATIONS")?
+            .as_deref()
+            .and_then(go_bool)
+            == Some(true))
+    }
+
+    /// A build variable of this shell, as recorded.
+    pub fn build_var(&self, name: &str) -> Result<Option<String>, Unknown> {
+        let env = need(
+            &self.facts.build_env,
+            "the build environment variables",
+            "Run ecr-doctor in the shell that builds.",
+        )?;
+        Ok(env.vars.get(name).cloned())
+    }
+}
+
+/// Go's `strconv.ParseBool`, which buildx uses for its variables.
+pub fn go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}

@@ -1,0 +1,168 @@
+use crate::build::BUILDX_PUSH_FIX;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
+};
+use crate::facts::{Fact, PushPath};
+use crate::remedies::BUILDX_REMEDY;
+
+pub struct Buildx;
+
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const INSTALL_BUILDX: &str = "Install the docker-buildx plugin (Docker's docker-buildx-plugin package, or the \
+     binary from github.com/docker/buildx/releases into ~/.docker/cli-plugins/docker-buildx).";
+const NAME_A_BUILDER: &str = "Name a builder that exists (`docker buildx ls`), or create it: docker buildx create --name NAME.";
+
+static INFO: CheckInfo = CheckInfo {
+    id: "ED004",
+    name: "buildx",
+    title: "The buildx plugin and the builder a build would use",
+    severity: Severity::Fail,
+    scope: Scope::Environment,
+    paths: &[PushPath::Build, PushPath::Bake, PushPath::ImagetoolsCreate],
+    needs: &[Need::Buildx],
+    catalog: &["F3", "F4", "F5"],
+    doc: Doc {
+        what: "Finds the docker-buildx plugin the docker CLI would run (config.json's cliPluginsExtraDirs, then \
+               $DOCKER_CONFIG/cli-plugins, then the system plugin directories, in the CLI's order) and its version \
+               (`docker-buildx version`), and the builder a build would use: --builder, else BUILDX_BUILDER, else \
+               the one `docker buildx use` recorded for this Docker endpoint (buildx/current), else the Docker \
+               context's own builder (docker driver). Its driver comes from buildx/instances; a docker-container \
+               builder's BuildKit version from its container's image. Nothing is created, started or \
+               bootstrapped. Fails when there is no plugin or no such builder.",
+        why: "Whether a build-and-push succeeds depends on them: buildx before 0.22 pushes a docker-driver build \
+              twice on a containerd-store engine (F3), buildx 0.10 and later attach a provenance attestation by \
+              default (F4), and `docker build --push` without the plugin is the legacy builder, which has no \
+              --push.",
+        fixes: &[INSTALL_BUILDX, NAME_A_BUILDER],
+        example: "✓ ED004 buildx  buildx 0.29.1 (/usr/libexec/docker/cli-plugins/docker-buildx); builder 'default': docker driver",
+        references: &[
+            "https://docs.docker.com/build/builders/",
+            "https://docs.docker.com/build/builders/drivers/",
+            "docker/buildx#3023",
+        ],
+    },
+};
+
+impl Check for Buildx {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
+        // `docker push` of built images (and a facts file of one) uses no builder.
+        if cx.facts.command.path == PushPath::DockerPush && !cx.facts.targets.is_empty() {
+            return Ok(Verdict::skip("`docker push` uses no builder"));
+        }
+        let bx = need(&cx.facts.buildx, "the buildx plugin", BUILDX_REMEDY)?;
+        let builds = cx.facts.command.path != PushPath::DockerPush;
+        let Some(plugin) = &bx.plugin else {
+            let message = format!("no docker-buildx plugin in {}", bx.searched.join(", "));
+            return Ok(if builds {
+                Verdict::fail(format!(
+                    "{message}: `{}` cannot run (docker build falls back to the legacy builder, which has no --push)",
+                    cx.facts.command.path.command()
+                ))
+                .fix(Remediation::text(INSTALL_BUILDX).link("https://docs.docker.com/build/concepts/overview/#install-buildx"))
+            } else {
+                Verdict::pass(format!("{message}: docker build uses the legacy builder"))
+            });
+        };
+        let (version, raw) = match cx.buildx_version() {
+            Ok(v) => v,
+            Err(u) if builds => return Err(u),
+            Err(u) => {
+                return Ok(Verdict::pass(format!(
+                    "buildx at {plugin}; its version is unknown: {}",
+                    u.why
+                )));
+            }
+        };
+        let mut v = Verdict::pass(format!("buildx {raw} ({plugin})"))
+            .evidence("plugin", plugin)
+            .evidence("version", raw);
+        if version < BUILDX_PUSH_FIX {
+            v = v.evidence(
+                "note",
+                format!("buildx < {BUILDX_PUSH_FIX}: --push with the docker driver on a containerd-store engine pushes twice (F3)"),
+            );
+        }
+        match cx.builder() {
+            Ok(b) => {
+                v.message = format!("{}; builder '{}': {} driver", v.message, b.name, b.driver);
+                v = v
+                    .evidence("builder", &b.name)
+                    .evidence("driver", &b.driver)
+                    .evidence("chosen by", &b.chosen_by);
+                if let Fact::Observed { value } = &b.buildkit {
+                    v = v.evidence("BuildKit", value);
+                }
+                Ok(v)
+            }
+            Err(u) if builds => {
+                if matches!(&bx.builder, Fact::Unavailable { why } if why.starts_with("no builder"))
+                {
+                    return Ok(Verdict::fail(u.why).fix(Remediation::text(NAME_A_BUILDER)));
+                }
+                Err(u)
+            }
+            Err(u) => {
+                v.message = format!("{}; the builder is unknown: {}", v.message, u.why);
+                Ok(v)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::facts::{BuildOutput, Buildx as BuildxFacts, Facts};
+    use crate::rules::fixtures::*;
+
+    fn no_plugin(f: &mut Facts) {
+        f.buildx = Fact::observed(BuildxFacts {
+            plugin: None,
+            searched: vec!["/root/.docker/cli-plugins".into()],
+            version: Fact::unavailable("no docker-buildx plugin"),
+            builder: Fact::unavailable("no docker-buildx plugin"),
+        });
+    }
+
+    #[test]
+    fn a_build_needs_the_plugin_and_its_builder() {
+        assert_table(
+            &Buildx,
+            vec![
+                (
+                    "present",
+                    with(|f| built(f, BuildOutput::default())),
+                    Outcome::Pass,
+                    "buildx 0.13.1",
+                ),
+                (
+                    "missing, for a build",
+                    with(|f| {
+                        built(f, BuildOutput::default());
+                        no_plugin(f)
+                    }),
+                    Outcome::Fail,
+                    "no docker-buildx plugin",
+                ),
+                (
+                    "no such builder",
+                    with(|f| {
+                        built(f, BuildOutput::default());
+                        let mut bx = buildx("0.29.1", "docker");
+                        bx.builder = Fact::unavailable(
+                            "no builder 'ci' (chosen by --builder) in /x and no Docker context of that name",
+                        );
+                        f.buildx = Fact::observed(bx);
+                    }),
+                    Outcome::Fail,
+                    "no builder 'ci'",
+                ),
+            ],
+        );
+    }
+}

@@ -1,0 +1,259 @@
+use crate::build::BUILDX_PUSH_FIX;
+use crate::check::{
+    Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
+    Severity, TagPolicy, Unknown, Verdict, need,
+};
+use crate::facts::{DRIVER_DOCKER, PushPath, Pushed};
+use crate::remedies::{self, BUILDX_REMEDY};
+use crate::version::EngineVer;
+
+pub struct MultiPlatform;
+
+/// BuildKit pushes an index's children by digest and only the root by tag from 0.9 (moby/buildkit#2020).
+const BUILDKIT_PUSH_FIX: EngineVer = EngineVer(0, 9, 0);
+
+/// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
+const UPGRADE: &str = "Upgrade the pusher: BuildKit 0.9 or later (a docker-container builder on moby/buildkit:buildx-stable-1), buildx 0.22 or later for imagetools create.";
+const BY_DIGEST: &str = "Push the per-platform images by digest (--output type=image,push-by-digest=true,name-canonical=true,push=true) and tag only the final index.";
+const CAPABLE_BUILDER: &str = "For several platforms, build with a docker-container builder, or turn on the containerd image store (the docker driver on the classic store builds one platform).";
+const EXCLUDE_INTERMEDIATE: &str =
+    "Exempt intermediate per-platform tags with an IMMUTABLE_WITH_EXCLUSION filter.";
+
+static INFO: CheckInfo = CheckInfo {
+    id: "ED207",
+    name: "multi-platform-push",
+    title: "A multi-platform index pushed by a pusher that writes its children to the tag",
+    severity: Severity::Fail,
+    scope: Scope::Target,
+    paths: &[PushPath::Build, PushPath::Bake, PushPath::ImagetoolsCreate],
+    needs: &[Need::Buildx, Need::DockerEngine, Need::EcrRepository],
+    catalog: &["F5"],
+    doc: Doc {
+        what: "For a build with several --platform values: fails when the builder cannot build them (the docker \
+               driver on the classic image store), or when its BuildKit is older than 0.9 and the tag is \
+               immutable. For `docker buildx imagetools create`: fails when buildx is older than 0.22 and the tag \
+               is immutable. A docker-container builder's BuildKit version comes from its image tag; a floating \
+               tag (buildx-stable-1) is unknown only where it decides the verdict.",
+        why: "Old pushers PUT each child of an index to the tag before the index: BuildKit before 0.9 \
+              (moby/buildkit#2020) and `imagetools create` before buildx 0.22 (docker/buildx#3024). On an \
+              immutable tag the second PUT is refused with 400 and a first child is left behind. The docker \
+              driver on the classic store stops at once: `Multi-platform build is not supported for the docker \
+              driver`.",
+        fixes: &[UPGRADE, BY_DIGEST, CAPABLE_BUILDER, EXCLUDE_INTERMEDIATE],
+        example: "✗ ED207 multi-platform-push  imagetools create from buildx 0.13.1 pushes the index's children to the immutable tag 'v42' before the index",
+        references: &[
+            "moby/buildkit#2020",
+            "docker/buildx#3024, docker/buildx#1660, docker/buildx#2955",
+            "https://docs.docker.com/build/building/multi-platform/",
+        ],
+    },
+};
+
+impl Check for MultiPlatform {
+    fn info(&self) -> &'static CheckInfo {
+        &INFO
+    }
+
+    fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
+        match cx.pushed()? {
+            Pushed::Build(out) if out.platforms.len() > 1 => {
+                let platforms = out.platforms.join(", ");
+                let builder = cx.builder()?;
+                if builder.driver == DRIVER_DOCKER {
+                    if !cx.engine_info()?.uses_containerd_store() {
+                        return Ok(Verdict::fail(format!(
+                            "the build stops: the docker driver on the classic image store cannot build several platforms ({platforms})"
+                        ))
+                        .fix(Remediation::text(CAPABLE_BUILDER).command("docker buildx create --name ci --driver docker-container --use")));
+                    }
+                    // The containerd store needs Engine 24 or later, whose BuildKit is long past 0.9.
+                    return Ok(Verdict::pass(format!(
+                        "the engine's own BuildKit pushes the {platforms} index's children by digest"
+                    )));
+                }
+                let immutable = match immutable(cx)? {
+                    Ok(i) => i,
+                    Err(skip) => return Ok(Verdict::skip(skip)),
+                };
+                let buildkit = need(
+                    &builder.buildkit,
+                    "the builder's BuildKit version",
+                    BUILDX_REMEDY,
+                );
+                match (buildkit.map(|b| (EngineVer::parse(b), b)), immutable) {
+                    (_, false) => Ok(Verdict::pass(
+                        "the tag is mutable: a pusher's repeated PUTs are accepted",
+                    )),
+                    (Ok((Some(v), raw)), true) if v < BUILDKIT_PUSH_FIX => {
+                        let r = cx.reference()?;
+                        Ok(Verdict::fail(format!(
+                            "BuildKit {raw} pushes each child of the {platforms} index to the immutable tag before the index: the second PUT is refused"
+                        ))
+                        .evidence("BuildKit", raw)
+                        .fix(Remediation::text(UPGRADE).command("docker buildx create --name ci --driver docker-container --driver-opt image=moby/buildkit:buildx-stable-1 --use"))
+                        .fix(Remediation::text(BY_DIGEST))
+                        .fix(remedies::exclude_tag(&r, r.tag.as_deref().unwrap_or("latest"))))
+                    }
+                    (Ok((Some(_), raw)), true) => Ok(Verdict::pass(format!(
+                        "BuildKit {raw} pushes the children by digest and only the index by tag"
+                    ))),
+                    (Ok((None, raw)), true) => Err(Unknown::new(
+                        format!("BuildKit version '{raw}' is not a version number"),
+                        BUILDX_REMEDY,
+                    )),
+                    (Err(u), true) => Err(u),
+                }
+            }
+            Pushed::Index { sources } => {
+                let immutable = match immutable(cx)? {
+                    Ok(i) => i,
+                    Err(skip) => return Ok(Verdict::skip(skip)),
+                };
+                if !immutable {
+                    return Ok(Verdict::pass(
+                        "the tag is mutable: a pusher's repeated PUTs are accepted",
+                    ));
+                }
+                let (v, raw) = cx.buildx_version()?;
+                if v >= BUILDX_PUSH_FIX {
+                    return Ok(Verdict::pass(format!(
+                        "imagetools create from buildx {raw} pushes the children by digest and only the index by tag"
+                    )));
+                }
+                let r = cx.reference()?;
+                Ok(Verdict::fail(format!(
+                    "imagetools create from buildx {raw} pushes the children of the index ({} source{}) to the immutable tag before the index: the second PUT is refused",
+                    sources.len(),
+                    if sources.len() == 1 { "" } else { "s" }
+                ))
+                .evidence("buildx", format!("{raw} (< {BUILDX_PUSH_FIX})"))
+                .fix(Remediation::text(UPGRADE).link("https://github.com/docker/buildx/pull/3024"))
+                .fix(remedies::exclude_tag(&r, r.tag.as_deref().unwrap_or("latest"))))
+            }
+            Pushed::Build(_) => Ok(Verdict::skip("one platform")),
+            _ => Ok(Verdict::skip("not a multi-platform push")),
+        }
+    }
+}
+
+/// Whether the target's tag is immutable, or why the question does not arise (the skip message).
+fn immutable(cx: &Context<'_>) -> Result<Result<bool, &'static str>, Unknown> {
+    Ok(match cx.tag_policy()? {
+        TagPolicy::NoTag => Err(SKIP_NO_TAG),
+        TagPolicy::NoRepository => Err(SKIP_NO_REPOSITORY),
+        TagPolicy::Tag { rule, .. } => Ok(rule.immutable),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::facts::{BuildOutput, Builder, Buildx, Fact, Facts, PushPath};
+    use crate::rules::fixtures::*;
+
+    fn two_platforms(f: &mut Facts) {
+        built(
+            f,
+            BuildOutput {
+                platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+                ..Default::default()
+            },
+        );
+    }
+
+    fn container_builder(buildkit: Fact<String>) -> Buildx {
+        let mut bx = buildx("0.29.1", "docker-container");
+        bx.builder = Fact::observed(Builder {
+            name: "ci".into(),
+            driver: "docker-container".into(),
+            chosen_by: "--builder".into(),
+            buildkit,
+        });
+        bx
+    }
+
+    #[test]
+    fn old_pushers_of_indexes_fail_on_immutable_tags() {
+        assert_table(
+            &MultiPlatform,
+            vec![
+                (
+                    "docker driver, containerd store",
+                    with(two_platforms),
+                    Outcome::Pass,
+                    "by digest",
+                ),
+                (
+                    "docker driver, classic store",
+                    with(|f| {
+                        two_platforms(f);
+                        f.docker.info = Fact::observed(classic_info());
+                    }),
+                    Outcome::Fail,
+                    "cannot build several platforms",
+                ),
+                (
+                    "BuildKit 0.8.3",
+                    with(|f| {
+                        two_platforms(f);
+                        f.buildx =
+                            Fact::observed(container_builder(Fact::observed("0.8.3".into())));
+                    }),
+                    Outcome::Fail,
+                    "BuildKit 0.8.3 pushes each child",
+                ),
+                (
+                    "BuildKit 0.12.5",
+                    with(|f| {
+                        two_platforms(f);
+                        f.buildx =
+                            Fact::observed(container_builder(Fact::observed("0.12.5".into())));
+                    }),
+                    Outcome::Pass,
+                    "by digest",
+                ),
+                (
+                    "floating BuildKit image, immutable tag",
+                    with(|f| {
+                        two_platforms(f);
+                        f.buildx = Fact::observed(container_builder(Fact::unavailable(
+                            "buildx-stable-1 names no version",
+                        )));
+                    }),
+                    Outcome::Unknown,
+                    "names no version",
+                ),
+                (
+                    "imagetools create from buildx 0.13.1",
+                    with(|f| {
+                        f.command.path = PushPath::ImagetoolsCreate;
+                        t(f).pushed = Pushed::Index {
+                            sources: vec!["a".into(), "b".into()],
+                        };
+                    }),
+                    Outcome::Fail,
+                    "imagetools create from buildx 0.13.1",
+                ),
+                (
+                    "imagetools create from buildx 0.29.1",
+                    with(|f| {
+                        f.command.path = PushPath::ImagetoolsCreate;
+                        t(f).pushed = Pushed::Index {
+                            sources: vec!["a".into()],
+                        };
+                        f.buildx = Fact::observed(buildx("0.29.1", DRIVER_DOCKER));
+                    }),
+                    Outcome::Pass,
+                    "by digest",
+                ),
+                (
+                    "one platform",
+                    with(|f| built(f, BuildOutput::default())),
+                    Outcome::Skip,
+                    "one platform",
+                ),
+            ],
+        );
+    }
+}

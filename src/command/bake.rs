@@ -1,0 +1,691 @@
+//! `docker buildx bake` definitions read as bake reads them, for what a push depends on: which targets the
+//! command builds and, for each, its tags, platforms, attestations, outputs and cache exports. HCL is read
+//! with hcl-rs (variables with environment overrides, interpolation, a few of bake's functions), bake JSON
+//! with serde_json, compose files with serde_yaml. What this does not evaluate is an error naming it, never
+//! a guess.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
+
+/// One bake target as `docker buildx bake` would build it, after groups, `inherits`, variables and `--set`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BakeTarget {
+    pub name: String,
+    pub tags: Vec<String>,
+    pub platforms: Vec<String>,
+    /// `--attest` specs, e.g. `type=provenance,mode=max`.
+    pub attest: Vec<String>,
+    /// `--cache-to` specs.
+    pub cache_to: Vec<String>,
+    /// `--output` specs, e.g. `type=registry`.
+    pub output: Vec<String>,
+}
+
+/// What the bake command line said.
+pub struct BakeInput<'a> {
+    /// `-f/--file` values in order; empty: bake's default files in `cwd`.
+    pub files: &'a [String],
+    /// Targets or groups named; empty: `default`.
+    pub targets: &'a [String],
+    /// `--set` values in order (`--push` arrives as `*.output=type=registry`).
+    pub sets: &'a [String],
+    pub cwd: &'a Path,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// The files bake reads when none is named, in its order (docker/buildx `bake/bake.go`,
+/// `defaultFilenames`: compose's default names, then bake's own); every one that exists is merged.
+const DEFAULT_FILES: [&str; 8] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+    "docker-bake.json",
+    "docker-bake.hcl",
+    "docker-bake.override.json",
+    "docker-bake.override.hcl",
+];
+
+/// A target's attributes as one file sets them; `None`: not set there (an earlier file's value stays).
+#[derive(Debug, Clone, Default)]
+struct Def {
+    tags: Option<Vec<String>>,
+    platforms: Option<Vec<String>>,
+    attest: Option<Vec<String>>,
+    cache_to: Option<Vec<String>>,
+    output: Option<Vec<String>>,
+    inherits: Option<Vec<String>>,
+}
+
+impl Def {
+    /// `other`'s attributes over these: a later file, or a child over its parent.
+    fn overlay(&mut self, other: &Def) {
+        for (mine, theirs) in [
+            (&mut self.tags, &other.tags),
+            (&mut self.platforms, &other.platforms),
+            (&mut self.attest, &other.attest),
+            (&mut self.cache_to, &other.cache_to),
+            (&mut self.output, &other.output),
+            (&mut self.inherits, &other.inherits),
+        ] {
+            if theirs.is_some() {
+                mine.clone_from(theirs);
+            }
+        }
+    }
+
+    fn set(&mut self, key: &str, values: Vec<String>) {
+        let slot = match key {
+            "tags" => &mut self.tags,
+            "platforms" => &mut self.platforms,
+            "attest" => &mut self.attest,
+            "cache-to" | "cache_to" => &mut self.cache_to,
+            "output" => &mut self.output,
+            "inherits" => &mut self.inherits,
+            _ => return,
+        };
+        *slot = Some(values);
+    }
+}
+
+/// Every file merged.
+#[derive(Debug, Default)]
+struct Config {
+    targets: HashMap<String, Def>,
+    groups: HashMap<String, Vec<String>>,
+}
+
+impl Config {
+    fn target(&mut self, name: &str, def: Def) {
+        self.targets
+            .entry(name.to_string())
+            .or_default()
+            .overlay(&def);
+    }
+}
+
+/// The targets the command builds, in the order bake resolves them, each once.
+pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, String> {
+    let mut cfg = Config::default();
+    for (name, text) in read_files(input)? {
+        if name.ends_with(".hcl") {
+            read_hcl(&mut cfg, &name, &text, input.env)?;
+        } else if name.ends_with(".json") {
+            read_json(&mut cfg, &name, &text, input.env)?;
+        } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+            read_compose(&mut cfg, &name, &text, input.env)?;
+        } else if text.trim_start().starts_with('{') {
+            read_json(&mut cfg, &name, &text, input.env)?;
+        } else {
+            read_hcl(&mut cfg, &name, &text, input.env)?;
+        }
+    }
+    let requested: Vec<String> = if input.targets.is_empty() {
+        vec!["default".into()]
+    } else {
+        input.targets.to_vec()
+    };
+    let mut names = Vec::new();
+    for r in &requested {
+        expand(&cfg, r, &mut Vec::new(), &mut names)?;
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let def = flatten(&cfg, &name, &mut Vec::new())?;
+        out.push(BakeTarget {
+            name,
+            tags: def.tags.unwrap_or_default(),
+            platforms: def.platforms.unwrap_or_default(),
+            attest: def.attest.unwrap_or_default(),
+            cache_to: def.cache_to.unwrap_or_default(),
+            output: def.output.unwrap_or_default(),
+        });
+    }
+    for set in input.sets {
+        apply_set(&mut out, set)?;
+    }
+    Ok(out)
+}
+
+fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, String> {
+    if input.files.is_empty() {
+        let found: Vec<(String, String)> = DEFAULT_FILES
+            .iter()
+            .filter_map(|f| {
+                let text = std::fs::read_to_string(input.cwd.join(f)).ok()?;
+                Some((f.to_string(), text))
+            })
+            .collect();
+        if found.is_empty() {
+            return Err(format!(
+                "no bake file in {} (looked for {})",
+                input.cwd.display(),
+                DEFAULT_FILES.join(", ")
+            ));
+        }
+        return Ok(found);
+    }
+    input
+        .files
+        .iter()
+        .map(|f| {
+            if f == "-" || f.contains("://") || f.starts_with("git@") {
+                return Err(format!(
+                    "bake file '{f}': remote or standard-input bake definitions are not read"
+                ));
+            }
+            std::fs::read_to_string(input.cwd.join(f))
+                .map(|t| (f.clone(), t))
+                .map_err(|e| format!("bake file '{f}': {e}"))
+        })
+        .collect()
+}
+
+/// A target or group name into target names, groups expanded depth first.
+fn expand(
+    cfg: &Config,
+    name: &str,
+    stack: &mut Vec<String>,
+    out: &mut Vec<String>,
+) -> Result<(), String> {
+    if stack.iter().any(|s| s == name) {
+        return Err(format!(
+            "bake group cycle: {} -> {name}",
+            stack.join(" -> ")
+        ));
+    }
+    if let Some(members) = cfg.groups.get(name) {
+        stack.push(name.to_string());
+        for m in members {
+            expand(cfg, m, stack, out)?;
+        }
+        stack.pop();
+        return Ok(());
+    }
+    if !cfg.targets.contains_key(name) {
+        return Err(format!("bake target or group \"{name}\" is not defined"));
+    }
+    if !out.iter().any(|o| o == name) {
+        out.push(name.to_string());
+    }
+    Ok(())
+}
+
+/// A target with its `inherits` applied: parents first, in order, then its own attributes.
+fn flatten(cfg: &Config, name: &str, stack: &mut Vec<String>) -> Result<Def, String> {
+    if stack.iter().any(|s| s == name) {
+        return Err(format!(
+            "bake inherits cycle: {} -> {name}",
+            stack.join(" -> ")
+        ));
+    }
+    let own = cfg
+        .targets
+        .get(name)
+        .ok_or_else(|| format!("bake target \"{name}\" (inherited) is not defined"))?;
+    stack.push(name.to_string());
+    let mut def = Def::default();
+    for parent in own.inherits.iter().flatten() {
+        def.overlay(&flatten(cfg, parent, stack)?);
+    }
+    stack.pop();
+    def.overlay(own);
+    def.inherits = None;
+    Ok(def)
+}
+
+/// `PATTERN.KEY=VALUE` or `PATTERN.KEY+=VALUE`; PATTERN is a target name or a glob (`*`, `app-*`).
+fn apply_set(targets: &mut [BakeTarget], set: &str) -> Result<(), String> {
+    let bad = || format!("--set '{set}': expected TARGET.KEY=VALUE");
+    let (lhs, value) = set.split_once('=').ok_or_else(bad)?;
+    let (lhs, append) = match lhs.strip_suffix('+') {
+        Some(l) => (l, true),
+        None => (lhs, false),
+    };
+    let (pattern, key) = lhs.split_once('.').ok_or_else(bad)?;
+    for t in targets.iter_mut().filter(|t| glob(pattern, &t.name)) {
+        let (slot, values): (&mut Vec<String>, Vec<String>) = match key {
+            "tags" => (&mut t.tags, split(value)),
+            "platform" | "platforms" => (&mut t.platforms, split(value)),
+            "attest" => (&mut t.attest, vec![value.to_string()]),
+            "cache-to" => (&mut t.cache_to, vec![value.to_string()]),
+            "output" => (&mut t.output, vec![value.to_string()]),
+            _ => continue,
+        };
+        if append {
+            slot.extend(values);
+        } else {
+            *slot = values;
+        }
+    }
+    Ok(())
+}
+
+fn split(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `*` matches any run of characters; everything else is literal.
+fn glob(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((head, rest)) => {
+            let Some(tail) = name.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob(rest, &tail[i..]))
+        }
+    }
+}
+
+// --- HCL ------------------------------------------------------------------------------------------------
+
+fn read_hcl(
+    cfg: &mut Config,
+    file: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    let body = hcl::parse(text).map_err(|e| format!("{file}: {}", one_line(&e.to_string())))?;
+    let mut ctx = Context::new();
+    declare_functions(&mut ctx);
+    // Variables first (blocks and top-level attributes), in file order; the environment overrides them.
+    for block in body.blocks().filter(|b| b.identifier() == "variable") {
+        let name = label(block, file)?;
+        let value = match env(&name) {
+            Some(v) => hcl::Value::String(v),
+            None => match block.body().attributes().find(|a| a.key() == "default") {
+                Some(a) => a.expr().evaluate(&ctx).map_err(|e| {
+                    format!("{file}: variable \"{name}\": {}", one_line(&e.to_string()))
+                })?,
+                None => hcl::Value::String(String::new()),
+            },
+        };
+        ctx.declare_var(name, value);
+    }
+    for attr in body.attributes() {
+        let value = match env(attr.key()) {
+            Some(v) => hcl::Value::String(v),
+            None => attr
+                .expr()
+                .evaluate(&ctx)
+                .map_err(|e| format!("{file}: {}: {}", attr.key(), one_line(&e.to_string())))?,
+        };
+        ctx.declare_var(attr.key(), value);
+    }
+    for block in body.blocks() {
+        match block.identifier() {
+            "target" => {
+                let name = label(block, file)?;
+                let mut def = Def::default();
+                for attr in block.body().attributes() {
+                    if !matches!(
+                        attr.key(),
+                        "tags" | "platforms" | "attest" | "cache-to" | "output" | "inherits"
+                    ) {
+                        continue;
+                    }
+                    let where_ = || format!("{file}: target \"{name}\": {}", attr.key());
+                    let value = attr
+                        .expr()
+                        .evaluate(&ctx)
+                        .map_err(|e| format!("{}: {}", where_(), one_line(&e.to_string())))?;
+                    def.set(
+                        attr.key(),
+                        strings(value).map_err(|e| format!("{}: {e}", where_()))?,
+                    );
+                }
+                cfg.target(&name, def);
+            }
+            "group" => {
+                let name = label(block, file)?;
+                if let Some(attr) = block.body().attributes().find(|a| a.key() == "targets") {
+                    let value = attr.expr().evaluate(&ctx).map_err(|e| {
+                        format!("{file}: group \"{name}\": {}", one_line(&e.to_string()))
+                    })?;
+                    let members = strings(value)
+                        .map_err(|e| format!("{file}: group \"{name}\": targets: {e}"))?;
+                    cfg.groups.insert(name, members);
+                }
+            }
+            // Variables are read above; functions defined in the file are not evaluated.
+            "variable" => {}
+            "function" => {
+                return Err(format!(
+                    "{file}: user-defined bake functions are not evaluated"
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn label(block: &hcl::Block, file: &str) -> Result<String, String> {
+    block
+        .labels()
+        .first()
+        .map(|l| l.as_str().to_string())
+        .ok_or_else(|| format!("{file}: a {} block without a name", block.identifier()))
+}
+
+/// A list of strings, or one string; a list element that is an object becomes a `key=value,…` spec (the
+/// object form newer bake accepts for attest, cache-to and output).
+fn strings(value: hcl::Value) -> Result<Vec<String>, String> {
+    let items = match value {
+        hcl::Value::Array(a) => a,
+        hcl::Value::Null => return Ok(Vec::new()),
+        other => vec![other],
+    };
+    items
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .map(|v| match v {
+            hcl::Value::String(s) => Ok(s),
+            hcl::Value::Number(n) => Ok(n.to_string()),
+            hcl::Value::Bool(b) => Ok(b.to_string()),
+            hcl::Value::Object(o) => Ok(o
+                .into_iter()
+                .filter_map(|(k, v)| Some(format!("{k}={}", scalar(&v)?)))
+                .collect::<Vec<_>>()
+                .join(",")),
+            other => Err(format!("expected strings, got {other}")),
+        })
+        .collect()
+}
+
+fn scalar(v: &hcl::Value) -> Option<String> {
+    match v {
+        hcl::Value::String(s) => Some(s.clone()),
+        hcl::Value::Number(n) => Some(n.to_string()),
+        hcl::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A few of bake's standard functions, the ones tag expressions use most; any other call is an error
+/// naming it.
+fn declare_functions(ctx: &mut Context) {
+    fn string_arg(args: &FuncArgs, i: usize) -> String {
+        args[i].as_str().unwrap_or_default().to_string()
+    }
+    let s = || ParamType::String;
+    ctx.declare_func(
+        "lower",
+        FuncDef::new(|a| Ok(string_arg(&a, 0).to_lowercase().into()), [s()]),
+    );
+    ctx.declare_func(
+        "upper",
+        FuncDef::new(|a| Ok(string_arg(&a, 0).to_uppercase().into()), [s()]),
+    );
+    ctx.declare_func(
+        "trimprefix",
+        FuncDef::new(
+            |a| {
+                let (v, p) = (string_arg(&a, 0), string_arg(&a, 1));
+                Ok(v.strip_prefix(&p).unwrap_or(&v).to_string().into())
+            },
+            [s(), s()],
+        ),
+    );
+    ctx.declare_func(
+        "trimsuffix",
+        FuncDef::new(
+            |a| {
+                let (v, p) = (string_arg(&a, 0), string_arg(&a, 1));
+                Ok(v.strip_suffix(&p).unwrap_or(&v).to_string().into())
+            },
+            [s(), s()],
+        ),
+    );
+    ctx.declare_func(
+        "replace",
+        FuncDef::new(
+            |a| {
+                Ok(string_arg(&a, 0)
+                    .replace(&string_arg(&a, 1), &string_arg(&a, 2))
+                    .into())
+            },
+            [s(), s(), s()],
+        ),
+    );
+    ctx.declare_func(
+        "equal",
+        FuncDef::new(
+            |a| Ok((a[0] == a[1]).into()),
+            [ParamType::Any, ParamType::Any],
+        ),
+    );
+    ctx.declare_func(
+        "notequal",
+        FuncDef::new(
+            |a| Ok((a[0] != a[1]).into()),
+            [ParamType::Any, ParamType::Any],
+        ),
+    );
+    ctx.declare_func(
+        "join",
+        FuncDef::new(
+            |a| {
+                let sep = string_arg(&a, 0);
+                let parts: Vec<String> = a[1]
+                    .as_array()
+                    .map(|v| v.iter().filter_map(scalar).collect())
+                    .unwrap_or_default();
+                Ok(parts.join(&sep).into())
+            },
+            [s(), ParamType::array_of(ParamType::Any)],
+        ),
+    );
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+// --- bake JSON ------------------------------------------------------------------------------------------
+
+fn read_json(
+    cfg: &mut Config,
+    file: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+    let mut vars: HashMap<String, String> = HashMap::new();
+    if let Some(vs) = doc["variable"].as_object() {
+        for (name, v) in vs {
+            let value = env(name).unwrap_or_else(|| match &v["default"] {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => String::new(),
+                other => other.to_string(),
+            });
+            vars.insert(name.clone(), value);
+        }
+    }
+    let interpolate = |s: &str| -> Result<String, String> {
+        substitute(s, &|name| vars.get(name).cloned(), false).map_err(|e| format!("{file}: {e}"))
+    };
+    if let Some(gs) = doc["group"].as_object() {
+        for (name, g) in gs {
+            let members = json_strings(&g["targets"], &interpolate)
+                .map_err(|e| format!("{file}: group \"{name}\": {e}"))?;
+            cfg.groups.insert(name.clone(), members);
+        }
+    }
+    if let Some(ts) = doc["target"].as_object() {
+        for (name, t) in ts {
+            let mut def = Def::default();
+            for key in [
+                "tags",
+                "platforms",
+                "attest",
+                "cache-to",
+                "output",
+                "inherits",
+            ] {
+                if !t[key].is_null() {
+                    let values = json_strings(&t[key], &interpolate)
+                        .map_err(|e| format!("{file}: target \"{name}\": {key}: {e}"))?;
+                    def.set(key, values);
+                }
+            }
+            cfg.target(name, def);
+        }
+    }
+    Ok(())
+}
+
+fn json_strings(
+    v: &serde_json::Value,
+    interpolate: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Vec<String>, String> {
+    let items = match v {
+        serde_json::Value::Array(a) => a.clone(),
+        serde_json::Value::Null => Vec::new(),
+        other => vec![other.clone()],
+    };
+    items
+        .iter()
+        .map(|i| match i {
+            serde_json::Value::String(s) => interpolate(s),
+            serde_json::Value::Object(o) => Ok(o
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",")),
+            other => Ok(other.to_string()),
+        })
+        .collect()
+}
+
+// --- compose --------------------------------------------------------------------------------------------
+
+/// Each service with a `build` is a target named after it; `image` and `build.tags` are its tags; the
+/// `x-bake` extension under `build` sets bake's own attributes. The `default` group is every such service.
+fn read_compose(
+    cfg: &mut Config,
+    file: &str,
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| format!("{file}: {}", one_line(&e.to_string())))?;
+    let Some(services) = doc.get("services").and_then(|s| s.as_mapping()) else {
+        return Ok(());
+    };
+    let interpolate = |s: &str| substitute(s, env, true).map_err(|e| format!("{file}: {e}"));
+    for (name, service) in services {
+        let Some(name) = name.as_str() else { continue };
+        let Some(build) = service.get("build") else {
+            continue;
+        };
+        let list = |v: Option<&serde_yaml::Value>| -> Result<Option<Vec<String>>, String> {
+            let Some(v) = v else { return Ok(None) };
+            let items: Vec<&serde_yaml::Value> = match v.as_sequence() {
+                Some(seq) => seq.iter().collect(),
+                None => vec![v],
+            };
+            items
+                .into_iter()
+                .filter_map(|i| i.as_str())
+                .map(&interpolate)
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some)
+        };
+        let mut tags = list(service.get("image"))?.unwrap_or_default();
+        let mut def = Def::default();
+        if build.is_mapping() {
+            tags.extend(list(build.get("tags"))?.unwrap_or_default());
+            def.platforms = list(build.get("platforms"))?;
+            def.cache_to = list(build.get("cache_to"))?;
+            if let Some(x) = build.get("x-bake") {
+                tags.extend(list(x.get("tags"))?.unwrap_or_default());
+                for key in ["platforms", "cache-to", "output", "attest"] {
+                    if let Some(values) = list(x.get(key))? {
+                        def.set(key, values);
+                    }
+                }
+            }
+        }
+        if !tags.is_empty() {
+            def.tags = Some(tags);
+        }
+        cfg.target(name, def);
+        let default = cfg.groups.entry("default".into()).or_default();
+        if !default.iter().any(|d| d == name) {
+            default.push(name.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// `${NAME}` (and with `compose`: `${NAME:-default}`, `${NAME-default}`, `$NAME`, `$$`) replaced from
+/// `lookup`; an unknown name is empty, as in compose and bake.
+fn substitute(
+    s: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    compose: bool,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(body) = after.strip_prefix('{') {
+            let end = body
+                .find('}')
+                .ok_or_else(|| format!("unclosed ${{ in '{s}'"))?;
+            let expr = &body[..end];
+            let value = match (compose, expr.split_once(":-"), expr.split_once('-')) {
+                (true, Some((name, default)), _) => lookup(name)
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| default.to_string()),
+                (true, None, Some((name, default))) => {
+                    lookup(name).unwrap_or_else(|| default.to_string())
+                }
+                _ if expr.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+                    lookup(expr).unwrap_or_default()
+                }
+                _ => {
+                    return Err(format!(
+                        "'${{{expr}}}' in '{s}' is not a variable reference this reads"
+                    ));
+                }
+            };
+            out.push_str(&value);
+            rest = &body[end + 1..];
+        } else if compose && after.starts_with('$') {
+            out.push('$');
+            rest = &after[1..];
+        } else if compose {
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            out.push_str(&lookup(&after[..len]).unwrap_or_default());
+            if len == 0 {
+                out.push('$');
+            }
+            rest = &after[len..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

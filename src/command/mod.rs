@@ -1,0 +1,605 @@
+//! The push command to predict (`ecr-doctor check -- COMMAND…`), read the way the docker CLI and buildx
+//! read it: which references it pushes, and what it pushes to each.
+
+mod bake;
+mod flags;
+
+use std::path::Path;
+
+use ecr_doctor_checks::EcrRef;
+use ecr_doctor_checks::facts::{BuildOutput, CacheExport, PushCommand, PushPath, Pushed};
+
+use flags::{Flag, bool_value};
+
+/// A command, read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub command: PushCommand,
+    /// Every ECR reference the command pushes, with what it pushes there, in command order.
+    pub pushes: Vec<(String, Pushed)>,
+}
+
+/// Where the command reads what it does not say: the environment and the working directory (bake files).
+pub struct Env<'a> {
+    pub var: &'a dyn Fn(&str) -> Option<String>,
+    pub cwd: &'a Path,
+}
+
+impl Env<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        (self.var)(name)
+    }
+}
+
+/// Reads `argv` (`docker …`). Err: one line naming the part that is wrong or not supported.
+pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
+    let (program, rest) = argv
+        .split_first()
+        .ok_or("no command after `--`: give the push command, e.g. -- docker push REF")?;
+    let name = Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(program);
+    if name != "docker" {
+        return Err(format!(
+            "'{program}': only docker commands are read (docker push, docker build, docker buildx build, \
+             docker buildx bake, docker buildx imagetools create)"
+        ));
+    }
+    let global = flags::parse(rest, DOCKER_GLOBAL, true)?;
+    for (flag, why) in [
+        ("config", "set DOCKER_CONFIG=DIR for both commands instead"),
+        ("context", "set DOCKER_CONTEXT for both commands instead"),
+        ("host", "set DOCKER_HOST for both commands instead"),
+    ] {
+        if global.has(flag) {
+            return Err(format!(
+                "docker --{flag} is not read: {why}, so ecr-doctor sees the engine and config the command uses"
+            ));
+        }
+    }
+    let words: Vec<&str> = global.args.iter().map(String::as_str).collect();
+    let after = |n: usize| &global.args[n..];
+    let plan = match words.as_slice() {
+        ["push", ..] => push(after(1))?,
+        ["image", "push", ..] => push(after(2))?,
+        ["build" | "builder" | "image", ..] => {
+            let n = if words[0] == "build" { 1 } else { 2 };
+            if words[0] != "build" && words.get(1) != Some(&"build") {
+                return Err(unsupported(&words));
+            }
+            if env.var("DOCKER_BUILDKIT").as_deref().and_then(bool_value) == Some(false) {
+                return Err(
+                    "DOCKER_BUILDKIT=0: the legacy builder cannot push from a build (no --push)"
+                        .into(),
+                );
+            }
+            build(after(n), None)?
+        }
+        ["buildx", ..] => {
+            let bx = flags::parse(after(1), BUILDX_GLOBAL, true)?;
+            let builder = bx.value("builder");
+            let sub: Vec<&str> = bx.args.iter().map(String::as_str).collect();
+            match sub.as_slice() {
+                ["build" | "b", ..] => build(&bx.args[1..], builder)?,
+                ["bake" | "f", ..] => bake(&bx.args[1..], builder, env)?,
+                ["imagetools", "create", ..] => imagetools_create(&bx.args[2..], builder)?,
+                _ => return Err(unsupported(&words)),
+            }
+        }
+        _ => return Err(unsupported(&words)),
+    };
+    Ok(plan.redacted(argv))
+}
+
+fn unsupported(words: &[&str]) -> String {
+    let shown = words.iter().take(3).copied().collect::<Vec<_>>().join(" ");
+    format!(
+        "'docker {shown}' is not a push command ecr-doctor reads (docker push, docker image push, docker build, \
+         docker buildx build, docker buildx bake, docker buildx imagetools create)"
+    )
+}
+
+impl Plan {
+    /// The command as recorded: every argument, but the values of flags that may carry secrets.
+    fn redacted(mut self, argv: &[String]) -> Plan {
+        let mut out = Vec::with_capacity(argv.len());
+        let mut hide_next = false;
+        for a in argv {
+            if hide_next {
+                out.push(hide(a));
+                hide_next = false;
+                continue;
+            }
+            match SECRET_FLAGS
+                .iter()
+                .find(|f| a == *f || a.starts_with(&format!("{f}=")))
+            {
+                Some(f) if a == f => {
+                    out.push(a.clone());
+                    hide_next = true;
+                }
+                Some(f) => out.push(format!("{f}={}", hide(&a[f.len() + 1..]))),
+                None => out.push(a.clone()),
+            }
+        }
+        self.command.argv = out;
+        self
+    }
+}
+
+/// Flags whose values may be secrets: a build argument keeps its name only.
+const SECRET_FLAGS: [&str; 2] = ["--build-arg", "--secret"];
+
+fn hide(value: &str) -> String {
+    match value.split_once('=') {
+        Some((name, _)) if !name.contains(',') => format!("{name}=…"),
+        _ => "…".into(),
+    }
+}
+
+// --- docker push ---------------------------------------------------------------------------------------
+
+const PUSH_FLAGS: &[Flag] = &[
+    Flag::switch("all-tags", Some('a')),
+    Flag::switch("disable-content-trust", None),
+    Flag::value("platform", None),
+    Flag::switch("quiet", Some('q')),
+];
+
+fn push(args: &[String]) -> Result<Plan, String> {
+    let p = flags::parse(args, PUSH_FLAGS, false)?;
+    if p.is_on("all-tags") {
+        return Err(
+            "docker push --all-tags is not read: name each tag (-- docker push REF, once per tag)"
+                .into(),
+        );
+    }
+    if p.has("platform") {
+        return Err("docker push --platform is not read yet: check the push without it".into());
+    }
+    let [reference] = p.args.as_slice() else {
+        return Err(format!(
+            "docker push takes one image reference, got {}",
+            p.args.len()
+        ));
+    };
+    Ok(Plan::of(
+        PushPath::DockerPush,
+        None,
+        vec![(reference.clone(), Pushed::LocalImage)],
+    ))
+}
+
+// --- docker buildx build ---------------------------------------------------------------------------------
+
+const BUILD_FLAGS: &[Flag] = &[
+    Flag::value("add-host", None),
+    Flag::value("allow", None),
+    Flag::value("annotation", None),
+    Flag::value("attest", None),
+    Flag::value("build-arg", None),
+    Flag::value("build-context", None),
+    Flag::value("builder", None),
+    Flag::value("cache-from", None),
+    Flag::value("cache-to", None),
+    Flag::value("call", None),
+    Flag::value("cgroup-parent", None),
+    Flag::switch("check", None),
+    Flag::switch("debug", Some('D')),
+    Flag::value("file", Some('f')),
+    Flag::value("iidfile", None),
+    Flag::value("label", None),
+    Flag::switch("load", None),
+    Flag::value("metadata-file", None),
+    Flag::value("network", None),
+    Flag::switch("no-cache", None),
+    Flag::value("no-cache-filter", None),
+    Flag::value("output", Some('o')),
+    Flag::value("platform", None),
+    Flag::value("progress", None),
+    Flag::value("provenance", None),
+    Flag::switch("pull", None),
+    Flag::switch("push", None),
+    Flag::switch("quiet", Some('q')),
+    Flag::value("sbom", None),
+    Flag::value("secret", None),
+    Flag::value("shm-size", None),
+    Flag::value("ssh", None),
+    Flag::value("tag", Some('t')),
+    Flag::value("target", None),
+    Flag::value("ulimit", None),
+    // The classic `docker build` flags buildx still accepts (hidden, ignored by BuildKit).
+    Flag::switch("compress", None),
+    Flag::value("cpu-period", None),
+    Flag::value("cpu-quota", None),
+    Flag::value("cpu-shares", Some('c')),
+    Flag::value("cpuset-cpus", None),
+    Flag::value("cpuset-mems", None),
+    Flag::switch("disable-content-trust", None),
+    Flag::switch("force-rm", None),
+    Flag::value("isolation", None),
+    Flag::value("memory", Some('m')),
+    Flag::value("memory-swap", None),
+    Flag::switch("rm", None),
+    Flag::value("security-opt", None),
+    Flag::switch("squash", None),
+];
+
+fn build(args: &[String], builder: Option<String>) -> Result<Plan, String> {
+    let p = flags::parse(args, BUILD_FLAGS, false)?;
+    if p.args.len() != 1 {
+        return Err(format!(
+            "docker buildx build takes one build context (PATH | URL | -), got {}",
+            p.args.len()
+        ));
+    }
+    if let Some(call) = p.value("call").filter(|c| c != "build") {
+        return Err(format!("--call={call} builds nothing to push"));
+    }
+    if p.is_on("check") {
+        return Err("--check builds nothing to push".into());
+    }
+    let mut outputs = p.values("output");
+    if p.is_on("push") {
+        outputs.push("type=registry".into());
+    }
+    if p.is_on("load") {
+        outputs.push("type=docker".into());
+    }
+    let spec = BuildSpec {
+        target: None,
+        tags: split_lists(&p.values("tag")),
+        platforms: split_lists(&p.values("platform")),
+        attest: attestations(&p.values("attest"), p.value("provenance"), p.value("sbom")),
+        outputs,
+        cache_to: p.values("cache-to"),
+    };
+    let pushes = spec.pushes()?;
+    if pushes.is_empty() {
+        return Err(
+            "the build pushes nothing (no --push, no --output type=registry or type=image,push=true)"
+                .into(),
+        );
+    }
+    Ok(Plan::of(
+        PushPath::Build,
+        p.value("builder").or(builder),
+        pushes,
+    ))
+}
+
+/// What a build (or one bake target) asks for, as buildx options.
+#[derive(Debug, Default)]
+struct BuildSpec {
+    target: Option<String>,
+    tags: Vec<String>,
+    platforms: Vec<String>,
+    /// `--attest` specs, with `--provenance` and `--sbom` turned into theirs.
+    attest: Vec<String>,
+    outputs: Vec<String>,
+    cache_to: Vec<String>,
+}
+
+impl BuildSpec {
+    /// The references it pushes: its image to every name of a pushing output, its registry cache exports.
+    fn pushes(&self) -> Result<Vec<(String, Pushed)>, String> {
+        let mut names = Vec::new();
+        let mut oci_artifact = None;
+        for spec in &self.outputs {
+            let attrs = csv_attrs(spec, "--output")?;
+            let kind = attr(&attrs, "type");
+            let pushes = match kind {
+                Some("registry") => true,
+                Some("image") => attr(&attrs, "push").and_then(bool_value).unwrap_or(false),
+                _ => false,
+            };
+            if !pushes {
+                continue;
+            }
+            if attr(&attrs, "push-by-digest").and_then(bool_value) == Some(true) {
+                return Err(format!(
+                    "--output '{spec}': push-by-digest writes no tag; check the later imagetools create instead"
+                ));
+            }
+            oci_artifact = attr(&attrs, "oci-artifact")
+                .and_then(bool_value)
+                .or(oci_artifact);
+            match attr(&attrs, "name") {
+                Some(n) => names.extend(n.split(',').map(str::trim).map(String::from)),
+                None => names.extend(self.tags.iter().cloned()),
+            }
+        }
+        if names.is_empty()
+            && self
+                .outputs
+                .iter()
+                .any(|o| o.contains("registry") || o.contains("push"))
+        {
+            return Err("the build pushes, but names no image: give -t NAME:TAG".into());
+        }
+        let image = BuildOutput {
+            bake_target: self.target.clone(),
+            platforms: self.platforms.clone(),
+            provenance: self.provenance(),
+            sbom: self.sbom(),
+            oci_artifact,
+        };
+        let mut pushes: Vec<(String, Pushed)> = Vec::new();
+        for name in names {
+            if !pushes.iter().any(|(n, _)| *n == name) {
+                pushes.push((name, Pushed::Build(image.clone())));
+            }
+        }
+        for spec in &self.cache_to {
+            if let Some((reference, export)) = registry_cache(spec)? {
+                pushes.push((reference, Pushed::Cache(export)));
+            }
+        }
+        Ok(pushes)
+    }
+
+    fn attestation(&self, kind: &str) -> Option<bool> {
+        let mut asked = None;
+        for spec in &self.attest {
+            let Ok(attrs) = csv_attrs(spec, "--attest") else {
+                continue;
+            };
+            if attr(&attrs, "type") == Some(kind) {
+                let disabled = attr(&attrs, "disabled").and_then(bool_value) == Some(true);
+                asked = Some(!disabled);
+            }
+        }
+        asked
+    }
+
+    fn provenance(&self) -> Option<bool> {
+        self.attestation("provenance")
+    }
+
+    fn sbom(&self) -> bool {
+        self.attestation("sbom") == Some(true)
+    }
+}
+
+/// `--attest` with `--provenance VALUE` and `--sbom VALUE` as buildx expands them: a Go boolean turns the
+/// attestation on or off; anything else is its attributes.
+fn attestations(
+    attest: &[String],
+    provenance: Option<String>,
+    sbom: Option<String>,
+) -> Vec<String> {
+    let mut all = attest.to_vec();
+    for (kind, value) in [("provenance", provenance), ("sbom", sbom)] {
+        let Some(v) = value else { continue };
+        all.push(match bool_value(&v) {
+            Some(on) => format!("type={kind},disabled={}", !on),
+            None => format!("type={kind},{v}"),
+        });
+    }
+    all
+}
+
+/// A `--cache-to` that writes to a registry: its reference and attributes. A bare value is a registry
+/// reference, as buildx reads it.
+fn registry_cache(spec: &str) -> Result<Option<(String, CacheExport)>, String> {
+    if !spec.contains('=') {
+        return Ok(Some((
+            spec.to_string(),
+            CacheExport {
+                spec: spec.to_string(),
+                image_manifest: false,
+                oci_mediatypes: true,
+            },
+        )));
+    }
+    let attrs = csv_attrs(spec, "--cache-to")?;
+    if attr(&attrs, "type") != Some("registry") {
+        return Ok(None);
+    }
+    let reference = attr(&attrs, "ref")
+        .ok_or_else(|| format!("--cache-to '{spec}': a registry cache needs ref=NAME:TAG"))?;
+    Ok(Some((
+        reference.to_string(),
+        CacheExport {
+            spec: spec.to_string(),
+            image_manifest: attr(&attrs, "image-manifest").and_then(bool_value) == Some(true),
+            oci_mediatypes: attr(&attrs, "oci-mediatypes").and_then(bool_value) != Some(false),
+        },
+    )))
+}
+
+/// `a,b` and repeated flags alike, as buildx splits `--platform` and `--tag` does not: tags never hold a
+/// comma, so splitting them is harmless.
+fn split_lists(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `type=image,"name=a,b",push=true`: the CSV fields of a buildx spec as key/value pairs.
+fn csv_attrs(spec: &str, flag: &str) -> Result<Vec<(String, String)>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .from_reader(spec.as_bytes());
+    let record = match reader.records().next() {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return Err(format!("{flag} '{spec}': {e}")),
+        None => return Ok(Vec::new()),
+    };
+    Ok(record
+        .iter()
+        .map(|field| match field.split_once('=') {
+            Some((k, v)) => (k.to_ascii_lowercase(), v.to_string()),
+            // A field without `=` in an output spec is a destination path (`-o ./out`).
+            None => ("dest".into(), field.to_string()),
+        })
+        .collect())
+}
+
+fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+// --- docker buildx bake ---------------------------------------------------------------------------------
+
+const BAKE_FLAGS: &[Flag] = &[
+    Flag::value("allow", None),
+    Flag::value("builder", None),
+    Flag::value("call", None),
+    Flag::switch("check", None),
+    Flag::switch("debug", Some('D')),
+    Flag::value("file", Some('f')),
+    Flag::value("list", None),
+    Flag::switch("load", None),
+    Flag::value("metadata-file", None),
+    Flag::switch("no-cache", None),
+    Flag::switch("print", None),
+    Flag::value("progress", None),
+    Flag::value("provenance", None),
+    Flag::switch("pull", None),
+    Flag::switch("push", None),
+    Flag::value("sbom", None),
+    Flag::value("set", None),
+];
+
+fn bake(args: &[String], builder: Option<String>, env: &Env<'_>) -> Result<Plan, String> {
+    let p = flags::parse(args, BAKE_FLAGS, false)?;
+    for (flag, on) in [
+        ("print", p.is_on("print")),
+        ("list", p.has("list")),
+        ("check", p.is_on("check")),
+        ("call", p.value("call").is_some_and(|c| c != "build")),
+    ] {
+        if on {
+            return Err(format!("bake --{flag} builds nothing to push"));
+        }
+    }
+    let mut sets = p.values("set");
+    if p.is_on("push") {
+        sets.push("*.output=type=registry".into());
+    }
+    if p.is_on("load") {
+        sets.push("*.output=type=docker".into());
+    }
+    let files = p.values("file");
+    let targets = bake::resolve(&bake::BakeInput {
+        files: &files,
+        targets: &p.args,
+        sets: &sets,
+        cwd: env.cwd,
+        env: env.var,
+    })?;
+    let mut pushes = Vec::new();
+    for t in targets {
+        let spec = BuildSpec {
+            attest: attestations(&t.attest, p.value("provenance"), p.value("sbom")),
+            target: Some(t.name),
+            tags: t.tags,
+            platforms: split_lists(&t.platforms),
+            outputs: t.output,
+            cache_to: t.cache_to,
+        };
+        pushes.extend(spec.pushes()?);
+    }
+    if pushes.is_empty() {
+        return Err(
+            "the bake pushes nothing (no --push, and no target has a registry output)".into(),
+        );
+    }
+    Ok(Plan::of(
+        PushPath::Bake,
+        p.value("builder").or(builder),
+        pushes,
+    ))
+}
+
+// --- docker buildx imagetools create ----------------------------------------------------------------------
+
+const IMAGETOOLS_CREATE_FLAGS: &[Flag] = &[
+    Flag::value("annotation", None),
+    Flag::switch("append", None),
+    Flag::value("builder", None),
+    Flag::switch("debug", Some('D')),
+    Flag::switch("dry-run", None),
+    Flag::value("file", Some('f')),
+    Flag::value("platform", Some('p')),
+    Flag::switch("prefer-index", None),
+    Flag::value("progress", None),
+    Flag::value("tag", Some('t')),
+];
+
+fn imagetools_create(args: &[String], builder: Option<String>) -> Result<Plan, String> {
+    let p = flags::parse(args, IMAGETOOLS_CREATE_FLAGS, false)?;
+    if p.is_on("dry-run") {
+        return Err("imagetools create --dry-run pushes nothing".into());
+    }
+    let tags = p.values("tag");
+    if tags.is_empty() {
+        return Err("imagetools create without -t pushes nothing ecr-doctor can check".into());
+    }
+    let sources = p.args.clone();
+    Ok(Plan::of(
+        PushPath::ImagetoolsCreate,
+        p.value("builder").or(builder),
+        tags.into_iter()
+            .map(|t| {
+                (
+                    t,
+                    Pushed::Index {
+                        sources: sources.clone(),
+                    },
+                )
+            })
+            .collect(),
+    ))
+}
+
+// --- the docker CLI's own flags ------------------------------------------------------------------------
+
+const DOCKER_GLOBAL: &[Flag] = &[
+    Flag::value("config", None),
+    Flag::value("context", Some('c')),
+    Flag::switch("debug", Some('D')),
+    Flag::value("host", Some('H')),
+    Flag::value("log-level", Some('l')),
+    Flag::switch("tls", None),
+    Flag::value("tlscacert", None),
+    Flag::value("tlscert", None),
+    Flag::value("tlskey", None),
+    Flag::switch("tlsverify", None),
+];
+
+const BUILDX_GLOBAL: &[Flag] = &[
+    Flag::value("builder", None),
+    Flag::switch("debug", Some('D')),
+];
+
+impl Plan {
+    /// A plan of `path`: ECR references become targets, every other one is listed as not checked.
+    fn of(path: PushPath, builder: Option<String>, all: Vec<(String, Pushed)>) -> Plan {
+        let (pushes, others): (Vec<_>, Vec<_>) =
+            all.into_iter().partition(|(r, _)| EcrRef::names_ecr(r));
+        Plan {
+            command: PushCommand {
+                path,
+                argv: Vec::new(),
+                builder,
+                not_checked: others.into_iter().map(|(r, _)| r).collect(),
+            },
+            pushes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,449 @@
+use super::*;
+
+const ECR: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+
+fn args(s: &[&str]) -> Vec<String> {
+    s.iter().map(|a| a.replace("ECR", ECR)).collect()
+}
+
+fn read_in(argv: &[&str], vars: &[(&str, &str)], cwd: &Path) -> Result<Plan, String> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let lookup = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    parse(&args(argv), &Env { var: &lookup, cwd })
+}
+
+fn read(argv: &[&str]) -> Result<Plan, String> {
+    read_in(argv, &[], Path::new("."))
+}
+
+fn refs(plan: &Plan) -> Vec<String> {
+    plan.pushes
+        .iter()
+        .map(|(r, _)| r.replace(ECR, "ECR"))
+        .collect()
+}
+
+fn image(plan: &Plan, i: usize) -> &BuildOutput {
+    match &plan.pushes[i].1 {
+        Pushed::Build(b) => b,
+        other => panic!("not a build output: {other:?}"),
+    }
+}
+
+#[test]
+fn docker_push_and_image_push() {
+    for argv in [
+        &["docker", "push", "ECR/app:v1"][..],
+        &["docker", "image", "push", "ECR/app:v1"],
+        &[
+            "/usr/bin/docker",
+            "--debug",
+            "push",
+            "--quiet",
+            "ECR/app:v1",
+        ],
+        &[
+            "docker",
+            "push",
+            "--disable-content-trust=true",
+            "ECR/app:v1",
+        ],
+    ] {
+        let plan = read(argv).unwrap();
+        assert_eq!(plan.command.path, PushPath::DockerPush, "{argv:?}");
+        assert_eq!(refs(&plan), ["ECR/app:v1"], "{argv:?}");
+        assert_eq!(plan.pushes[0].1, Pushed::LocalImage);
+    }
+    assert!(
+        read(&["docker", "push"])
+            .unwrap_err()
+            .contains("one image reference")
+    );
+    assert!(
+        read(&["docker", "push", "-a", "ECR/app"])
+            .unwrap_err()
+            .contains("--all-tags")
+    );
+}
+
+#[test]
+fn build_push_tags_repeated_and_in_every_spelling() {
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "build",
+        "--push",
+        "-t",
+        "ECR/app:v1",
+        "--tag=ECR/app:latest",
+        "-tECR/app:v2",
+        "-t=ECR/other:v1",
+        ".",
+    ])
+    .unwrap();
+    assert_eq!(plan.command.path, PushPath::Build);
+    assert_eq!(
+        refs(&plan),
+        ["ECR/app:v1", "ECR/app:latest", "ECR/app:v2", "ECR/other:v1"]
+    );
+    // Flags after the context, as pflag allows.
+    let plan = read(&["docker", "build", ".", "--push", "-t", "ECR/app:v1"]).unwrap();
+    assert_eq!(plan.command.path, PushPath::Build);
+    assert_eq!(refs(&plan), ["ECR/app:v1"]);
+    // A tag given twice is pushed once.
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "build",
+        "--push",
+        "-t",
+        "ECR/app:v1",
+        "-t",
+        "ECR/app:v1",
+        ".",
+    ])
+    .unwrap();
+    assert_eq!(plan.pushes.len(), 1);
+}
+
+#[test]
+fn build_reads_platforms_attestations_and_outputs() {
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "build",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--platform=linux/arm/v7",
+        "--provenance=false",
+        "--sbom",
+        "true",
+        "-o",
+        "type=image,push=true,oci-artifact=true",
+        "-t",
+        "ECR/app:v1",
+        "-f",
+        "Dockerfile.prod",
+        "--build-arg",
+        "TOKEN=s3cret",
+        ".",
+    ])
+    .unwrap();
+    let b = image(&plan, 0);
+    assert_eq!(b.platforms, ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+    assert_eq!(b.provenance, Some(false));
+    assert!(b.sbom);
+    assert_eq!(b.oci_artifact, Some(true));
+    // The build argument's value is not recorded.
+    let argv = plan.command.argv.join(" ");
+    assert!(
+        argv.contains("TOKEN=…") && !argv.contains("s3cret"),
+        "{argv}"
+    );
+
+    // buildx's default provenance, and the forms that turn it on or off.
+    for (flags, want) in [
+        (&[][..], None),
+        (&["--provenance", "mode=max"], Some(true)),
+        (&["--provenance=0"], Some(false)),
+        (&["--attest", "type=provenance,disabled=true"], Some(false)),
+        (&["--attest=type=provenance,mode=min"], Some(true)),
+    ] {
+        let mut argv = vec!["docker", "buildx", "build", "--push", "-t", "ECR/app:v1"];
+        argv.extend_from_slice(flags);
+        argv.push(".");
+        assert_eq!(
+            image(&read(&argv).unwrap(), 0).provenance,
+            want,
+            "{flags:?}"
+        );
+    }
+}
+
+#[test]
+fn output_names_quoted_csv_and_registry_type() {
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "build",
+        "--output",
+        r#"type=image,"name=ECR/a:v1,ECR/b:v1",push=true"#,
+        ".",
+    ])
+    .unwrap();
+    assert_eq!(refs(&plan), ["ECR/a:v1", "ECR/b:v1"]);
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "build",
+        "-o",
+        "type=registry",
+        "-t",
+        "ECR/a:v1",
+        ".",
+    ])
+    .unwrap();
+    assert_eq!(refs(&plan), ["ECR/a:v1"]);
+    // An image output without push=true, a local or docker output: nothing pushed.
+    for o in ["type=image", "type=docker", "./out", "type=local,dest=out"] {
+        let e = read(&["docker", "buildx", "build", "-o", o, "-t", "ECR/a:v1", "."]).unwrap_err();
+        assert!(e.contains("pushes nothing"), "{o}: {e}");
+    }
+    let e = read(&["docker", "buildx", "build", "--load", "-t", "ECR/a:v1", "."]).unwrap_err();
+    assert!(e.contains("pushes nothing"), "{e}");
+}
+
+#[test]
+fn registry_cache_exports_are_pushes() {
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "build",
+        "--push",
+        "-t",
+        "ECR/app:v1",
+        "--cache-to",
+        "type=registry,ref=ECR/app:cache,mode=max,image-manifest=true,oci-mediatypes=true",
+        "--cache-to",
+        "type=inline",
+        "--cache-to",
+        "ECR/app:cache2",
+        ".",
+    ])
+    .unwrap();
+    assert_eq!(
+        refs(&plan),
+        ["ECR/app:v1", "ECR/app:cache", "ECR/app:cache2"]
+    );
+    let Pushed::Cache(c) = &plan.pushes[1].1 else {
+        panic!("{:?}", plan.pushes[1])
+    };
+    assert!(c.image_manifest && c.oci_mediatypes);
+    let Pushed::Cache(c) = &plan.pushes[2].1 else {
+        panic!("{:?}", plan.pushes[2])
+    };
+    assert!(
+        !c.image_manifest,
+        "a bare reference is a registry cache with defaults"
+    );
+}
+
+#[test]
+fn builder_from_buildx_or_build_flag() {
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "--builder",
+        "ci",
+        "build",
+        "--push",
+        "-t",
+        "ECR/a:v1",
+        ".",
+    ])
+    .unwrap();
+    assert_eq!(plan.command.builder.as_deref(), Some("ci"));
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "build",
+        "--builder=other",
+        "--push",
+        "-t",
+        "ECR/a:v1",
+        ".",
+    ])
+    .unwrap();
+    assert_eq!(plan.command.builder.as_deref(), Some("other"));
+}
+
+#[test]
+fn non_ecr_references_are_listed_not_checked() {
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "build",
+        "--push",
+        "-t",
+        "ECR/app:v1",
+        "-t",
+        "ghcr.io/me/app:v1",
+        "-t",
+        "app:v1",
+        ".",
+    ])
+    .unwrap();
+    assert_eq!(refs(&plan), ["ECR/app:v1"]);
+    assert_eq!(plan.command.not_checked, ["ghcr.io/me/app:v1", "app:v1"]);
+}
+
+#[test]
+fn imagetools_create() {
+    let plan = read(&[
+        "docker",
+        "buildx",
+        "imagetools",
+        "create",
+        "-t",
+        "ECR/app:v1",
+        "ECR/app:amd64",
+        "ECR/app:arm64",
+    ])
+    .unwrap();
+    assert_eq!(plan.command.path, PushPath::ImagetoolsCreate);
+    assert_eq!(refs(&plan), ["ECR/app:v1"]);
+    assert_eq!(
+        plan.pushes[0].1,
+        Pushed::Index {
+            sources: args(&["ECR/app:amd64", "ECR/app:arm64"])
+        }
+    );
+    assert!(
+        read(&[
+            "docker",
+            "buildx",
+            "imagetools",
+            "create",
+            "--dry-run",
+            "-t",
+            "ECR/a:v1",
+            "x"
+        ])
+        .is_err()
+    );
+}
+
+#[test]
+fn unreadable_commands_name_the_part() {
+    for (argv, says) in [
+        (&["podman", "push", "x"][..], "'podman'"),
+        (&["docker", "run", "x"], "'docker run x'"),
+        (
+            &["docker", "buildx", "build", "--frobnicate", "."],
+            "--frobnicate",
+        ),
+        (
+            &["docker", "buildx", "build", "--push", "-t"],
+            "flag needs an argument",
+        ),
+        (
+            &["docker", "buildx", "build", "--push", "-t", "ECR/a:v1"],
+            "one build context",
+        ),
+        (
+            &["docker", "buildx", "build", "--push=maybe", "."],
+            "\"maybe\"",
+        ),
+        (
+            &["docker", "-H", "tcp://x:2375", "push", "ECR/a:v1"],
+            "DOCKER_HOST",
+        ),
+        (
+            &["docker", "buildx", "build", "--push", "."],
+            "names no image",
+        ),
+        (
+            &[
+                "docker",
+                "buildx",
+                "build",
+                "-o",
+                "type=image,push=true,push-by-digest=true",
+                ".",
+            ],
+            "push-by-digest",
+        ),
+        (&[], "no command"),
+    ] {
+        let e = read(argv).unwrap_err();
+        assert!(e.contains(says), "{argv:?}: {e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+    let e = read_in(
+        &["docker", "build", "--push", "-t", "ECR/a:v1", "."],
+        &[("DOCKER_BUILDKIT", "0")],
+        Path::new("."),
+    )
+    .unwrap_err();
+    assert!(e.contains("legacy builder"), "{e}");
+}
+
+#[test]
+fn a_bad_ecr_reference_is_a_target_not_skipped() {
+    // It names ECR, so it is checked (and its bad part reported), not silently left out.
+    let plan = read(&["docker", "push", "ECR/App:v1"]).unwrap();
+    assert_eq!(refs(&plan), ["ECR/App:v1"]);
+}
+
+#[test]
+fn bake_push_reads_the_file_and_its_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docker-bake.hcl"),
+        format!(
+            r#"
+variable "TAG" {{
+  default = "v1"
+}}
+group "default" {{
+  targets = ["api", "web"]
+}}
+target "api" {{
+  tags = ["{ECR}/api:${{TAG}}", "ghcr.io/acme/api:${{TAG}}"]
+  platforms = ["linux/amd64", "linux/arm64"]
+  cache-to = ["type=registry,ref={ECR}/api:cache"]
+}}
+target "web" {{
+  tags = ["{ECR}/web:${{TAG}}"]
+}}
+"#
+        ),
+    )
+    .unwrap();
+    let plan = read_in(
+        &["docker", "buildx", "bake", "--push", "--provenance=false"],
+        &[("TAG", "v2")],
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(plan.command.path, PushPath::Bake);
+    assert_eq!(refs(&plan), ["ECR/api:v2", "ECR/api:cache", "ECR/web:v2"]);
+    assert_eq!(plan.command.not_checked, ["ghcr.io/acme/api:v2"]);
+    let api = image(&plan, 0);
+    assert_eq!(api.bake_target.as_deref(), Some("api"));
+    assert_eq!(api.platforms, ["linux/amd64", "linux/arm64"]);
+    assert_eq!(api.provenance, Some(false));
+    assert!(matches!(plan.pushes[1].1, Pushed::Cache(_)));
+
+    // One target, pushed through --set instead of --push.
+    let plan = read_in(
+        &[
+            "docker",
+            "buildx",
+            "bake",
+            "web",
+            "--set",
+            "web.output=type=registry",
+        ],
+        &[],
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(refs(&plan), ["ECR/web:v1"]);
+
+    for (argv, says) in [
+        // The cache export still pushes without --push; `web` has none.
+        (&["docker", "buildx", "bake", "web"][..], "pushes nothing"),
+        (
+            &["docker", "buildx", "bake", "--print", "--push"],
+            "--print",
+        ),
+        (&["docker", "buildx", "bake", "--push", "nope"], "\"nope\""),
+    ] {
+        let e = read_in(argv, &[], dir.path()).unwrap_err();
+        assert!(e.contains(says), "{argv:?}: {e}");
+    }
+}
