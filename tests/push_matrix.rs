@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::{Engine, Reply, peers};
 use gate::{Gate, ManifestPut, PutOutcome};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 // --- the gate answers like ECR (raw HTTP, no Docker) --------------------------------------------------
@@ -397,6 +398,8 @@ struct Row {
     code: i32,
     failed: Vec<String>,
     unknown: Vec<String>,
+    /// Every unknown is one no probe can resolve before the push (see `Agreement::Explained`).
+    unknown_explained: bool,
     push_ok: bool,
     push_msg: String,
     puts: Vec<ManifestPut>,
@@ -416,12 +419,18 @@ enum Agreement {
     MissedFailure,
     /// ecr-doctor said stop, and the push succeeded.
     FalseAlarm,
+    /// ecr-doctor could not decide, for a reason that is no fact anyone can observe before the push: the
+    /// digest a build will have (it decides whether an existing immutable tag takes it).
+    Explained,
     Broken(String),
 }
 
 impl Agreement {
     fn ok(&self) -> bool {
-        matches!(self, Agreement::BothSucceed | Agreement::BothFail)
+        matches!(
+            self,
+            Agreement::BothSucceed | Agreement::BothFail | Agreement::Explained
+        )
     }
 
     fn label(&self) -> String {
@@ -430,6 +439,7 @@ impl Agreement {
             Agreement::BothFail => "✓ both fail".into(),
             Agreement::MissedFailure => "✗ **predicted success, push failed**".into(),
             Agreement::FalseAlarm => "✗ **predicted failure, push succeeded**".into(),
+            Agreement::Explained => "? undecided, explained: the build's digest".into(),
             Agreement::Broken(why) => format!("✗ broken: {why}"),
         }
     }
@@ -440,6 +450,9 @@ impl Agreement {
 fn agreement(row: &Row) -> Agreement {
     if let Some(why) = &row.broken {
         return Agreement::Broken(why.clone());
+    }
+    if row.code == 3 && !row.unknown.is_empty() && row.unknown_explained {
+        return Agreement::Explained;
     }
     if !row.unknown.is_empty() {
         return Agreement::Broken(format!(
@@ -552,26 +565,7 @@ impl Matrix {
         // its cells push in parallel, which slows the engine's image export.
         let run = common::check(&e.engine, &[&checked], &["--timeout", "60"]);
         row.doctor_time = t.elapsed();
-        row.code = run.code;
-        if matches!(run.code, 0 | 1 | 3) {
-            let doc = run.json();
-            let with = |outcome: &str| -> Vec<String> {
-                doc["findings"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|f| f["outcome"] == outcome)
-                    .map(|f| f["check"].as_str().unwrap().to_string())
-                    .collect()
-            };
-            row.failed = with("fail");
-            row.unknown = with("unknown");
-        } else {
-            row.broken = Some(format!(
-                "ecr-doctor exited {}: {}",
-                run.code,
-                run.stderr.trim()
-            ));
+        if !record_prediction(&mut row, &run) {
             return row;
         }
 
@@ -663,6 +657,44 @@ impl Matrix {
         out.push_str(rest);
         out.replace('|', "\\|")
     }
+}
+
+/// What ecr-doctor could not decide by design: the digest of a build not yet run.
+const BUILD_DIGEST_UNKNOWN: &str = "the build's digest is known only after it runs";
+
+/// Reads ecr-doctor's verdict into `row`; false, with the row marked broken, when it gave none.
+fn record_prediction(row: &mut Row, run: &common::Run) -> bool {
+    row.code = run.code;
+    if !matches!(run.code, 0 | 1 | 3) {
+        row.broken = Some(format!(
+            "ecr-doctor exited {}: {}",
+            run.code,
+            run.stderr.trim()
+        ));
+        return false;
+    }
+    let doc = run.json();
+    let findings = doc["findings"].as_array().unwrap();
+    let with = |outcome: &str| -> Vec<&Value> {
+        findings
+            .iter()
+            .filter(|f| f["outcome"] == outcome)
+            .collect()
+    };
+    let names = |fs: Vec<&Value>| -> Vec<String> {
+        fs.iter()
+            .map(|f| f["check"].as_str().unwrap().to_string())
+            .collect()
+    };
+    row.failed = names(with("fail"));
+    row.unknown = names(with("unknown"));
+    row.unknown_explained = with("unknown").iter().all(|f| {
+        f["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains(BUILD_DIGEST_UNKNOWN)
+    });
+    true
 }
 
 fn last_line(bytes: &[u8]) -> String {
@@ -820,6 +852,9 @@ fn push_matrix() {
         .collect();
     let cells_time = t.elapsed();
     m.remove_images();
+    let t = Instant::now();
+    let builds = build_cells(&m, jobs);
+    let builds_time = t.elapsed();
 
     let mut results: Vec<(Cell, Row, Agreement)> = cells
         .into_iter()
@@ -842,7 +877,8 @@ fn push_matrix() {
         doctor: mean(|r| r.doctor_time),
         push: mean(|r| r.push_time),
     };
-    let report = render(&m, &results, &timing);
+    let mut report = render(&m, &results, &timing);
+    report.push_str(&render_builds(&m, &builds, builds_time));
     let out = if std::env::var_os("UPDATE_MATRIX").is_some_and(|v| v == "1") {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/push-matrix.md")
     } else {
@@ -853,6 +889,25 @@ fn push_matrix() {
     eprintln!("{}", timing.line(results.len()));
     eprintln!("matrix written to {}", out.display());
 
+    let bad_builds = builds.iter().filter(|(_, _, a)| !a.ok()).map(|(c, r, a)| {
+        format!(
+            "{} | buildx {} | {} | {} | {} | exit {} [{}{}] | push {} | {}",
+            m.engines[c.engine].engine.name,
+            c.client.slug(),
+            c.command.label(),
+            c.provenance_label(),
+            c.state_label(),
+            r.code,
+            r.failed.join(", "),
+            if r.unknown.is_empty() {
+                String::new()
+            } else {
+                format!(" unknown: {}", r.unknown.join(", "))
+            },
+            if r.push_ok { "ok" } else { &r.push_msg },
+            a.label()
+        )
+    });
     let bad: Vec<String> = results
         .iter()
         .filter(|(_, _, a)| !a.ok())
@@ -870,12 +925,13 @@ fn push_matrix() {
                 a.label()
             )
         })
+        .chain(bad_builds)
         .collect();
     assert!(
         bad.is_empty(),
         "{} of {} cells disagree (full table: {}):\n{}",
         bad.len(),
-        results.len(),
+        results.len() + builds.len(),
         out.display(),
         bad.join("\n")
     );
@@ -1073,6 +1129,376 @@ into moto, so ecr-doctor and the push see one state.
   (aws/containers-roadmap#2179, aws/aws-cli#8671): a pusher that looks first (HEAD) and finds the tag at its
   digest sends no PUT and succeeds (the containerd store); the classic store's pusher always PUTs, and
   fails."#;
+
+// --- build-and-push cells --------------------------------------------------------------------------
+
+/// The buildx a cell's docker CLI runs: each distribution's, as the plugin in the cell's DOCKER_CONFIG.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Client {
+    /// Debian trixie's buildx 0.13.1: before the double-push fix (docker/buildx#3023, 0.22.0).
+    Trixie,
+    /// Debian sid's buildx 0.29.1.
+    Sid,
+}
+
+impl Client {
+    const ALL: [Client; 2] = [Client::Trixie, Client::Sid];
+
+    fn slug(self) -> &'static str {
+        match self {
+            Client::Trixie => "trixie",
+            Client::Sid => "sid",
+        }
+    }
+
+    fn plugin(self) -> String {
+        let var = format!("ECR_DOCTOR_TEST_BUILDX_{}", self.slug().to_uppercase());
+        peers()
+            .var(&var)
+            .unwrap_or_else(|| panic!("{var} is not in the peers' env file"))
+            .to_string()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum BuildCommand {
+    BuildxBuild,
+    /// `docker build`, which the CLI hands to buildx when the plugin is there.
+    DockerBuild,
+}
+
+impl BuildCommand {
+    const ALL: [BuildCommand; 2] = [BuildCommand::BuildxBuild, BuildCommand::DockerBuild];
+
+    fn words(self) -> &'static [&'static str] {
+        match self {
+            BuildCommand::BuildxBuild => &["buildx", "build"],
+            BuildCommand::DockerBuild => &["build"],
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            BuildCommand::BuildxBuild => "`docker buildx build --push`",
+            BuildCommand::DockerBuild => "`docker build --push`",
+        }
+    }
+}
+
+/// One build-and-push: engine × buildx client × command × provenance × tag state, into an IMMUTABLE
+/// repository. "Existing" is the same command run once before (a CI re-run of unchanged sources), while the
+/// repository was still MUTABLE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct BuildCell {
+    engine: usize,
+    client: Client,
+    command: BuildCommand,
+    provenance: bool,
+    existing: bool,
+}
+
+impl BuildCell {
+    fn provenance_label(&self) -> &'static str {
+        if self.provenance {
+            "default"
+        } else {
+            "`--provenance=false`"
+        }
+    }
+
+    fn state_label(&self) -> &'static str {
+        if self.existing {
+            "existing (same sources)"
+        } else {
+            "new"
+        }
+    }
+
+    /// The command, pushing to `name`.
+    fn argv(&self, name: &str) -> Vec<String> {
+        let mut argv = vec!["docker".to_string()];
+        argv.extend(self.command.words().iter().map(|w| w.to_string()));
+        argv.push("--push".into());
+        if !self.provenance {
+            argv.push("--provenance=false".into());
+        }
+        argv.extend(["-t".into(), name.to_string(), ".".into()]);
+        argv
+    }
+}
+
+/// A DOCKER_CONFIG per engine and client: that client's buildx as the CLI plugin, and the tests' logins.
+struct ClientConfigs {
+    dir: tempfile::TempDir,
+    versions: BTreeMap<Client, String>,
+}
+
+impl ClientConfigs {
+    fn new(engines: usize) -> ClientConfigs {
+        let dir = tempfile::tempdir().unwrap();
+        let mut versions = BTreeMap::new();
+        for client in Client::ALL {
+            let plugin = client.plugin();
+            let out = std::process::Command::new(&plugin)
+                .arg("version")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            versions.insert(
+                client,
+                text.split_whitespace().nth(1).unwrap_or("?").to_string(),
+            );
+            for e in 0..engines {
+                let cfg = dir.path().join(format!("{e}-{}", client.slug()));
+                std::fs::create_dir_all(cfg.join("cli-plugins")).unwrap();
+                std::os::unix::fs::symlink(&plugin, cfg.join("cli-plugins/docker-buildx")).unwrap();
+                std::fs::copy(
+                    common::docker_config().join("config.json"),
+                    cfg.join("config.json"),
+                )
+                .unwrap();
+            }
+        }
+        ClientConfigs { dir, versions }
+    }
+
+    fn path(&self, engine: usize, client: Client) -> String {
+        self.dir
+            .path()
+            .join(format!("{engine}-{}", client.slug()))
+            .display()
+            .to_string()
+    }
+}
+
+fn build_cells(m: &Matrix, jobs: usize) -> Vec<(BuildCell, Row, Agreement)> {
+    let configs = ClientConfigs::new(m.engines.len());
+    let mut cells = Vec::new();
+    for existing in [false, true] {
+        for provenance in [true, false] {
+            for command in BuildCommand::ALL {
+                for client in Client::ALL {
+                    for engine in 0..m.engines.len() {
+                        cells.push(BuildCell {
+                            engine,
+                            client,
+                            command,
+                            provenance,
+                            existing,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let rows = parallel(&cells, jobs, |c| run_build_cell(m, &configs, c));
+    let mut results: Vec<_> = cells
+        .into_iter()
+        .zip(rows)
+        .map(|(c, r)| {
+            let r = r.unwrap_or_else(|panic| Row {
+                broken: Some(panic.lines().next().unwrap_or_default().to_string()),
+                ..Row::default()
+            });
+            let a = agreement(&r);
+            (c, r, a)
+        })
+        .collect();
+    results.sort_by_key(|(c, ..)| *c);
+    // The engines' images of this run: every cell built one under its gate name.
+    for (i, e) in m.engines.iter().enumerate() {
+        let names: Vec<String> = results
+            .iter()
+            .filter(|(c, ..)| c.engine == i)
+            .map(|(_, r, _)| format!("{}/{}:v1", m.gate.host(), r.repo))
+            .collect();
+        let mut args = vec!["image", "rm", "--force"];
+        args.extend(names.iter().map(String::as_str));
+        let _ = e.engine.docker(&args, None);
+    }
+    CLIENT_VERSIONS.get_or_init(|| configs.versions.clone());
+    results
+}
+
+static CLIENT_VERSIONS: std::sync::OnceLock<BTreeMap<Client, String>> = std::sync::OnceLock::new();
+
+/// Sets up the tag state, asks `ecr-doctor check -- <the command>`, then runs the command for real.
+fn run_build_cell(m: &Matrix, configs: &ClientConfigs, cell: &BuildCell) -> Row {
+    let e = &m.engines[cell.engine];
+    let engine = Engine {
+        config: configs.path(cell.engine, cell.client),
+        ..e.engine.clone()
+    };
+    let repo = format!(
+        "{}/build/{}/{}-{}-{}-{}",
+        m.run,
+        e.engine.name,
+        cell.client.slug(),
+        if cell.command == BuildCommand::DockerBuild {
+            "build"
+        } else {
+            "buildx"
+        },
+        if cell.provenance { "prov" } else { "noprov" },
+        if cell.existing { "existing" } else { "new" },
+    );
+    let mut row = Row {
+        repo: repo.clone(),
+        ..Row::default()
+    };
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY f /f\n").unwrap();
+    std::fs::write(ctx.path().join("f"), &repo).unwrap();
+    let pushed = format!("{}/{repo}:v1", m.gate.host());
+    let checked = common::ecr_ref(&repo, "v1");
+    let run_command = |name: &str| {
+        let argv = cell.argv(name);
+        let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+        engine.docker(&args, Some(ctx.path()))
+    };
+
+    if cell.existing {
+        m.gate.create_repository(&repo, "MUTABLE", &[]);
+        let first = run_command(&pushed);
+        if !first.status.success() {
+            row.broken = Some(format!(
+                "the first build-and-push failed: {}",
+                last_line(&first.stderr)
+            ));
+            return row;
+        }
+        row.remote_before = m.gate.tag_digest(&repo, "v1");
+        if row.remote_before.is_none() {
+            row.broken = Some("the first build-and-push left no tag in moto".into());
+            return row;
+        }
+        m.gate.set_tag_mutability(&repo, "IMMUTABLE", &[]);
+    } else {
+        m.gate.create_repository(&repo, "IMMUTABLE", &[]);
+    }
+
+    let t = Instant::now();
+    let mut args = vec![
+        "check".to_string(),
+        "--format".into(),
+        "json".into(),
+        "--timeout".into(),
+        "60".into(),
+        "--".into(),
+    ];
+    args.extend(cell.argv(&checked));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut cmd = common::doctor(Some(&engine), &args);
+    cmd.env("DOCKER_CONFIG", &engine.config)
+        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url())
+        .current_dir(ctx.path());
+    let run = common::run(cmd);
+    row.doctor_time = t.elapsed();
+    if !record_prediction(&mut row, &run) {
+        return row;
+    }
+
+    let mark = m.gate.mark();
+    let t = Instant::now();
+    let out = run_command(&pushed);
+    row.push_time = t.elapsed();
+    row.puts = m.gate.puts_since(mark, &repo);
+    row.push_ok = out.status.success();
+    if !row.push_ok {
+        row.push_msg = m.normalise(&last_line(&out.stderr), &repo);
+    }
+    row
+}
+
+fn render_builds(m: &Matrix, results: &[(BuildCell, Row, Agreement)], took: Duration) -> String {
+    let mut md = String::new();
+    let w = &mut md;
+    let versions = CLIENT_VERSIONS.get().cloned().unwrap_or_default();
+    let _ = writeln!(
+        w,
+        "\n## Build and push: `ecr-doctor check -- <the command>`\n"
+    );
+    let _ = writeln!(w, "{}", BUILD_INTRO.trim());
+    let _ = writeln!(w, "\n| buildx client | version |\n|---|---|");
+    for (c, v) in &versions {
+        let _ = writeln!(w, "| {} | {v} |", c.slug());
+    }
+    let count = |f: &dyn Fn(&Agreement) -> bool| results.iter().filter(|(_, _, a)| f(a)).count();
+    let _ = writeln!(
+        w,
+        "\n{} cells in {:.0} s: {} both succeed, {} both fail, {} undecided by design (explained), \
+         **{} predicted success where the push failed**, {} predicted failure where the push succeeded, {} broken.",
+        results.len(),
+        took.as_secs_f64(),
+        count(&|a| *a == Agreement::BothSucceed),
+        count(&|a| *a == Agreement::BothFail),
+        count(&|a| *a == Agreement::Explained),
+        count(&|a| *a == Agreement::MissedFailure),
+        count(&|a| *a == Agreement::FalseAlarm),
+        count(&|a| matches!(a, Agreement::Broken(_))),
+    );
+    for (i, e) in m.engines.iter().enumerate() {
+        let store = if e.containerd {
+            "containerd image store"
+        } else {
+            "classic image store"
+        };
+        let _ = writeln!(
+            w,
+            "\n### {} — Engine {}, {store}\n",
+            e.engine.name, e.server
+        );
+        let _ = writeln!(
+            w,
+            "| buildx | command | provenance | tag `v1` (IMMUTABLE) | ecr-doctor | failing checks | the command | manifest PUTs by tag | agreement |\n|---|---|---|---|---|---|---|---|---|"
+        );
+        for (c, r, a) in results.iter().filter(|(c, ..)| c.engine == i) {
+            let verdict = match r.code {
+                0 => "pass (0)".to_string(),
+                1 => "**fail** (1)".to_string(),
+                3 => "undecided (3)".to_string(),
+                n => format!("exit {n}"),
+            };
+            let mut failing = r.failed.join(", ");
+            if !r.unknown.is_empty() {
+                let _ = write!(failing, " unknown: {}", r.unknown.join(", "));
+            }
+            let push = if r.broken.is_some() && r.push_time.is_zero() {
+                "—".to_string()
+            } else if r.push_ok {
+                "ok".to_string()
+            } else {
+                format!("**FAIL**: `{}`", r.push_msg)
+            };
+            let _ = writeln!(
+                w,
+                "| {} {} | {} | {} | {} | {verdict} | {} | {push} | {} | {} |",
+                c.client.slug(),
+                versions.get(&c.client).map_or("", String::as_str),
+                c.command.label(),
+                c.provenance_label(),
+                c.state_label(),
+                if failing.is_empty() {
+                    "—"
+                } else {
+                    failing.trim()
+                },
+                puts_summary(&r.puts, r.remote_before.as_deref()),
+                a.label()
+            );
+        }
+    }
+    md
+}
+
+const BUILD_INTRO: &str = r#"Each cell runs a build-and-push the way pipelines do, with the engine's own docker CLI and a buildx
+client from another distribution as its plugin (`$DOCKER_CONFIG/cli-plugins/docker-buildx`): Debian trixie's
+0.13.1 (before docker/buildx#3023) and sid's 0.29.1. ecr-doctor is asked first, with the same command naming
+the ECR reference (`ecr-doctor check --format json -- docker buildx build --push -t ECR_REF .`, no image
+built), then the command runs for real, pushing to the gate. The repository is IMMUTABLE; *existing* means
+the same command ran once before on unchanged sources while the repository was MUTABLE (a CI re-run).
+*Undecided, explained*: the tag exists and the build makes a single manifest, so whether the push is
+accepted depends on the build reproducing the existing digest exactly — known only after the build."#;
 
 // --- the gate as a server, for scripts/demo -------------------------------------------------------------
 

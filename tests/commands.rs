@@ -1,0 +1,267 @@
+//! `ecr-doctor check -- COMMAND…`: the push command as the input, against real engines, real buildx
+//! plugins and moto. The verdicts of real build-and-push runs are proved in tests/push_matrix.rs; these
+//! tests pin what the command path itself promises: no build is started, the plan is recorded, bad commands
+//! are one-line usage errors.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// `ecr-doctor check --format json -- ARGV…` against `engine`, with `config` as DOCKER_CONFIG, in `dir`.
+fn check_command(engine: &Engine, config: &str, dir: &Path, argv: &[&str]) -> Run {
+    let mut args = vec!["check", "--format", "json", "--"];
+    args.extend_from_slice(argv);
+    let mut cmd = doctor(Some(engine), &args);
+    cmd.env("DOCKER_CONFIG", config)
+        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url())
+        .current_dir(dir);
+    run(cmd)
+}
+
+/// A DOCKER_CONFIG whose buildx plugin is the distribution `dist`'s (`trixie`: 0.13.1; `sid`: 0.29.1),
+/// with the tests' logins.
+fn buildx_config(dist: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = peers()
+        .var(&format!("ECR_DOCTOR_TEST_BUILDX_{}", dist.to_uppercase()))
+        .expect("the peers' env file names each distribution's buildx")
+        .to_string();
+    std::fs::create_dir_all(dir.path().join("cli-plugins")).unwrap();
+    std::os::unix::fs::symlink(plugin, dir.path().join("cli-plugins/docker-buildx")).unwrap();
+    std::fs::copy(
+        docker_config().join("config.json"),
+        dir.path().join("config.json"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_build_push_is_predicted_without_building() {
+    let e = peers().required_engine("old-containerd");
+    let repo = unique("cmd-build");
+    moto().create_repository(&repo, "IMMUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    let config = buildx_config("trixie");
+    let ctx = tempfile::tempdir().unwrap();
+
+    let run = check_command(
+        &e,
+        config.path().to_str().unwrap(),
+        ctx.path(),
+        &[
+            "docker",
+            "buildx",
+            "build",
+            "--push",
+            "--platform",
+            "linux/amd64",
+            "-t",
+            &r,
+            "-t",
+            "ghcr.io/acme/app:v1",
+            "--build-arg",
+            "TOKEN=s3cret",
+            ".",
+        ],
+    );
+    // The first row: buildx 0.13.1 + engine 26.1.5 on the containerd store pushes twice.
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outcome("buildx-push", Some(&r)), "fail");
+    assert_eq!(run.outcome("buildx", None), "pass");
+    let doc = run.json();
+    // No local image is looked for, and nothing was built.
+    let names: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"local-image"), "{names:?}");
+    assert!(
+        !e.docker(&["image", "inspect", &r], None).status.success(),
+        "no image was built"
+    );
+    // The plan, as read: the build's path, its output, the reference not checked; no build-arg value.
+    assert_eq!(doc["command"]["path"], "build");
+    assert_eq!(
+        doc["command"]["not_checked"],
+        serde_json::json!(["ghcr.io/acme/app:v1"])
+    );
+    assert_eq!(
+        doc["targets"][0]["pushed"],
+        serde_json::json!({"kind": "build", "bake_target": null, "platforms": ["linux/amd64"],
+            "provenance": null, "sbom": false, "oci_artifact": null})
+    );
+    assert!(
+        !run.stdout.contains("s3cret"),
+        "a build argument's value leaked"
+    );
+
+    // The same command with buildx 0.29.1: BuildKit pushes alone (docker/buildx#3023).
+    let config = buildx_config("sid");
+    let run = check_command(
+        &e,
+        config.path().to_str().unwrap(),
+        ctx.path(),
+        &["docker", "buildx", "build", "--push", "-t", &r, "."],
+    );
+    assert_eq!(
+        run.outcome("buildx-push", Some(&r)),
+        "pass",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn a_missing_plugin_fails_a_build_push() {
+    let e = peers().required_engine("new-containerd");
+    let repo = unique("cmd-noplugin");
+    moto().create_repository(&repo, "MUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    // A config with no cli-plugins directory; the system directories hold no buildx on this machine
+    // unless one was installed there, which the test then cannot tell apart.
+    let config = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        docker_config().join("config.json"),
+        config.path().join("config.json"),
+    )
+    .unwrap();
+    let system_buildx = [
+        "/usr/local/lib/docker/cli-plugins",
+        "/usr/local/libexec/docker/cli-plugins",
+        "/usr/lib/docker/cli-plugins",
+        "/usr/libexec/docker/cli-plugins",
+    ]
+    .iter()
+    .any(|d| Path::new(d).join("docker-buildx").exists());
+    if system_buildx {
+        eprintln!("SKIPPED: a system docker-buildx is installed");
+        return;
+    }
+    let run = check_command(
+        &e,
+        config.path().to_str().unwrap(),
+        config.path(),
+        &["docker", "build", "--push", "-t", &r, "."],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let f = run.finding("buildx", None);
+    assert_eq!(f["outcome"], "fail", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("no docker-buildx plugin"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_builder_named_but_missing_is_a_failure() {
+    let e = peers().required_engine("new-containerd");
+    let repo = unique("cmd-nobuilder");
+    moto().create_repository(&repo, "MUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    let config = buildx_config("sid");
+    let run = check_command(
+        &e,
+        config.path().to_str().unwrap(),
+        config.path(),
+        &[
+            "docker",
+            "buildx",
+            "build",
+            "--builder",
+            "nope",
+            "--push",
+            "-t",
+            &r,
+            ".",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let f = run.finding("buildx", None);
+    assert!(
+        f["message"].as_str().unwrap().contains("no builder 'nope'"),
+        "{f}"
+    );
+}
+
+#[test]
+fn docker_push_as_a_command_is_check_ref() {
+    let e = peers().required_engine("old-containerd");
+    let repo = unique("cmd-push");
+    moto().create_repository(&repo, "IMMUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    e.build(&r, &repo, &[]);
+    let as_command = check_command(
+        &e,
+        docker_config().to_str().unwrap(),
+        Path::new("."),
+        &["docker", "image", "push", &r],
+    );
+    let as_ref = check(&e, &[&r], &[]);
+    assert_eq!(as_command.code, 1);
+    assert_eq!(as_command.code, as_ref.code);
+    assert_eq!(as_command.outcome("push-risk", Some(&r)), "fail");
+    let verdicts = |run: &Run| -> Vec<(String, String)> {
+        run.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["check"].to_string(), f["outcome"].to_string()))
+            .collect()
+    };
+    assert_eq!(verdicts(&as_command), verdicts(&as_ref));
+}
+
+#[test]
+fn bad_commands_are_one_line_usage_errors() {
+    let e = peers().required_engine("new-containerd");
+    let r = ecr_ref("any/app", "v1");
+    for (argv, says) in [
+        (
+            vec!["docker", "buildx", "build", "--frobnicate", "."],
+            "--frobnicate",
+        ),
+        (vec!["docker", "run", &r], "not a push command"),
+        (
+            vec![
+                "docker",
+                "buildx",
+                "build",
+                "--push",
+                "-t",
+                "ghcr.io/a/b:1",
+                ".",
+            ],
+            "pushes no ECR image",
+        ),
+        (
+            vec!["docker", "buildx", "build", "--load", "-t", &r, "."],
+            "pushes nothing",
+        ),
+        (
+            vec![
+                "docker",
+                "push",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/Bad:v1",
+            ],
+            "Bad",
+        ),
+    ] {
+        let run = check_command(&e, docker_config().to_str().unwrap(), Path::new("."), &argv);
+        assert_eq!(run.code, 2, "{argv:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{argv:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{argv:?}: {}", run.stderr);
+        assert!(run.stdout.is_empty(), "{argv:?}");
+    }
+    // REFs and a command at once: clap's usage error.
+    let run = run(doctor(None, &["check", &r, "--", "docker", "push", &r]));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
