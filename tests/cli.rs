@@ -8,6 +8,7 @@ const FOUNDING: &str = "examples/founding-case.facts.json";
 const PASSING: &str = "examples/passing.facts.json";
 const FIXED_ENGINE: &str = "examples/fixed-engine.facts.json";
 const UNDECIDED: &str = "examples/undecided.facts.json";
+const BUILD_PUSH: &str = "examples/build-push.facts.json";
 const REF: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42";
 
 #[test]
@@ -106,6 +107,7 @@ fn human_report_snapshots() {
         ("founding", FOUNDING),
         ("passing", PASSING),
         ("undecided", UNDECIDED),
+        ("build_push", BUILD_PUSH),
     ] {
         let r = replay(file, &["--color", "never"]);
         insta::assert_snapshot!(format!("human_{name}"), r.stdout);

@@ -2,6 +2,7 @@
 //! Unknown), and fixes built for the exact reference being checked.
 
 use crate::check::Remediation;
+use crate::facts::PushPath;
 use crate::reference::EcrRef;
 
 /// What makes a Docker fact observable.
@@ -62,13 +63,28 @@ pub fn no_attestations(r: &EcrRef) -> Remediation {
     .link("https://docs.docker.com/build/metadata/attestations/slsa-provenance/")
 }
 
-/// A tag per build, so nothing is ever overwritten.
-pub fn unique_tag(r: &EcrRef) -> Remediation {
+/// A tag per build, so nothing is ever overwritten; the command fits the push path checked.
+pub fn unique_tag(r: &EcrRef, path: PushPath) -> Remediation {
+    let tagged = format!(
+        "{}/{}:$(git rev-parse --short HEAD)",
+        r.registry, r.repository
+    );
     Remediation::text(
         "Push a tag that is new for every build (e.g. the commit SHA plus the CI run attempt).",
     )
-    .command(format!(
-        "docker tag {r} {}/{}:$(git rev-parse --short HEAD)",
-        r.registry, r.repository
-    ))
+    .command(match path {
+        PushPath::DockerPush => format!("docker tag {r} {tagged}"),
+        _ => format!("docker buildx build --push -t {tagged} ."),
+    })
+}
+
+/// The command a fix's script ends with: the push the checked command makes.
+pub fn push_command(r: &EcrRef, path: PushPath) -> String {
+    match path {
+        PushPath::DockerPush => format!("docker push {r}"),
+        PushPath::Bake => "docker buildx bake --push".into(),
+        PushPath::Build | PushPath::ImagetoolsCreate => {
+            format!("docker buildx build --push -t {r} .")
+        }
+    }
 }

@@ -11,7 +11,7 @@ use bollard::models::ImageSummary;
 use bollard::query_parameters::ListImagesOptionsBuilder;
 use ecr_doctor_checks::facts::{
     ChildManifest, DockerFacts, EngineInfo, EngineVersion, Fact, Facts, ImageShape, LocalImage,
-    MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST,
+    MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST, Pushed,
 };
 use ecr_doctor_checks::{EcrRef, Need};
 use futures_util::{StreamExt, TryStreamExt};
@@ -41,7 +41,14 @@ pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
 
 /// The engine (`/version`, `/info`) and, when a check needs it, each target's local image.
 pub async fn probe(plan: &Plan) -> Fill {
-    let (targets, timeout) = (&plan.targets, plan.timeout);
+    let timeout = plan.timeout;
+    // Only a `docker push` pushes a local image; a build pushes what it builds.
+    let (targets, built): (Vec<Target>, Vec<Target>) = plan
+        .targets
+        .iter()
+        .cloned()
+        .partition(|t| t.pushed == Pushed::LocalImage);
+    let targets = &targets;
     let (endpoint, source) = match resolve_endpoint() {
         Ok(e) => e,
         Err(why) => return unreachable("(unresolved)".into(), why),
@@ -104,6 +111,11 @@ pub async fn probe(plan: &Plan) -> Fill {
         version,
         info,
     };
+    let not_local = NotGathered::Skipped("not gathered: the command pushes no local image".into());
+    let images: Vec<_> = images
+        .into_iter()
+        .chain(built.iter().map(|t| (t.key, not_local.fact())))
+        .collect();
     Box::new(move |facts| {
         facts.docker = docker;
         super::per_target(facts, images, |t, local| t.local = local);

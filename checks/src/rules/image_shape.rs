@@ -79,7 +79,13 @@ impl Check for ImageShape {
         let describe = shape.describe();
         let base = |v: Verdict| {
             v.evidence("mediaType", &shape.media_type)
-                .evidence("digest", shape.digest.as_deref().unwrap_or("unknown"))
+                .evidence(
+                    "digest",
+                    shape.digest.as_deref().unwrap_or(match cx.pushed() {
+                        Ok(Pushed::Build(_)) => "known once built",
+                        _ => "unknown",
+                    }),
+                )
                 .evidence("seen by", &shape.source)
         };
         if !shape.is_index() {
@@ -111,7 +117,7 @@ impl Check for ImageShape {
                 "{describe}, to an immutable tag: every rebuild gets a new digest, so the tag cannot be pushed again after a rebuild"
             )))
             .fix(remedies::no_attestations(&r))
-            .fix(remedies::unique_tag(&r))
+            .fix(remedies::unique_tag(&r, cx.facts.command.path))
         } else {
             base(Verdict::pass(format!("{describe}; the tag is mutable")))
         })

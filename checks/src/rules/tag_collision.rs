@@ -2,7 +2,7 @@ use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
     Severity, TagPolicy, Unknown, Verdict, need,
 };
-use crate::facts::{BuildOutput, DRIVER_DOCKER, Fact, LocalImage, Pushed, RemoteImage};
+use crate::facts::{BuildOutput, DRIVER_DOCKER, Fact, LocalImage, PushPath, Pushed, RemoteImage};
 use crate::reference::EcrRef;
 use crate::remedies;
 use crate::remedies::ECR_REMEDY;
@@ -144,6 +144,7 @@ impl Check for TagCollision {
             evidence(verdict, existing, local_digest.as_deref()),
             &r,
             &tag,
+            cx.facts.command.path,
         ))
     }
 }
@@ -185,7 +186,12 @@ fn built_over(
              push every build to a new tag.",
         ));
     };
-    Ok(with_fixes(evidence(verdict, existing, None), r, tag))
+    Ok(with_fixes(
+        evidence(verdict, existing, None),
+        r,
+        tag,
+        cx.facts.command.path,
+    ))
 }
 
 /// The digest the push would write: the root digest on the containerd store; on the classic store only
@@ -218,13 +224,16 @@ fn evidence(mut v: Verdict, existing: &RemoteImage, local: Option<&str>) -> Verd
     .evidence("seen by", &existing.source)
 }
 
-fn with_fixes(v: Verdict, r: &EcrRef, tag: &str) -> Verdict {
+fn with_fixes(v: Verdict, r: &EcrRef, tag: &str, path: PushPath) -> Verdict {
     v.fix(Remediation::text(SKIP_EXISTING).command(format!(
         "aws ecr describe-images --region {} --registry-id {} --repository-name {} --image-ids imageTag={tag} \
-         >/dev/null 2>&1 && echo 'tag exists: skipping push' || docker push {r}",
-        r.region, r.account, r.repository
+         >/dev/null 2>&1 && echo 'tag exists: skipping push' || {}",
+        r.region,
+        r.account,
+        r.repository,
+        remedies::push_command(r, path)
     )))
-    .fix(remedies::unique_tag(r))
+    .fix(remedies::unique_tag(r, path))
     .fix(Remediation::text(REPRODUCIBLE_BUILDS).command(format!("docker build --provenance=false -t {r} .")))
     .fix(remedies::exclude_tag(r, tag))
     .fix(remedies::make_mutable(r))
