@@ -21,20 +21,10 @@ fn check_command(engine: &Engine, config: &str, dir: &Path, argv: &[&str]) -> Ru
 }
 
 /// A DOCKER_CONFIG whose buildx plugin is the distribution `dist`'s (`trixie`: 0.13.1; `sid`: 0.29.1),
-/// with the tests' logins.
-fn buildx_config(dist: &str) -> tempfile::TempDir {
+/// or none, with the tests' logins.
+fn buildx_config(dist: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let plugin = peers()
-        .var(&format!("ECR_DOCTOR_TEST_BUILDX_{}", dist.to_uppercase()))
-        .expect("the peers' env file names each distribution's buildx")
-        .to_string();
-    std::fs::create_dir_all(dir.path().join("cli-plugins")).unwrap();
-    std::os::unix::fs::symlink(plugin, dir.path().join("cli-plugins/docker-buildx")).unwrap();
-    std::fs::copy(
-        docker_config().join("config.json"),
-        dir.path().join("config.json"),
-    )
-    .unwrap();
+    cli_config_in(dir.path(), dist.map(buildx_plugin).as_deref());
     dir
 }
 
@@ -44,7 +34,7 @@ fn a_build_push_is_predicted_without_building() {
     let repo = unique("cmd-build");
     moto().create_repository(&repo, "IMMUTABLE", &[]);
     let r = ecr_ref(&repo, "v1");
-    let config = buildx_config("trixie");
+    let config = buildx_config(Some("trixie"));
     let ctx = tempfile::tempdir().unwrap();
 
     let run = check_command(
@@ -101,7 +91,7 @@ fn a_build_push_is_predicted_without_building() {
     );
 
     // The same command with buildx 0.29.1: BuildKit pushes alone (docker/buildx#3023).
-    let config = buildx_config("sid");
+    let config = buildx_config(Some("sid"));
     let run = check_command(
         &e,
         config.path().to_str().unwrap(),
@@ -125,12 +115,7 @@ fn a_missing_plugin_fails_a_build_push() {
     let r = ecr_ref(&repo, "v1");
     // A config with no cli-plugins directory; the system directories hold no buildx on this machine
     // unless one was installed there, which the test then cannot tell apart.
-    let config = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        docker_config().join("config.json"),
-        config.path().join("config.json"),
-    )
-    .unwrap();
+    let config = buildx_config(None);
     let system_buildx = [
         "/usr/local/lib/docker/cli-plugins",
         "/usr/local/libexec/docker/cli-plugins",
@@ -167,7 +152,7 @@ fn a_builder_named_but_missing_is_a_failure() {
     let repo = unique("cmd-nobuilder");
     moto().create_repository(&repo, "MUTABLE", &[]);
     let r = ecr_ref(&repo, "v1");
-    let config = buildx_config("sid");
+    let config = buildx_config(Some("sid"));
     let run = check_command(
         &e,
         config.path().to_str().unwrap(),

@@ -445,6 +445,35 @@ impl Agreement {
     }
 }
 
+impl Row {
+    /// The table cells of a row: ecr-doctor's verdict, the checks that failed or could not decide, and
+    /// the real push.
+    fn cells(&self) -> (String, String, String) {
+        let verdict = match self.code {
+            0 => "pass (0)".to_string(),
+            1 => "**fail** (1)".to_string(),
+            3 => "undecided (3)".to_string(),
+            n => format!("exit {n}"),
+        };
+        let mut failing = self.failed.join(", ");
+        if !self.unknown.is_empty() {
+            let _ = write!(failing, " unknown: {}", self.unknown.join(", "));
+        }
+        let failing = match failing.trim() {
+            "" => "—".to_string(),
+            f => f.to_string(),
+        };
+        let push = if self.broken.is_some() && self.push_time.is_zero() {
+            "—".to_string()
+        } else if self.push_ok {
+            "ok".to_string()
+        } else {
+            format!("**FAIL**: `{}`", self.push_msg)
+        };
+        (verdict, failing, push)
+    }
+}
+
 /// A cell where a check could not decide is broken: every fact is observable here, so an unknown is a bug
 /// (and ecr-doctor's exit 3 would be no verdict to compare).
 fn agreement(row: &Row) -> Agreement {
@@ -852,6 +881,7 @@ fn push_matrix() {
         .collect();
     let cells_time = t.elapsed();
     m.remove_images();
+    let push_total = started.elapsed();
     let t = Instant::now();
     let builds = build_cells(&m, jobs);
     let builds_time = t.elapsed();
@@ -873,7 +903,7 @@ fn push_matrix() {
         jobs,
         build: build_time,
         cells: cells_time,
-        total: started.elapsed(),
+        total: push_total,
         doctor: mean(|r| r.doctor_time),
         push: mean(|r| r.push_time),
     };
@@ -1055,22 +1085,7 @@ fn render(m: &Matrix, results: &[(Cell, Row, Agreement)], timing: &Timing) -> St
             "| artifact | repository | tag | tag state | ecr-doctor | failing checks | docker push | manifest PUTs by tag | agreement |\n|---|---|---|---|---|---|---|---|---|"
         );
         for (c, r, a) in results.iter().filter(|(c, ..)| c.engine == i) {
-            let verdict = match r.code {
-                0 => "pass (0)".to_string(),
-                1 => "**fail** (1)".to_string(),
-                n => format!("exit {n}"),
-            };
-            let mut failing = r.failed.join(", ");
-            if !r.unknown.is_empty() {
-                let _ = write!(failing, " unknown: {}", r.unknown.join(", "));
-            }
-            let push = if r.broken.is_some() && r.push_time.is_zero() {
-                "—".to_string()
-            } else if r.push_ok {
-                "ok".to_string()
-            } else {
-                format!("**FAIL**: `{}`", r.push_msg)
-            };
+            let (verdict, failing, push) = r.cells();
             let _ = writeln!(
                 w,
                 "| {} | {} | `{}` | {} | {verdict} | {} | {push} | {} | {} |",
@@ -1078,11 +1093,7 @@ fn render(m: &Matrix, results: &[(Cell, Row, Agreement)], timing: &Timing) -> St
                 c.mode.label(),
                 c.mode.tag(),
                 c.state.label(),
-                if failing.is_empty() {
-                    "—"
-                } else {
-                    failing.trim()
-                },
+                failing,
                 puts_summary(&r.puts, r.remote_before.as_deref()),
                 a.label()
             );
@@ -1152,11 +1163,7 @@ impl Client {
     }
 
     fn plugin(self) -> String {
-        let var = format!("ECR_DOCTOR_TEST_BUILDX_{}", self.slug().to_uppercase());
-        peers()
-            .var(&var)
-            .unwrap_or_else(|| panic!("{var} is not in the peers' env file"))
-            .to_string()
+        common::buildx_plugin(self.slug())
     }
 }
 
@@ -1250,13 +1257,7 @@ impl ClientConfigs {
             );
             for e in 0..engines {
                 let cfg = dir.path().join(format!("{e}-{}", client.slug()));
-                std::fs::create_dir_all(cfg.join("cli-plugins")).unwrap();
-                std::os::unix::fs::symlink(&plugin, cfg.join("cli-plugins/docker-buildx")).unwrap();
-                std::fs::copy(
-                    common::docker_config().join("config.json"),
-                    cfg.join("config.json"),
-                )
-                .unwrap();
+                common::cli_config_in(&cfg, Some(&plugin));
             }
         }
         ClientConfigs { dir, versions }
@@ -1453,23 +1454,7 @@ fn render_builds(m: &Matrix, results: &[(BuildCell, Row, Agreement)], took: Dura
             "| buildx | command | provenance | tag `v1` (IMMUTABLE) | ecr-doctor | failing checks | the command | manifest PUTs by tag | agreement |\n|---|---|---|---|---|---|---|---|---|"
         );
         for (c, r, a) in results.iter().filter(|(c, ..)| c.engine == i) {
-            let verdict = match r.code {
-                0 => "pass (0)".to_string(),
-                1 => "**fail** (1)".to_string(),
-                3 => "undecided (3)".to_string(),
-                n => format!("exit {n}"),
-            };
-            let mut failing = r.failed.join(", ");
-            if !r.unknown.is_empty() {
-                let _ = write!(failing, " unknown: {}", r.unknown.join(", "));
-            }
-            let push = if r.broken.is_some() && r.push_time.is_zero() {
-                "—".to_string()
-            } else if r.push_ok {
-                "ok".to_string()
-            } else {
-                format!("**FAIL**: `{}`", r.push_msg)
-            };
+            let (verdict, failing, push) = r.cells();
             let _ = writeln!(
                 w,
                 "| {} {} | {} | {} | {} | {verdict} | {} | {push} | {} | {} |",
@@ -1478,11 +1463,7 @@ fn render_builds(m: &Matrix, results: &[(BuildCell, Row, Agreement)], took: Dura
                 c.command.label(),
                 c.provenance_label(),
                 c.state_label(),
-                if failing.is_empty() {
-                    "—"
-                } else {
-                    failing.trim()
-                },
+                failing,
                 puts_summary(&r.puts, r.remote_before.as_deref()),
                 a.label()
             );

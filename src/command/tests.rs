@@ -19,6 +19,11 @@ fn read(argv: &[&str]) -> Result<Plan, String> {
     read_in(argv, &[], Path::new("."))
 }
 
+/// `read` of a command written as one line (no argument holds a space).
+fn read_words(line: &str) -> Result<Plan, String> {
+    read(&line.split_whitespace().collect::<Vec<_>>())
+}
+
 fn refs(plan: &Plan) -> Vec<String> {
     plan.pushes
         .iter()
@@ -58,12 +63,12 @@ fn docker_push_and_image_push() {
         assert_eq!(plan.pushes[0].1, Pushed::LocalImage);
     }
     assert!(
-        read(&["docker", "push"])
+        read_words("docker push")
             .unwrap_err()
             .contains("one image reference")
     );
     assert!(
-        read(&["docker", "push", "-a", "ECR/app"])
+        read_words("docker push -a ECR/app")
             .unwrap_err()
             .contains("--all-tags")
     );
@@ -71,18 +76,7 @@ fn docker_push_and_image_push() {
 
 #[test]
 fn build_push_tags_repeated_and_in_every_spelling() {
-    let plan = read(&[
-        "docker",
-        "buildx",
-        "build",
-        "--push",
-        "-t",
-        "ECR/app:v1",
-        "--tag=ECR/app:latest",
-        "-tECR/app:v2",
-        "-t=ECR/other:v1",
-        ".",
-    ])
+    let plan = read_words("docker buildx build --push -t ECR/app:v1 --tag=ECR/app:latest -tECR/app:v2 -t=ECR/other:v1 .")
     .unwrap();
     assert_eq!(plan.command.path, PushPath::Build);
     assert_eq!(
@@ -90,47 +84,17 @@ fn build_push_tags_repeated_and_in_every_spelling() {
         ["ECR/app:v1", "ECR/app:latest", "ECR/app:v2", "ECR/other:v1"]
     );
     // Flags after the context, as pflag allows.
-    let plan = read(&["docker", "build", ".", "--push", "-t", "ECR/app:v1"]).unwrap();
+    let plan = read_words("docker build . --push -t ECR/app:v1").unwrap();
     assert_eq!(plan.command.path, PushPath::Build);
     assert_eq!(refs(&plan), ["ECR/app:v1"]);
     // A tag given twice is pushed once.
-    let plan = read(&[
-        "docker",
-        "buildx",
-        "build",
-        "--push",
-        "-t",
-        "ECR/app:v1",
-        "-t",
-        "ECR/app:v1",
-        ".",
-    ])
-    .unwrap();
+    let plan = read_words("docker buildx build --push -t ECR/app:v1 -t ECR/app:v1 .").unwrap();
     assert_eq!(plan.pushes.len(), 1);
 }
 
 #[test]
 fn build_reads_platforms_attestations_and_outputs() {
-    let plan = read(&[
-        "docker",
-        "buildx",
-        "build",
-        "--platform",
-        "linux/amd64,linux/arm64",
-        "--platform=linux/arm/v7",
-        "--provenance=false",
-        "--sbom",
-        "true",
-        "-o",
-        "type=image,push=true,oci-artifact=true",
-        "-t",
-        "ECR/app:v1",
-        "-f",
-        "Dockerfile.prod",
-        "--build-arg",
-        "TOKEN=s3cret",
-        ".",
-    ])
+    let plan = read_words("docker buildx build --platform linux/amd64,linux/arm64 --platform=linux/arm/v7 --provenance=false --sbom true -o type=image,push=true,oci-artifact=true -t ECR/app:v1 -f Dockerfile.prod --build-arg TOKEN=s3cret .")
     .unwrap();
     let b = image(&plan, 0);
     assert_eq!(b.platforms, ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
@@ -175,44 +139,20 @@ fn output_names_quoted_csv_and_registry_type() {
     ])
     .unwrap();
     assert_eq!(refs(&plan), ["ECR/a:v1", "ECR/b:v1"]);
-    let plan = read(&[
-        "docker",
-        "buildx",
-        "build",
-        "-o",
-        "type=registry",
-        "-t",
-        "ECR/a:v1",
-        ".",
-    ])
-    .unwrap();
+    let plan = read_words("docker buildx build -o type=registry -t ECR/a:v1 .").unwrap();
     assert_eq!(refs(&plan), ["ECR/a:v1"]);
     // An image output without push=true, a local or docker output: nothing pushed.
     for o in ["type=image", "type=docker", "./out", "type=local,dest=out"] {
         let e = read(&["docker", "buildx", "build", "-o", o, "-t", "ECR/a:v1", "."]).unwrap_err();
         assert!(e.contains("pushes nothing"), "{o}: {e}");
     }
-    let e = read(&["docker", "buildx", "build", "--load", "-t", "ECR/a:v1", "."]).unwrap_err();
+    let e = read_words("docker buildx build --load -t ECR/a:v1 .").unwrap_err();
     assert!(e.contains("pushes nothing"), "{e}");
 }
 
 #[test]
 fn registry_cache_exports_are_pushes() {
-    let plan = read(&[
-        "docker",
-        "buildx",
-        "build",
-        "--push",
-        "-t",
-        "ECR/app:v1",
-        "--cache-to",
-        "type=registry,ref=ECR/app:cache,mode=max,image-manifest=true,oci-mediatypes=true",
-        "--cache-to",
-        "type=inline",
-        "--cache-to",
-        "ECR/app:cache2",
-        ".",
-    ])
+    let plan = read_words("docker buildx build --push -t ECR/app:v1 --cache-to type=registry,ref=ECR/app:cache,mode=max,image-manifest=true,oci-mediatypes=true --cache-to type=inline --cache-to ECR/app:cache2 .")
     .unwrap();
     assert_eq!(
         refs(&plan),
@@ -233,66 +173,26 @@ fn registry_cache_exports_are_pushes() {
 
 #[test]
 fn builder_from_buildx_or_build_flag() {
-    let plan = read(&[
-        "docker",
-        "buildx",
-        "--builder",
-        "ci",
-        "build",
-        "--push",
-        "-t",
-        "ECR/a:v1",
-        ".",
-    ])
-    .unwrap();
+    let plan = read_words("docker buildx --builder ci build --push -t ECR/a:v1 .").unwrap();
     assert_eq!(plan.command.builder.as_deref(), Some("ci"));
-    let plan = read(&[
-        "docker",
-        "buildx",
-        "build",
-        "--builder=other",
-        "--push",
-        "-t",
-        "ECR/a:v1",
-        ".",
-    ])
-    .unwrap();
+    let plan = read_words("docker buildx build --builder=other --push -t ECR/a:v1 .").unwrap();
     assert_eq!(plan.command.builder.as_deref(), Some("other"));
 }
 
 #[test]
 fn non_ecr_references_are_listed_not_checked() {
-    let plan = read(&[
-        "docker",
-        "buildx",
-        "build",
-        "--push",
-        "-t",
-        "ECR/app:v1",
-        "-t",
-        "ghcr.io/me/app:v1",
-        "-t",
-        "app:v1",
-        ".",
-    ])
-    .unwrap();
+    let plan =
+        read_words("docker buildx build --push -t ECR/app:v1 -t ghcr.io/me/app:v1 -t app:v1 .")
+            .unwrap();
     assert_eq!(refs(&plan), ["ECR/app:v1"]);
     assert_eq!(plan.command.not_checked, ["ghcr.io/me/app:v1", "app:v1"]);
 }
 
 #[test]
 fn imagetools_create() {
-    let plan = read(&[
-        "docker",
-        "buildx",
-        "imagetools",
-        "create",
-        "-t",
-        "ECR/app:v1",
-        "ECR/app:amd64",
-        "ECR/app:arm64",
-    ])
-    .unwrap();
+    let plan =
+        read_words("docker buildx imagetools create -t ECR/app:v1 ECR/app:amd64 ECR/app:arm64")
+            .unwrap();
     assert_eq!(plan.command.path, PushPath::ImagetoolsCreate);
     assert_eq!(refs(&plan), ["ECR/app:v1"]);
     assert_eq!(
@@ -301,19 +201,7 @@ fn imagetools_create() {
             sources: args(&["ECR/app:amd64", "ECR/app:arm64"])
         }
     );
-    assert!(
-        read(&[
-            "docker",
-            "buildx",
-            "imagetools",
-            "create",
-            "--dry-run",
-            "-t",
-            "ECR/a:v1",
-            "x"
-        ])
-        .is_err()
-    );
+    assert!(read_words("docker buildx imagetools create --dry-run -t ECR/a:v1 x").is_err());
 }
 
 #[test]
@@ -374,7 +262,7 @@ fn unreadable_commands_name_the_part() {
 #[test]
 fn a_bad_ecr_reference_is_a_target_not_skipped() {
     // It names ECR, so it is checked (and its bad part reported), not silently left out.
-    let plan = read(&["docker", "push", "ECR/App:v1"]).unwrap();
+    let plan = read_words("docker push ECR/App:v1").unwrap();
     assert_eq!(refs(&plan), ["ECR/App:v1"]);
 }
 
