@@ -250,3 +250,69 @@ fn bad_commands_are_one_line_usage_errors() {
     let run = run(doctor(None, &["check", &r, "--", "docker", "push", &r]));
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
+
+#[test]
+fn a_docker_container_builder_is_read_from_buildx_files_without_starting_it() {
+    let e = peers().required_engine("old-containerd");
+    let repo = unique("cmd-container");
+    moto().create_repository(&repo, "IMMUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    for dist in ["trixie", "sid"] {
+        let config = buildx_config(Some(dist));
+        let engine = Engine {
+            config: config.path().to_str().unwrap().to_string(),
+            ..e.clone()
+        };
+        // `create` without --bootstrap writes the builder's files and starts nothing; `use` makes it
+        // current for this endpoint.
+        engine.docker_ok(
+            &[
+                "buildx",
+                "create",
+                "--name",
+                "ci",
+                "--driver",
+                "docker-container",
+            ],
+            None,
+        );
+        engine.docker_ok(&["buildx", "use", "ci"], None);
+        let run = check_command(
+            &e,
+            &engine.config,
+            config.path(),
+            &["docker", "buildx", "build", "--push", "-t", &r, "."],
+        );
+        let f = run.finding("buildx", None);
+        assert_eq!(f["evidence"]["driver"], "docker-container", "{dist}: {f}");
+        assert!(
+            f["evidence"]["chosen by"]
+                .as_str()
+                .unwrap()
+                .ends_with("buildx/current"),
+            "{dist}: {f}"
+        );
+        // The builder pushes from BuildKit only: no double push, even with buildx 0.13.1 on engine 26.
+        assert_eq!(
+            run.outcome("buildx-push", Some(&r)),
+            "pass",
+            "{dist}: {}",
+            run.stdout
+        );
+        // Its container does not exist yet: buildx would create it from a floating image, so whether the
+        // attestations become OCI artifacts is open.
+        let a = run.finding("artifact-attestations", Some(&r));
+        assert_eq!(a["outcome"], "warn", "{dist}: {a}");
+        assert!(
+            a["message"].as_str().unwrap().contains("buildx-stable-1"),
+            "{a}"
+        );
+        assert_eq!(run.code, 0, "{dist}: {}", run.stdout);
+        assert!(
+            !e.docker(&["container", "inspect", "buildx_buildkit_ci0"], None)
+                .status
+                .success(),
+            "no builder container was started"
+        );
+    }
+}

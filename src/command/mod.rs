@@ -128,11 +128,18 @@ impl Plan {
     }
 }
 
-/// Flags whose values may be secrets: a build argument keeps its name only.
-const SECRET_FLAGS: [&str; 2] = ["--build-arg", "--secret"];
+/// Flags whose values may be secrets: a build argument keeps its name only. `--set` carries bake's
+/// `TARGET.args.NAME=VALUE` and `TARGET.secret=…`; its other values are kept as they are in `hide`.
+const SECRET_FLAGS: [&str; 3] = ["--build-arg", "--secret", "--set"];
 
 fn hide(value: &str) -> String {
     match value.split_once('=') {
+        // A bake override of anything but build arguments and secrets is no secret.
+        Some((key, _))
+            if key.contains('.') && !key.contains(".args") && !key.contains(".secret") =>
+        {
+            value.to_string()
+        }
         Some((name, _)) if !name.contains(',') => format!("{name}=…"),
         _ => "…".into(),
     }

@@ -335,3 +335,39 @@ target "web" {{
         assert!(e.contains(says), "{argv:?}: {e}");
     }
 }
+
+#[test]
+fn bake_overrides_of_arguments_and_secrets_are_not_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("docker-bake.hcl"),
+        format!("target \"app\" {{\n  tags = [\"{ECR}/app:v1\"]\n}}\n"),
+    )
+    .unwrap();
+    let plan = read_in(
+        &[
+            "docker",
+            "buildx",
+            "bake",
+            "app",
+            "--push",
+            "--set",
+            "app.args.TOKEN=s3cret",
+            "--set=app.secret=id=x,env=TOKEN",
+            "--set",
+            "*.platform=linux/amd64",
+        ],
+        &[],
+        dir.path(),
+    )
+    .unwrap();
+    let argv = plan.command.argv.join(" ");
+    assert!(
+        !argv.contains("s3cret") && !argv.contains("env=TOKEN"),
+        "{argv}"
+    );
+    assert!(
+        argv.contains("app.args.TOKEN=…") && argv.contains("*.platform=linux/amd64"),
+        "{argv}"
+    );
+}
