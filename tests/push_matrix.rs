@@ -1121,6 +1121,9 @@ manifest PUT by tag would move an immutable tag; `404 NAME_UNKNOWN` for a missin
 the repository's mode and filters and the tag's digest from moto and records every accepted PUT by tag back
 into moto, so ecr-doctor and the push see one state.
 
+The build-and-push paths (`ecr-doctor check -- docker buildx build --push …` before the same command) have
+their own section at the end.
+
 - **Verdict**: exit code 0 = predicted success, 1 = predicted failure.
 - **Hard rule**: never a predicted success where the push fails; and here, where every fact is observable,
   no predicted failure where the push succeeds and no check that could not decide.
