@@ -29,7 +29,7 @@ pub struct BakeInput<'a> {
     pub files: &'a [String],
     /// Targets or groups named; empty: `default`.
     pub targets: &'a [String],
-    /// `--set` values in order (`--push` arrives as `*.output=type=registry`).
+    /// `--set` values in order (`--push` arrives as `*.push=true`, `--load` as `*.load=true`).
     pub sets: &'a [String],
     pub cwd: &'a Path,
     pub env: &'a dyn Fn(&str) -> Option<String>,
@@ -246,6 +246,15 @@ fn apply_set(targets: &mut [BakeTarget], set: &str) -> Result<(), String> {
     };
     let (pattern, key) = lhs.split_once('.').ok_or_else(bad)?;
     for t in targets.iter_mut().filter(|t| glob(pattern, &t.name)) {
+        if matches!(key, "push" | "load") {
+            let on = super::flags::bool_value(value)
+                .ok_or_else(|| format!("--set '{set}': {key} takes true or false"))?;
+            match key {
+                "push" => set_push(&mut t.output, on),
+                _ => set_load(&mut t.output, on),
+            }
+            continue;
+        }
         let (slot, values): (&mut Vec<String>, Vec<String>) = match key {
             "tags" => (&mut t.tags, split(value)),
             "platform" | "platforms" => (&mut t.platforms, split(value)),
@@ -261,6 +270,43 @@ fn apply_set(targets: &mut [BakeTarget], set: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `--push` (`*.push=true`) as bake applies it (docker/buildx `bake/bake.go`, `setPushOverride`): image
+/// outputs get `push=true`; a target whose outputs are all `docker` (or none) gains `type=image,push=true`;
+/// any other output (local, tar, oci) is left alone and pushes nothing. `push=false` drops registry outputs
+/// and turns image pushes off.
+fn set_push(outputs: &mut Vec<String>, push: bool) {
+    let kind = |o: &str| {
+        o.split(',')
+            .find_map(|f| f.trim().strip_prefix("type="))
+            .unwrap_or("")
+            .to_string()
+    };
+    if !push {
+        outputs.retain(|o| kind(o) != "registry");
+        for o in outputs.iter_mut().filter(|o| kind(o) == "image") {
+            *o = format!("{o},push=false");
+        }
+        return;
+    }
+    let only_docker = outputs.iter().all(|o| kind(o) == "docker");
+    for o in outputs.iter_mut().filter(|o| kind(o) == "image") {
+        *o = format!("{o},push=true");
+    }
+    if only_docker {
+        outputs.push("type=image,push=true".into());
+    }
+}
+
+/// `--load` (`*.load=true`): a `docker` output unless one is there; `load=false` removes it.
+fn set_load(outputs: &mut Vec<String>, load: bool) {
+    let is_docker = |o: &String| o.split(',').any(|f| f.trim() == "type=docker");
+    if !load {
+        outputs.retain(|o| !is_docker(o));
+    } else if !outputs.iter().any(is_docker) {
+        outputs.push("type=docker".into());
+    }
 }
 
 fn split(v: &str) -> Vec<String> {

@@ -491,12 +491,13 @@ fn bake(args: &[String], builder: Option<String>, env: &Env<'_>) -> Result<Plan,
             return Err(format!("bake --{flag} builds nothing to push"));
         }
     }
+    // What buildx makes of --push and --load: overrides applied after every --set.
     let mut sets = p.values("set");
     if p.is_on("push") {
-        sets.push("*.output=type=registry".into());
+        sets.push("*.push=true".into());
     }
     if p.is_on("load") {
-        sets.push("*.output=type=docker".into());
+        sets.push("*.load=true".into());
     }
     let files = p.values("file");
     let targets = bake::resolve(&bake::BakeInput {

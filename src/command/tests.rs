@@ -277,7 +277,7 @@ variable "TAG" {{
   default = "v1"
 }}
 group "default" {{
-  targets = ["api", "web"]
+  targets = ["api", "web", "docs"]
 }}
 target "api" {{
   tags = ["{ECR}/api:${{TAG}}", "ghcr.io/acme/api:${{TAG}}"]
@@ -286,6 +286,10 @@ target "api" {{
 }}
 target "web" {{
   tags = ["{ECR}/web:${{TAG}}"]
+}}
+target "docs" {{
+  tags = ["{ECR}/docs:${{TAG}}"]
+  output = ["type=local,dest=site"]
 }}
 "#
         ),

@@ -158,7 +158,7 @@ fn upgrade(current: EngineVer) -> Remediation {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::{EngineVersion, Fact, PushPath};
+    use crate::facts::{EngineVersion, Fact};
     use crate::rules::fixtures::*;
 
     fn engine(v: &str) -> Fact<EngineVersion> {

@@ -205,3 +205,35 @@ fn errors_name_the_part() {
     let e = resolve_in(empty.path(), &[], &[], &[], &[]).unwrap_err();
     assert!(e.contains("no bake file"), "{e}");
 }
+
+#[test]
+fn push_and_load_follow_bake() {
+    let hcl = "target \"img\" {\n  tags = [\"r/img:1\"]\n}\ntarget \"files\" {\n  tags = [\"r/files:1\"]\n  output = [\"type=local,dest=out\"]\n}\ntarget \"both\" {\n  tags = [\"r/both:1\"]\n  output = [\"type=docker\", \"type=image,name=r/both:2\"]\n}\n";
+    let dir = dir_with(&[("docker-bake.hcl", hcl)]);
+    let got = resolve_in(
+        dir.path(),
+        &[],
+        &["img", "files", "both"],
+        &["*.push=true"],
+        &[],
+    )
+    .unwrap();
+    // No output: one that pushes is added. A local output pushes nothing. An image output is pushed.
+    assert_eq!(got[0].output, ["type=image,push=true"]);
+    assert_eq!(got[1].output, ["type=local,dest=out"]);
+    assert_eq!(
+        got[2].output,
+        ["type=docker", "type=image,name=r/both:2,push=true"]
+    );
+    let got = resolve_in(
+        dir.path(),
+        &[],
+        &["img"],
+        &["*.load=true", "*.push=true"],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(got[0].output, ["type=docker", "type=image,push=true"]);
+    let e = resolve_in(dir.path(), &[], &["img"], &["*.push=maybe"], &[]).unwrap_err();
+    assert!(e.contains("true or false"), "{e}");
+}
