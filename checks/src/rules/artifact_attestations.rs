@@ -114,20 +114,13 @@ impl Check for ArtifactAttestations {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::{BuildEnv, BuildOutput, Builder, EngineVersion, Facts};
+    use crate::facts::{BuildEnv, BuildOutput, EngineVersion, Facts};
     use crate::rules::fixtures::*;
 
     fn on_container(buildkit: Fact<String>) -> impl FnOnce(&mut Facts) {
         move |f: &mut Facts| {
             built(f, BuildOutput::default());
-            let mut bx = buildx("0.29.1", "docker-container");
-            bx.builder = Fact::observed(Builder {
-                name: "ci".into(),
-                driver: "docker-container".into(),
-                chosen_by: "--builder".into(),
-                buildkit,
-            });
-            f.buildx = Fact::observed(bx);
+            f.buildx = Fact::observed(container_buildx(buildkit));
         }
     }
 

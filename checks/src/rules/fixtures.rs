@@ -61,6 +61,18 @@ pub fn buildx(version: &str, driver: &str) -> Buildx {
     }
 }
 
+/// buildx 0.29.1 with a docker-container builder whose BuildKit is `buildkit`.
+pub fn container_buildx(buildkit: Fact<String>) -> Buildx {
+    let mut bx = buildx("0.29.1", "docker-container");
+    bx.builder = Fact::observed(Builder {
+        name: "ci".into(),
+        driver: "docker-container".into(),
+        chosen_by: "--builder".into(),
+        buildkit,
+    });
+    bx
+}
+
 /// The founding case pushed by `docker buildx build --push` instead: the build's output, no local image.
 pub fn built(f: &mut Facts, out: BuildOutput) {
     f.command.path = PushPath::Build;

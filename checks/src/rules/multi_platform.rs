@@ -149,7 +149,7 @@ fn immutable(cx: &Context<'_>) -> Result<Result<bool, &'static str>, Unknown> {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::{BuildOutput, Builder, Buildx, Fact, Facts, PushPath};
+    use crate::facts::{BuildOutput, Fact, Facts, PushPath};
     use crate::rules::fixtures::*;
 
     fn two_platforms(f: &mut Facts) {
@@ -160,17 +160,6 @@ mod tests {
                 ..Default::default()
             },
         );
-    }
-
-    fn container_builder(buildkit: Fact<String>) -> Buildx {
-        let mut bx = buildx("0.29.1", "docker-container");
-        bx.builder = Fact::observed(Builder {
-            name: "ci".into(),
-            driver: "docker-container".into(),
-            chosen_by: "--builder".into(),
-            buildkit,
-        });
-        bx
     }
 
     #[test]
@@ -197,8 +186,7 @@ mod tests {
                     "BuildKit 0.8.3",
                     with(|f| {
                         two_platforms(f);
-                        f.buildx =
-                            Fact::observed(container_builder(Fact::observed("0.8.3".into())));
+                        f.buildx = Fact::observed(container_buildx(Fact::observed("0.8.3".into())));
                     }),
                     Outcome::Fail,
                     "BuildKit 0.8.3 pushes each child",
@@ -208,7 +196,7 @@ mod tests {
                     with(|f| {
                         two_platforms(f);
                         f.buildx =
-                            Fact::observed(container_builder(Fact::observed("0.12.5".into())));
+                            Fact::observed(container_buildx(Fact::observed("0.12.5".into())));
                     }),
                     Outcome::Pass,
                     "by digest",
@@ -217,7 +205,7 @@ mod tests {
                     "floating BuildKit image, immutable tag",
                     with(|f| {
                         two_platforms(f);
-                        f.buildx = Fact::observed(container_builder(Fact::unavailable(
+                        f.buildx = Fact::observed(container_buildx(Fact::unavailable(
                             "buildx-stable-1 names no version",
                         )));
                     }),
