@@ -1175,15 +1175,22 @@ enum BuildCommand {
     BuildxBuild,
     /// `docker build`, which the CLI hands to buildx when the plugin is there.
     DockerBuild,
+    /// `docker buildx bake` of a bake file's `default` target, its tag given with `--set`.
+    Bake,
 }
 
 impl BuildCommand {
-    const ALL: [BuildCommand; 2] = [BuildCommand::BuildxBuild, BuildCommand::DockerBuild];
+    const ALL: [BuildCommand; 3] = [
+        BuildCommand::BuildxBuild,
+        BuildCommand::DockerBuild,
+        BuildCommand::Bake,
+    ];
 
-    fn words(self) -> &'static [&'static str] {
+    fn slug(self) -> &'static str {
         match self {
-            BuildCommand::BuildxBuild => &["buildx", "build"],
-            BuildCommand::DockerBuild => &["build"],
+            BuildCommand::BuildxBuild => "buildx",
+            BuildCommand::DockerBuild => "build",
+            BuildCommand::Bake => "bake",
         }
     }
 
@@ -1191,9 +1198,13 @@ impl BuildCommand {
         match self {
             BuildCommand::BuildxBuild => "`docker buildx build --push`",
             BuildCommand::DockerBuild => "`docker build --push`",
+            BuildCommand::Bake => "`docker buildx bake --push`",
         }
     }
 }
+
+/// The bake file of the bake cells: one target, built from the cell's context.
+const BAKE_FILE: &str = "target \"default\" {\n  context = \".\"\n}\n";
 
 /// One build-and-push: engine × buildx client × command × provenance × tag state, into an IMMUTABLE
 /// repository. "Existing" is the same command run once before (a CI re-run of unchanged sources), while the
@@ -1226,13 +1237,19 @@ impl BuildCell {
 
     /// The command, pushing to `name`.
     fn argv(&self, name: &str) -> Vec<String> {
-        let mut argv = vec!["docker".to_string()];
-        argv.extend(self.command.words().iter().map(|w| w.to_string()));
-        argv.push("--push".into());
+        let words: &[&str] = match self.command {
+            BuildCommand::BuildxBuild => &["docker", "buildx", "build", "--push"],
+            BuildCommand::DockerBuild => &["docker", "build", "--push"],
+            BuildCommand::Bake => &["docker", "buildx", "bake", "--push"],
+        };
+        let mut argv: Vec<String> = words.iter().map(|w| w.to_string()).collect();
         if !self.provenance {
             argv.push("--provenance=false".into());
         }
-        argv.extend(["-t".into(), name.to_string(), ".".into()]);
+        match self.command {
+            BuildCommand::Bake => argv.extend(["--set".into(), format!("*.tags={name}")]),
+            _ => argv.extend(["-t".into(), name.to_string(), ".".into()]),
+        }
         argv
     }
 }
@@ -1338,11 +1355,7 @@ fn run_build_cell(m: &Matrix, configs: &ClientConfigs, cell: &BuildCell) -> Row 
         m.run,
         e.engine.name,
         cell.client.slug(),
-        if cell.command == BuildCommand::DockerBuild {
-            "build"
-        } else {
-            "buildx"
-        },
+        cell.command.slug(),
         if cell.provenance { "prov" } else { "noprov" },
         if cell.existing { "existing" } else { "new" },
     );
@@ -1353,6 +1366,7 @@ fn run_build_cell(m: &Matrix, configs: &ClientConfigs, cell: &BuildCell) -> Row 
     let ctx = tempfile::tempdir().unwrap();
     std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY f /f\n").unwrap();
     std::fs::write(ctx.path().join("f"), &repo).unwrap();
+    std::fs::write(ctx.path().join("docker-bake.hcl"), BAKE_FILE).unwrap();
     let pushed = format!("{}/{repo}:v1", m.gate.host());
     let checked = common::ecr_ref(&repo, "v1");
     let run_command = |name: &str| {
@@ -1477,9 +1491,10 @@ fn render_builds(m: &Matrix, results: &[(BuildCell, Row, Agreement)], took: Dura
 
 const BUILD_INTRO: &str = r#"Each cell runs a build-and-push the way pipelines do, with the engine's own docker CLI and a buildx
 client from another distribution as its plugin (`$DOCKER_CONFIG/cli-plugins/docker-buildx`): Debian trixie's
-0.13.1 (before docker/buildx#3023) and sid's 0.29.1. ecr-doctor is asked first, with the same command naming
-the ECR reference (`ecr-doctor check --format json -- docker buildx build --push -t ECR_REF .`, no image
-built), then the command runs for real, pushing to the gate. The repository is IMMUTABLE; *existing* means
+0.13.1 (before docker/buildx#3023) and sid's 0.29.1. The commands: `docker buildx build --push -t REF .`,
+`docker build --push -t REF .` and `docker buildx bake --push --set *.tags=REF` (a bake file with one target).
+ecr-doctor is asked first, with the same command naming the ECR reference (`ecr-doctor check --format json --
+docker buildx build --push -t ECR_REF .`, no image built), then the command runs for real, pushing to the gate. The repository is IMMUTABLE; *existing* means
 the same command ran once before on unchanged sources while the repository was MUTABLE (a CI re-run).
 *Undecided, explained*: the tag exists and the build makes a single manifest, so whether the push is
 accepted depends on the build reproducing the existing digest exactly — known only after the build."#;
