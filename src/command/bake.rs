@@ -441,7 +441,10 @@ fn strings(value: hcl::Value) -> Result<Vec<String>, String> {
                 .filter_map(|(k, v)| Some(format!("{k}={}", scalar(&v)?)))
                 .collect::<Vec<_>>()
                 .join(",")),
-            other => Err(format!("expected strings, got {other}")),
+            other => Err(format!(
+                "expected strings, got {}",
+                one_line(&other.to_string())
+            )),
         })
         .collect()
 }
@@ -455,8 +458,8 @@ fn scalar(v: &hcl::Value) -> Option<String> {
     }
 }
 
-/// A few of bake's standard functions, the ones tag expressions use most; any other call is an error
-/// naming it.
+/// A few of bake's standard functions, the ones tag expressions use most (lower, upper, trimprefix,
+/// trimsuffix, replace, equal, notequal, format, formatlist, join); any other call is an error naming it.
 fn declare_functions(ctx: &mut Context) {
     fn string_arg(args: &FuncArgs, i: usize) -> String {
         args[i].as_str().unwrap_or_default().to_string()
@@ -516,6 +519,43 @@ fn declare_functions(ctx: &mut Context) {
         ),
     );
     ctx.declare_func(
+        "format",
+        FuncDef::builder()
+            .param(s())
+            .variadic_param(ParamType::Any)
+            .build(|a| {
+                let args: Vec<hcl::Value> = a.variadic_args().cloned().collect();
+                go_format(&string_arg(&a, 0), &args).map(Into::into)
+            }),
+    );
+    ctx.declare_func(
+        "formatlist",
+        FuncDef::builder()
+            .param(s())
+            .variadic_param(ParamType::Any)
+            .build(|a| {
+                let args: Vec<hcl::Value> = a.variadic_args().cloned().collect();
+                let lens: Vec<usize> = args
+                    .iter()
+                    .filter_map(|v| v.as_array().map(Vec::len))
+                    .collect();
+                let n = lens.first().copied().unwrap_or(1);
+                if lens.iter().any(|&l| l != n) {
+                    return Err("formatlist: the lists have different lengths".into());
+                }
+                (0..n)
+                    .map(|i| {
+                        let row: Vec<hcl::Value> = args
+                            .iter()
+                            .map(|v| v.as_array().map_or_else(|| v.clone(), |l| l[i].clone()))
+                            .collect();
+                        go_format(&string_arg(&a, 0), &row).map(hcl::Value::String)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(hcl::Value::Array)
+            }),
+    );
+    ctx.declare_func(
         "join",
         FuncDef::new(
             |a| {
@@ -529,6 +569,31 @@ fn declare_functions(ctx: &mut Context) {
             [s(), ParamType::array_of(ParamType::Any)],
         ),
     );
+}
+
+/// Go's `fmt.Sprintf` for the verbs bake files use in tags: `%s`, `%d`, `%v` and `%%`.
+fn go_format(spec: &str, args: &[hcl::Value]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut args = args.iter();
+    let mut chars = spec.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => out.push('%'),
+            Some('s' | 'd' | 'v') => {
+                let arg = args.next().ok_or("format: too few arguments")?;
+                out.push_str(
+                    &scalar(arg).ok_or("format: an argument is not a string, number or bool")?,
+                );
+            }
+            Some(verb) => return Err(format!("format: the verb %{verb} is not read")),
+            None => return Err("format: a lone % at the end".into()),
+        }
+    }
+    Ok(out)
 }
 
 fn one_line(s: &str) -> String {

@@ -181,16 +181,14 @@ fn errors_name_the_part() {
             "cycle.hcl",
             "group \"a\" {\n  targets = [\"b\"]\n}\ngroup \"b\" {\n  targets = [\"a\"]\n}\n",
         ),
-        (
-            "func.hcl",
-            r#"target "t" { tags = [formatlist("%s", "x")] }"#,
-        ),
+        ("func.hcl", r#"target "t" { tags = [timestamp()] }"#),
         ("broken.hcl", "target \"t\" {\n  tags = [\n"),
         ("inherit.hcl", r#"target "t" { inherits = ["nope"] }"#),
     ]);
     for (files, targets, says) in [
         (&["cycle.hcl"][..], &["a"][..], "cycle"),
         (&["func.hcl"], &["t"], "func.hcl: target \"t\": tags"),
+        (&["func.hcl"], &["t"], "timestamp"),
         (&["broken.hcl"], &["t"], "broken.hcl"),
         (&["inherit.hcl"], &["t"], "\"nope\""),
         (&["cycle.hcl"], &["missing"], "\"missing\" is not defined"),
@@ -236,4 +234,41 @@ fn push_and_load_follow_bake() {
     assert_eq!(got[0].output, ["type=docker", "type=image,push=true"]);
     let e = resolve_in(dir.path(), &[], &["img"], &["*.push=maybe"], &[]).unwrap_err();
     assert!(e.contains("true or false"), "{e}");
+}
+
+#[test]
+fn format_and_formatlist_build_tags() {
+    let vars = r#"
+variable "REGISTRIES" {
+  default = ["a.example", "b.example"]
+}
+variable "TAG" {
+  default = "v1"
+}
+"#;
+    let read = |targets: &str, names: &[&str]| {
+        let dir = dir_with(&[("docker-bake.hcl", &format!("{vars}{targets}"))]);
+        resolve_in(dir.path(), &[], names, &[], &[])
+    };
+    let got = read(
+        r#"
+target "app" {
+  tags = formatlist("%s/app:%s", REGISTRIES, TAG)
+}
+target "one" {
+  tags = [format("%s/one:%d%%", "c.example", 7)]
+}
+"#,
+        &["app", "one"],
+    )
+    .unwrap();
+    assert_eq!(got[0].tags, ["a.example/app:v1", "b.example/app:v1"]);
+    assert_eq!(got[1].tags, ["c.example/one:7%"]);
+    // A function not read here is named, not guessed.
+    let e = read(
+        "target \"app\" {\n  tags = concat(formatlist(\"%s/app\", REGISTRIES), [\"x\"])\n}\n",
+        &["app"],
+    )
+    .unwrap_err();
+    assert!(e.contains("concat"), "{e}");
 }
