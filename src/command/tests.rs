@@ -375,3 +375,31 @@ fn bake_overrides_of_arguments_and_secrets_are_not_recorded() {
         "{argv}"
     );
 }
+
+proptest::proptest! {
+    /// Any command line, of real flags and odd values alike, is read or refused in one line: never a panic.
+    #[test]
+    fn any_command_is_read_or_refused_in_one_line(
+        words in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "docker", "buildx", "build", "bake", "push", "image", "imagetools", "create", "--push",
+                "--load", "-t", "--tag=ECR/a:v1", "ECR/a:v1", "ECR/A:v1", "ghcr.io/x/y:1", "-o",
+                "type=registry", "type=image,\"name=ECR/b:1,ECR/c:2\",push=true", "\"unclosed", "--platform",
+                "linux/amd64,linux/arm64", "--provenance", "false", "mode=max", "--cache-to",
+                "type=registry,ref=ECR/a:cache", "--set", "*.push=true", "*.tags", "-f", "--builder", "x",
+                "--", "-", ".", "-qD", "=", "",
+            ]),
+            0..14,
+        )
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("docker-bake.hcl"),
+            format!("target \"default\" {{\n  tags = [\"{ECR}/bake:v1\"]\n}}\n"),
+        )
+        .unwrap();
+        if let Err(e) = read_in(&words, &[], dir.path()) {
+            proptest::prop_assert!(!e.contains('\n'), "{e}");
+        }
+    }
+}
