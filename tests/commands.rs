@@ -314,5 +314,24 @@ fn a_docker_container_builder_is_read_from_buildx_files_without_starting_it() {
                 .success(),
             "no builder container was started"
         );
+
+        // The builder's files gone (removed by hand): buildx falls back to the context's own builder, and
+        // so does ecr-doctor, rather than calling the recorded name missing.
+        std::fs::remove_file(config.path().join("buildx/instances/ci")).unwrap();
+        let run = check_command(
+            &e,
+            &engine.config,
+            config.path(),
+            &["docker", "buildx", "build", "--push", "-t", &r, "."],
+        );
+        let f = run.finding("buildx", None);
+        assert_eq!(f["evidence"]["driver"], "docker", "{dist}: {f}");
+        let expected = if dist == "trixie" { "fail" } else { "pass" };
+        assert_eq!(
+            run.outcome("buildx-push", Some(&r)),
+            expected,
+            "{dist}: {}",
+            run.stdout
+        );
     }
 }

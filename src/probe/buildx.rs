@@ -165,7 +165,14 @@ async fn builder(config_dir: &Path, flag: Option<String>, timeout: Duration) -> 
         Err(_) => None,
     };
     let Some(instance) = instance else {
-        if name == context || name == "default" || context_exists(config_dir, &name) {
+        if name != context && (name == "default" || context_exists(config_dir, &name)) {
+            // The docker driver builds on that context's engine, not on the one the Docker probe read.
+            return Fact::unavailable(format!(
+                "builder '{name}' (chosen by {chosen_by}) builds on the Docker context '{name}', while \
+                 ecr-doctor read the engine of context '{context}': run it with DOCKER_CONTEXT={name}"
+            ));
+        }
+        if name == context {
             return Fact::observed(Builder {
                 name,
                 driver: DRIVER_DOCKER.into(),
@@ -207,19 +214,25 @@ fn current(store: &Path, context: &str) -> Option<String> {
     } else {
         context.to_string()
     };
+    let exists = |name: &str| store.join("instances").join(name.to_lowercase()).is_file();
     if let Some(c) = std::fs::read_to_string(store.join("current"))
         .ok()
         .and_then(|t| serde_json::from_str::<Current>(&t).ok())
         .filter(|c| !c.name.is_empty())
-        && (c.global || c.key == key)
     {
-        return Some(c.name);
+        if c.global && exists(&c.name) {
+            return Some(c.name);
+        }
+        // Recorded for this endpoint: that builder, or (removed since) the context's own.
+        if c.key == key {
+            return exists(&c.name).then_some(c.name);
+        }
     }
     let hash = format!("{:x}", Sha256::digest(key.as_bytes()));
     std::fs::read_to_string(store.join("defaults").join(&hash[..20]))
         .ok()
         .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty())
+        .filter(|n| !n.is_empty() && exists(n))
 }
 
 /// The docker CLI's current context: DOCKER_CONTEXT, else `default` when DOCKER_HOST is set, else
