@@ -335,3 +335,47 @@ fn a_docker_container_builder_is_read_from_buildx_files_without_starting_it() {
         );
     }
 }
+
+#[test]
+fn what_the_classic_docker_driver_cannot_build_fails_before_and_for_real() {
+    let e = peers().required_engine("old-classic");
+    let repo = unique("cmd-support");
+    moto().create_repository(&repo, "MUTABLE", &[]);
+    let r = ecr_ref(&repo, "v1");
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY f /f\n").unwrap();
+    std::fs::write(ctx.path().join("f"), &repo).unwrap();
+    for dist in ["trixie", "sid"] {
+        let config = buildx_config(Some(dist));
+        let engine = Engine {
+            config: config.path().to_str().unwrap().to_string(),
+            ..e.clone()
+        };
+        for (asked, says) in [
+            ("--provenance=true", "attestations (provenance)"),
+            ("--platform=linux/amd64,linux/arm64", "several platforms"),
+        ] {
+            let run = check_command(
+                &e,
+                &engine.config,
+                ctx.path(),
+                &["docker", "buildx", "build", "--push", asked, "-t", &r, "."],
+            );
+            let f = run.finding("builder-support", Some(&r));
+            assert_eq!(f["outcome"], "fail", "{dist} {asked}: {f}");
+            assert!(f["message"].as_str().unwrap().contains(says), "{f}");
+            // The same command, for real (to the plain registry: it never gets that far).
+            let pushed = format!("{}/{repo}:v1", peers().registry());
+            let out = engine.docker(
+                &["buildx", "build", "--push", asked, "-t", &pushed, "."],
+                Some(ctx.path()),
+            );
+            assert!(
+                !out.status.success(),
+                "{dist} {asked}: the build went through"
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("not supported for the docker driver"), "{err}");
+        }
+    }
+}

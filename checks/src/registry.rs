@@ -19,6 +19,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::local_image::LocalImage,
     &rules::image_shape::ImageShape,
     &rules::push_risk::PushRisk,
+    &rules::builder_support::BuilderSupport,
     &rules::buildx_push::BuildxPush,
     &rules::multi_platform::MultiPlatform,
     &rules::registry_cache::RegistryCache,

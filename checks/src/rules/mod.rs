@@ -2,6 +2,7 @@
 
 pub mod artifact_attestations;
 pub mod build_attestations;
+pub mod builder_support;
 pub mod buildx;
 pub mod buildx_push;
 pub mod docker_daemon;

@@ -15,7 +15,6 @@ const BUILDKIT_PUSH_FIX: EngineVer = EngineVer(0, 9, 0);
 /// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
 const UPGRADE: &str = "Upgrade the pusher: BuildKit 0.9 or later (a docker-container builder on moby/buildkit:buildx-stable-1), buildx 0.22 or later for imagetools create.";
 const BY_DIGEST: &str = "Push the per-platform images by digest (--output type=image,push-by-digest=true,name-canonical=true,push=true) and tag only the final index.";
-const CAPABLE_BUILDER: &str = "For several platforms, build with a docker-container builder, or turn on the containerd image store (the docker driver on the classic store builds one platform).";
 const EXCLUDE_INTERMEDIATE: &str =
     "Exempt intermediate per-platform tags with an IMMUTABLE_WITH_EXCLUSION filter.";
 
@@ -29,17 +28,14 @@ static INFO: CheckInfo = CheckInfo {
     needs: &[Need::Buildx, Need::DockerEngine, Need::EcrRepository],
     catalog: &["F5"],
     doc: Doc {
-        what: "For a build with several --platform values: fails when the builder cannot build them (the docker \
-               driver on the classic image store), or when its BuildKit is older than 0.9 and the tag is \
-               immutable. For `docker buildx imagetools create`: fails when buildx is older than 0.22 and the tag \
+        what: "For a build with several --platform values: fails when the builder's BuildKit is older than 0.9 \
+               and the tag is immutable (a builder that cannot build them at all is builder-support's). For `docker buildx imagetools create`: fails when buildx is older than 0.22 and the tag \
                is immutable. A docker-container builder's BuildKit version comes from its image tag; a floating \
                tag (buildx-stable-1) is unknown only where it decides the verdict.",
         why: "Old pushers PUT each child of an index to the tag before the index: BuildKit before 0.9 \
               (moby/buildkit#2020) and `imagetools create` before buildx 0.22 (docker/buildx#3024). On an \
-              immutable tag the second PUT is refused with 400 and a first child is left behind. The docker \
-              driver on the classic store stops at once: `Multi-platform build is not supported for the docker \
-              driver`.",
-        fixes: &[UPGRADE, BY_DIGEST, CAPABLE_BUILDER, EXCLUDE_INTERMEDIATE],
+              immutable tag the second PUT is refused with 400 and a first child is left behind.",
+        fixes: &[UPGRADE, BY_DIGEST, EXCLUDE_INTERMEDIATE],
         example: "✗ ED207 multi-platform-push  imagetools create from buildx 0.13.1 pushes the index's children to the immutable tag 'v42' before the index",
         references: &[
             "moby/buildkit#2020",
@@ -61,10 +57,9 @@ impl Check for MultiPlatform {
                 let builder = cx.builder()?;
                 if builder.driver == DRIVER_DOCKER {
                     if !cx.engine_info()?.uses_containerd_store() {
-                        return Ok(Verdict::fail(format!(
-                            "the build stops: the docker driver on the classic image store cannot build several platforms ({platforms})"
-                        ))
-                        .fix(Remediation::text(CAPABLE_BUILDER).command("docker buildx create --name ci --driver docker-container --use")));
+                        return Ok(Verdict::skip(
+                            "the docker driver on the classic image store builds no multi-platform index (see builder-support)",
+                        ));
                     }
                     // The containerd store needs Engine 24 or later, whose BuildKit is long past 0.9.
                     return Ok(Verdict::pass(format!(
@@ -179,8 +174,8 @@ mod tests {
                         two_platforms(f);
                         f.docker.info = Fact::observed(classic_info());
                     }),
-                    Outcome::Fail,
-                    "cannot build several platforms",
+                    Outcome::Skip,
+                    "see builder-support",
                 ),
                 (
                     "BuildKit 0.8.3",
