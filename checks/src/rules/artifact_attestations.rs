@@ -18,7 +18,7 @@ const LEGACY_FORM: &str = "Keep the legacy attestation form: oci-artifact=false 
 const NO_ATTESTATIONS: &str = "Or push no attestations: --provenance=false --sbom=false.";
 
 static INFO: CheckInfo = CheckInfo {
-    id: "ED209",
+    id: "ED210",
     name: "artifact-attestations",
     title: "Attestations pushed as OCI artifacts, whose acceptance by ECR is unproven",
     severity: Severity::Warn,
@@ -36,7 +36,7 @@ static INFO: CheckInfo = CheckInfo {
               (`405 Method Not Allowed`, `UNSUPPORTED`), leaving the layers pushed without the index; ECR's \
               acceptance of BuildKit's form is not confirmed (aws/containers-roadmap#2783 is open).",
         fixes: &[LEGACY_FORM, NO_ATTESTATIONS],
-        example: "! ED209 artifact-attestations  BuildKit 0.32.1 pushes the provenance attestation as an OCI artifact; ECR's acceptance is unproven",
+        example: "! ED210 artifact-attestations  BuildKit 0.32.1 pushes the provenance attestation as an OCI artifact; ECR's acceptance is unproven",
         references: &[
             "moby/buildkit#6914, moby/buildkit#5747",
             "docker/buildx#3991",

@@ -15,7 +15,7 @@ const CONTAINERD_STORE: &str =
     "Turn on the containerd image store, which gives the docker driver both.";
 
 static INFO: CheckInfo = CheckInfo {
-    id: "ED210",
+    id: "ED206",
     name: "builder-support",
     title: "The builder can make what the build asks for: attestations, several platforms",
     severity: Severity::Fail,
@@ -31,7 +31,7 @@ static INFO: CheckInfo = CheckInfo {
               driver` or `Multi-platform build is not supported for the docker driver. Switch to a different \
               driver, or turn on the containerd image store, and try again.`",
         fixes: &[DROP_THE_ASK, CONTAINER_BUILDER, CONTAINERD_STORE],
-        example: "✗ ED210 builder-support  the build stops: the docker driver on the classic image store cannot attach attestations (asked: provenance)",
+        example: "✗ ED206 builder-support  the build stops: the docker driver on the classic image store cannot attach attestations (asked: provenance)",
         references: &[
             "https://docs.docker.com/build/builders/drivers/",
             remedies::CONTAINERD_STORE_DOC,

@@ -19,7 +19,7 @@ const MUTABLE_TAG: &str =
     "Make the tag mutable: an IMMUTABLE_WITH_EXCLUSION filter for it, or a MUTABLE repository.";
 
 static INFO: CheckInfo = CheckInfo {
-    id: "ED206",
+    id: "ED207",
     name: "buildx-push",
     title: "docker buildx build --push pushing twice: BuildKit, then the engine's docker push",
     severity: Severity::Fail,
@@ -50,7 +50,7 @@ static INFO: CheckInfo = CheckInfo {
             UPGRADE_ENGINE,
             MUTABLE_TAG,
         ],
-        example: "✗ ED206 buildx-push  buildx 0.13.1 pushes the build again with engine 26.1.5's docker push, which PUTs each of the index's 2 manifests to the immutable tag 'v42'",
+        example: "✗ ED207 buildx-push  buildx 0.13.1 pushes the build again with engine 26.1.5's docker push, which PUTs each of the index's 2 manifests to the immutable tag 'v42'",
         references: &[
             "docker/buildx#3023 (fix, 0.22.0)",
             "moby/moby#49949 (engine fix, 28.2.0)",

@@ -19,7 +19,7 @@ const EXCLUDE_INTERMEDIATE: &str =
     "Exempt intermediate per-platform tags with an IMMUTABLE_WITH_EXCLUSION filter.";
 
 static INFO: CheckInfo = CheckInfo {
-    id: "ED207",
+    id: "ED208",
     name: "multi-platform-push",
     title: "A multi-platform index pushed by a pusher that writes its children to the tag",
     severity: Severity::Fail,
@@ -36,7 +36,7 @@ static INFO: CheckInfo = CheckInfo {
               (moby/buildkit#2020) and `imagetools create` before buildx 0.22 (docker/buildx#3024). On an \
               immutable tag the second PUT is refused with 400 and a first child is left behind.",
         fixes: &[UPGRADE, BY_DIGEST, EXCLUDE_INTERMEDIATE],
-        example: "✗ ED207 multi-platform-push  imagetools create from buildx 0.13.1 pushes the index's children to the immutable tag 'v42' before the index",
+        example: "✗ ED208 multi-platform-push  imagetools create from buildx 0.13.1 pushes the index's children to the immutable tag 'v42' before the index",
         references: &[
             "moby/buildkit#2020",
             "docker/buildx#3024, docker/buildx#1660, docker/buildx#2955",

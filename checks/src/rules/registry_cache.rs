@@ -12,7 +12,7 @@ const IMAGE_MANIFEST: &str = "Write the cache as an image manifest ECR accepts: 
 const MUTABLE_CACHE_TAG: &str = "Keep the cache tag mutable: a separate MUTABLE cache repository, or an IMMUTABLE_WITH_EXCLUSION filter for the cache tag.";
 
 static INFO: CheckInfo = CheckInfo {
-    id: "ED208",
+    id: "ED209",
     name: "registry-cache",
     title: "A BuildKit registry cache exported to ECR",
     severity: Severity::Fail,
@@ -28,7 +28,7 @@ static INFO: CheckInfo = CheckInfo {
               https://…/manifests/cache: 400 Bad Request`. And every build rewrites the cache tag, which an \
               immutable tag refuses from the second build on.",
         fixes: &[IMAGE_MANIFEST, MUTABLE_CACHE_TAG],
-        example: "✗ ED208 registry-cache  ECR refuses BuildKit's default cache manifest list: add image-manifest=true,oci-mediatypes=true",
+        example: "✗ ED209 registry-cache  ECR refuses BuildKit's default cache manifest list: add image-manifest=true,oci-mediatypes=true",
         references: &[
             "aws/containers-roadmap#876",
             "https://docs.docker.com/build/cache/backends/registry/",
