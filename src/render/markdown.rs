@@ -44,13 +44,11 @@ pub fn render(report: &Report) -> String {
         }
     );
     if !report.command.argv.is_empty() {
-        let _ = writeln!(out, "command: {}
-", code(&report.command.argv.join(" ")));
+        let _ = writeln!(out, "command: {}\n", code(&report.command.argv.join(" ")));
     }
     if !report.command.not_checked.is_empty() {
         let names: Vec<String> = report.command.not_checked.iter().map(|r| code(r)).collect();
-        let _ = writeln!(out, "not checked (not ECR): {}
-", names.join(", "));
+        let _ = writeln!(out, "not checked (not ECR): {}\n", names.join(", "));
     }
 
     let live = |f: &&Finding| f.ignored.is_none();
