@@ -28,12 +28,18 @@ fn buildx_config(dist: Option<&str>) -> tempfile::TempDir {
     dir
 }
 
+/// A new ECR repository in moto, and the reference of its tag `v1`.
+fn repository(prefix: &str, mode: &str) -> (String, String) {
+    let repo = unique(prefix);
+    moto().create_repository(&repo, mode, &[]);
+    let r = ecr_ref(&repo, "v1");
+    (repo, r)
+}
+
 #[test]
 fn a_build_push_is_predicted_without_building() {
     let e = peers().required_engine("old-containerd");
-    let repo = unique("cmd-build");
-    moto().create_repository(&repo, "IMMUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (_, r) = repository("cmd-build", "IMMUTABLE");
     let config = buildx_config(Some("trixie"));
     let ctx = tempfile::tempdir().unwrap();
 
@@ -110,9 +116,7 @@ fn a_build_push_is_predicted_without_building() {
 #[test]
 fn a_missing_plugin_fails_a_build_push() {
     let e = peers().required_engine("new-containerd");
-    let repo = unique("cmd-noplugin");
-    moto().create_repository(&repo, "MUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (_, r) = repository("cmd-noplugin", "MUTABLE");
     // A config with no cli-plugins directory; the system directories hold no buildx on this machine
     // unless one was installed there, which the test then cannot tell apart.
     let config = buildx_config(None);
@@ -149,9 +153,7 @@ fn a_missing_plugin_fails_a_build_push() {
 #[test]
 fn a_builder_named_but_missing_is_a_failure() {
     let e = peers().required_engine("new-containerd");
-    let repo = unique("cmd-nobuilder");
-    moto().create_repository(&repo, "MUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (_, r) = repository("cmd-nobuilder", "MUTABLE");
     let config = buildx_config(Some("sid"));
     let run = check_command(
         &e,
@@ -180,9 +182,7 @@ fn a_builder_named_but_missing_is_a_failure() {
 #[test]
 fn docker_push_as_a_command_is_check_ref() {
     let e = peers().required_engine("old-containerd");
-    let repo = unique("cmd-push");
-    moto().create_repository(&repo, "IMMUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (repo, r) = repository("cmd-push", "IMMUTABLE");
     e.build(&r, &repo, &[]);
     let as_command = check_command(
         &e,
@@ -254,9 +254,7 @@ fn bad_commands_are_one_line_usage_errors() {
 #[test]
 fn a_docker_container_builder_is_read_from_buildx_files_without_starting_it() {
     let e = peers().required_engine("old-containerd");
-    let repo = unique("cmd-container");
-    moto().create_repository(&repo, "IMMUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (_, r) = repository("cmd-container", "IMMUTABLE");
     for dist in ["trixie", "sid"] {
         let config = buildx_config(Some(dist));
         let engine = Engine {
@@ -339,9 +337,7 @@ fn a_docker_container_builder_is_read_from_buildx_files_without_starting_it() {
 #[test]
 fn what_the_classic_docker_driver_cannot_build_fails_before_and_for_real() {
     let e = peers().required_engine("old-classic");
-    let repo = unique("cmd-support");
-    moto().create_repository(&repo, "MUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (repo, r) = repository("cmd-support", "MUTABLE");
     let ctx = tempfile::tempdir().unwrap();
     std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY f /f\n").unwrap();
     std::fs::write(ctx.path().join("f"), &repo).unwrap();
