@@ -10,7 +10,7 @@ use ecr_doctor_checks::facts::{Builder, Buildx, DRIVER_DOCKER, Fact, Facts, Push
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::docker::{docker_config_dir, resolve_endpoint};
+use super::docker::{context_meta, current_context, docker_config_dir, resolve_endpoint};
 use super::{Fill, Plan, bounded, error_chain};
 
 /// The docker CLI's system plugin directories on Linux and macOS, in its order (docker/cli
@@ -21,6 +21,10 @@ const SYSTEM_PLUGIN_DIRS: [&str; 4] = [
     "/usr/lib/docker/cli-plugins",
     "/usr/libexec/docker/cli-plugins",
 ];
+
+/// Why a docker-driver builder's BuildKit version is unknown.
+const ENGINE_BUILDKIT: &str =
+    "the docker driver runs the engine's own BuildKit, whose version the engine does not report";
 
 /// What buildx creates a docker-container builder from when no image is configured: a floating tag.
 const DEFAULT_BUILDKIT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
@@ -141,7 +145,7 @@ async fn builder(config_dir: &Path, flag: Option<String>, timeout: Duration) -> 
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| config_dir.join("buildx"));
-    let context = current_context_name(config_dir);
+    let context = current_context(config_dir);
     let env = std::env::var("BUILDX_BUILDER")
         .ok()
         .filter(|b| !b.is_empty());
@@ -165,7 +169,7 @@ async fn builder(config_dir: &Path, flag: Option<String>, timeout: Duration) -> 
         Err(_) => None,
     };
     let Some(instance) = instance else {
-        if name != context && (name == "default" || context_exists(config_dir, &name)) {
+        if name != context && (name == "default" || context_meta(config_dir, &name).is_file()) {
             // The docker driver builds on that context's engine, not on the one the Docker probe read.
             return Fact::unavailable(format!(
                 "builder '{name}' (chosen by {chosen_by}) builds on the Docker context '{name}', while \
@@ -177,9 +181,7 @@ async fn builder(config_dir: &Path, flag: Option<String>, timeout: Duration) -> 
                 name,
                 driver: DRIVER_DOCKER.into(),
                 chosen_by,
-                buildkit: Fact::unavailable(
-                    "the docker driver runs the engine's own BuildKit, whose version the engine does not report",
-                ),
+                buildkit: Fact::unavailable(ENGINE_BUILDKIT),
             });
         }
         return Fact::unavailable(format!(
@@ -190,9 +192,7 @@ async fn builder(config_dir: &Path, flag: Option<String>, timeout: Duration) -> 
     };
     let buildkit = match instance.driver.as_str() {
         "docker-container" => container_buildkit(&instance, timeout).await,
-        DRIVER_DOCKER => Fact::unavailable(
-            "the docker driver runs the engine's own BuildKit, whose version the engine does not report",
-        ),
+        DRIVER_DOCKER => Fact::unavailable(ENGINE_BUILDKIT),
         other => Fact::unavailable(format!(
             "a {other} builder's BuildKit is only known by connecting to it (docker buildx inspect --bootstrap)"
         )),
@@ -233,35 +233,6 @@ fn current(store: &Path, context: &str) -> Option<String> {
         .ok()
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty() && exists(n))
-}
-
-/// The docker CLI's current context: DOCKER_CONTEXT, else `default` when DOCKER_HOST is set, else
-/// config.json's `currentContext`, else `default`.
-fn current_context_name(config_dir: &Path) -> String {
-    if let Some(c) = std::env::var("DOCKER_CONTEXT")
-        .ok()
-        .filter(|c| !c.is_empty())
-    {
-        return c;
-    }
-    if std::env::var("DOCKER_HOST").is_ok_and(|h| !h.is_empty()) {
-        return "default".into();
-    }
-    std::fs::read_to_string(config_dir.join("config.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["currentContext"].as_str().map(str::to_string))
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| "default".into())
-}
-
-fn context_exists(config_dir: &Path, name: &str) -> bool {
-    let digest = format!("{:x}", Sha256::digest(name.as_bytes()));
-    config_dir
-        .join("contexts/meta")
-        .join(digest)
-        .join("meta.json")
-        .is_file()
 }
 
 /// A docker-container builder's BuildKit: the image of its container `buildx_buildkit_NODE`, or the image

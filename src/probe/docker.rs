@@ -553,27 +553,15 @@ fn parse_api(v: &str) -> Option<(u32, u32)> {
 /// Where `docker` would connect: DOCKER_HOST, else the current context (DOCKER_CONTEXT or the config's
 /// `currentContext`), else the default socket. Returns the host and where it came from.
 pub fn resolve_endpoint() -> Result<(String, String), String> {
-    if let Some(host) = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()) {
+    if let Some(host) = docker_host() {
         return Ok((host, "DOCKER_HOST".into()));
     }
     let config_dir = docker_config_dir();
-    let context = match std::env::var("DOCKER_CONTEXT")
-        .ok()
-        .filter(|c| !c.is_empty())
-    {
-        Some(c) => Some((c, "DOCKER_CONTEXT")),
-        None => current_context(&config_dir).map(|c| (c, "currentContext")),
-    };
-    match context {
+    match named_context(&config_dir) {
         None => Ok((DEFAULT_HOST.into(), "default".into())),
         Some((name, _)) if name == "default" => Ok((DEFAULT_HOST.into(), "context default".into())),
         Some((name, from)) => {
-            // The CLI stores a context's metadata under the SHA-256 of its name.
-            let digest = format!("{:x}", Sha256::digest(name.as_bytes()));
-            let meta = config_dir
-                .join("contexts/meta")
-                .join(digest)
-                .join("meta.json");
+            let meta = context_meta(&config_dir, &name);
             let text = std::fs::read_to_string(&meta).map_err(|e| {
                 format!(
                     "docker context '{name}' (from {from}) not found: {}: {e}",
@@ -598,6 +586,44 @@ pub fn resolve_endpoint() -> Result<(String, String), String> {
     }
 }
 
+/// The docker CLI's current context, as it resolves it (docker/cli `resolveContextName`): `default` when
+/// DOCKER_HOST is set, else DOCKER_CONTEXT, else the config's `currentContext`, else `default`.
+pub fn current_context(config_dir: &std::path::Path) -> String {
+    if docker_host().is_some() {
+        return "default".into();
+    }
+    named_context(config_dir).map_or_else(|| "default".into(), |(name, _)| name)
+}
+
+/// Where the CLI keeps a context's metadata: under the SHA-256 of its name.
+pub fn context_meta(config_dir: &std::path::Path, name: &str) -> PathBuf {
+    let digest = format!("{:x}", Sha256::digest(name.as_bytes()));
+    config_dir
+        .join("contexts/meta")
+        .join(digest)
+        .join("meta.json")
+}
+
+fn docker_host() -> Option<String> {
+    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty())
+}
+
+/// The context DOCKER_CONTEXT or the config's `currentContext` names, and which one named it.
+fn named_context(config_dir: &std::path::Path) -> Option<(String, &'static str)> {
+    if let Some(c) = std::env::var("DOCKER_CONTEXT")
+        .ok()
+        .filter(|c| !c.is_empty())
+    {
+        return Some((c, "DOCKER_CONTEXT"));
+    }
+    let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v["currentContext"]
+        .as_str()
+        .filter(|c| !c.is_empty())
+        .map(|c| (c.to_string(), "currentContext"))
+}
+
 /// `$DOCKER_CONFIG`, else `~/.docker`.
 pub fn docker_config_dir() -> PathBuf {
     std::env::var_os("DOCKER_CONFIG")
@@ -605,15 +631,6 @@ pub fn docker_config_dir() -> PathBuf {
         .unwrap_or_else(|| {
             PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".docker")
         })
-}
-
-fn current_context(config_dir: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    v["currentContext"]
-        .as_str()
-        .filter(|c| !c.is_empty())
-        .map(str::to_string)
 }
 
 #[cfg(test)]
