@@ -237,11 +237,6 @@ impl PushPath {
             PushPath::ImagetoolsCreate => "docker buildx imagetools create",
         }
     }
-
-    /// Whether a buildx builder runs it.
-    pub fn builds(self) -> bool {
-        matches!(self, PushPath::Build | PushPath::Bake)
-    }
 }
 
 /// What is pushed to one reference.

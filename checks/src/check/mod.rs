@@ -113,10 +113,19 @@ pub enum TagPolicy<'a> {
     },
 }
 
-/// What a check about the tag reports for `TagPolicy::NoTag`.
-pub const SKIP_NO_TAG: &str = "a digest reference: the push writes no tag";
-/// What a check about the tag reports for `TagPolicy::NoRepository`.
-pub const SKIP_NO_REPOSITORY: &str = "the repository does not exist (see repository-exists)";
+impl<'a> TagPolicy<'a> {
+    /// The tag, its repository and what the repository does with it; or, when the push writes no tag or
+    /// the repository does not exist (repository-exists reports that), the Skip of a check about the tag.
+    pub fn tagged(self) -> Result<(String, &'a Repository, TagRule), Verdict> {
+        match self {
+            TagPolicy::NoTag => Err(Verdict::skip("a digest reference: the push writes no tag")),
+            TagPolicy::NoRepository => Err(Verdict::skip(
+                "the repository does not exist (see repository-exists)",
+            )),
+            TagPolicy::Tag { tag, repo, rule } => Ok((tag, repo, rule)),
+        }
+    }
+}
 
 impl<'a> Context<'a> {
     pub fn tag_policy(&self) -> Result<TagPolicy<'a>, Unknown> {

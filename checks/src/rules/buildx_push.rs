@@ -1,7 +1,6 @@
 use crate::build::BUILDX_PUSH_FIX;
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
-    Severity, TagPolicy, Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
 };
 use crate::facts::{DRIVER_DOCKER, PushPath, Pushed};
 use crate::remedies;
@@ -68,10 +67,9 @@ impl Check for BuildxPush {
         let Pushed::Build(out) = cx.pushed()? else {
             return Ok(Verdict::skip("not pushed by a build"));
         };
-        let tag = match cx.tag_policy() {
-            Ok(TagPolicy::NoTag) => return Ok(Verdict::skip(SKIP_NO_TAG)),
-            Ok(TagPolicy::NoRepository) => return Ok(Verdict::skip(SKIP_NO_REPOSITORY)),
-            Ok(TagPolicy::Tag { tag, rule, .. }) => Ok((tag, rule.immutable)),
+        let tag = match cx.tag_policy().map(TagPolicy::tagged) {
+            Ok(Err(skip)) => return Ok(skip),
+            Ok(Ok((tag, _, rule))) => Ok((tag, rule.immutable)),
             Err(u) => Err(u),
         };
         let driver = cx.builder().map(|b| b.driver.as_str());

@@ -1,7 +1,6 @@
 use crate::build::BUILDX_PUSH_FIX;
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
-    Severity, TagPolicy, Unknown, Verdict, need,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
 use crate::facts::{DRIVER_DOCKER, PushPath, Pushed};
 use crate::remedies::{self, BUILDX_REMEDY};
@@ -66,9 +65,9 @@ impl Check for MultiPlatform {
                         "the engine's own BuildKit pushes the {platforms} index's children by digest"
                     )));
                 }
-                let immutable = match immutable(cx)? {
-                    Ok(i) => i,
-                    Err(skip) => return Ok(Verdict::skip(skip)),
+                let immutable = match cx.tag_policy()?.tagged() {
+                    Ok((_, _, rule)) => rule.immutable,
+                    Err(skip) => return Ok(skip),
                 };
                 let buildkit = need(
                     &builder.buildkit,
@@ -100,9 +99,9 @@ impl Check for MultiPlatform {
                 }
             }
             Pushed::Index { sources } => {
-                let immutable = match immutable(cx)? {
-                    Ok(i) => i,
-                    Err(skip) => return Ok(Verdict::skip(skip)),
+                let immutable = match cx.tag_policy()?.tagged() {
+                    Ok((_, _, rule)) => rule.immutable,
+                    Err(skip) => return Ok(skip),
                 };
                 if !immutable {
                     return Ok(Verdict::pass(
@@ -129,15 +128,6 @@ impl Check for MultiPlatform {
             _ => Ok(Verdict::skip("not a multi-platform push")),
         }
     }
-}
-
-/// Whether the target's tag is immutable, or why the question does not arise (the skip message).
-fn immutable(cx: &Context<'_>) -> Result<Result<bool, &'static str>, Unknown> {
-    Ok(match cx.tag_policy()? {
-        TagPolicy::NoTag => Err(SKIP_NO_TAG),
-        TagPolicy::NoRepository => Err(SKIP_NO_REPOSITORY),
-        TagPolicy::Tag { rule, .. } => Ok(rule.immutable),
-    })
 }
 
 #[cfg(test)]

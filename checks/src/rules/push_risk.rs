@@ -1,6 +1,5 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
-    Severity, TagPolicy, Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
 };
 use crate::facts::PushPath;
 use crate::remedies;
@@ -59,14 +58,9 @@ impl Check for PushRisk {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        let tag = match cx.tag_policy() {
-            Ok(TagPolicy::NoTag) => {
-                return Ok(Verdict::skip(SKIP_NO_TAG));
-            }
-            Ok(TagPolicy::NoRepository) => {
-                return Ok(Verdict::skip(SKIP_NO_REPOSITORY));
-            }
-            Ok(TagPolicy::Tag { tag, rule, .. }) => Ok((tag, rule.immutable)),
+        let tag = match cx.tag_policy().map(TagPolicy::tagged) {
+            Ok(Err(skip)) => return Ok(skip),
+            Ok(Ok((tag, _, rule))) => Ok((tag, rule.immutable)),
             Err(u) => Err(u),
         };
         let store = cx.engine_info().map(|i| i.uses_containerd_store());

@@ -1,6 +1,5 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
-    Severity, TagPolicy, Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict,
 };
 use crate::facts::{PushPath, Pushed};
 use crate::remedies;
@@ -64,17 +63,16 @@ impl Check for RegistryCache {
                     .link("https://docs.docker.com/build/cache/backends/registry/"),
             );
         }
-        match cx.tag_policy()? {
-            TagPolicy::NoTag => return Ok(Verdict::skip(SKIP_NO_TAG)),
-            TagPolicy::NoRepository => return Ok(Verdict::skip(SKIP_NO_REPOSITORY)),
-            TagPolicy::Tag { tag, rule, .. } if rule.immutable => {
-                problems.push(format!(
-                    "the cache tag '{tag}' is immutable, and every build rewrites it: the second build's export is refused"
-                ));
-                fixes.push(Remediation::text(MUTABLE_CACHE_TAG));
-                fixes.push(remedies::exclude_tag(&r, &tag));
-            }
-            TagPolicy::Tag { .. } => {}
+        let (tag, _, rule) = match cx.tag_policy()?.tagged() {
+            Ok(tagged) => tagged,
+            Err(skip) => return Ok(skip),
+        };
+        if rule.immutable {
+            problems.push(format!(
+                "the cache tag '{tag}' is immutable, and every build rewrites it: the second build's export is refused"
+            ));
+            fixes.push(Remediation::text(MUTABLE_CACHE_TAG));
+            fixes.push(remedies::exclude_tag(&r, &tag));
         }
         if problems.is_empty() {
             return Ok(Verdict::pass("an image-manifest cache to a mutable tag")

@@ -1,6 +1,5 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG, Scope,
-    Severity, TagPolicy, Unknown, Verdict, need,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
 use crate::facts::{BuildOutput, DRIVER_DOCKER, Fact, LocalImage, PushPath, Pushed, RemoteImage};
 use crate::reference::EcrRef;
@@ -67,14 +66,9 @@ impl Check for TagCollision {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        let (tag, rule) = match cx.tag_policy()? {
-            TagPolicy::NoTag => {
-                return Ok(Verdict::skip(SKIP_NO_TAG));
-            }
-            TagPolicy::NoRepository => {
-                return Ok(Verdict::skip(SKIP_NO_REPOSITORY));
-            }
-            TagPolicy::Tag { tag, rule, .. } => (tag, rule),
+        let (tag, _, rule) = match cx.tag_policy()?.tagged() {
+            Ok(tagged) => tagged,
+            Err(skip) => return Ok(skip),
         };
         let remote = need(
             &cx.target()?.remote_tag,

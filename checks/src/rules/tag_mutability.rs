@@ -1,6 +1,5 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Outcome, Remediation, SKIP_NO_REPOSITORY, SKIP_NO_TAG,
-    Scope, Severity, TagPolicy, Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Outcome, Remediation, Scope, Severity, Unknown, Verdict,
 };
 use crate::facts::Repository;
 use crate::mutability::filter_can_match_a_tag;
@@ -47,14 +46,9 @@ impl Check for TagMutability {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        let (tag, repo, rule) = match cx.tag_policy()? {
-            TagPolicy::NoTag => {
-                return Ok(Verdict::skip(SKIP_NO_TAG));
-            }
-            TagPolicy::NoRepository => {
-                return Ok(Verdict::skip(SKIP_NO_REPOSITORY));
-            }
-            TagPolicy::Tag { tag, repo, rule } => (tag, repo, rule),
+        let (tag, repo, rule) = match cx.tag_policy()?.tagged() {
+            Ok(tagged) => tagged,
+            Err(skip) => return Ok(skip),
         };
         let filters = filter_list(repo);
         let word = if rule.immutable {
