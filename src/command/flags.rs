@@ -2,6 +2,8 @@
 //! `--name=value`, `-x value`, `-xvalue`, `-x=value`, switches as `--name` or `--name=false`, grouped short
 //! switches (`-qD`), and `--` ending the flags.
 
+use ecr_doctor_checks::build::go_bool;
+
 /// One flag a command accepts.
 pub struct Flag {
     pub long: &'static str,
@@ -56,12 +58,9 @@ impl Parsed {
     /// A switch's state: its last `--name[=BOOL]`.
     pub fn is_on(&self, long: &str) -> bool {
         self.value(long)
-            .is_some_and(|v| bool_value(&v).unwrap_or(false))
+            .is_some_and(|v| go_bool(&v).unwrap_or(false))
     }
 }
-
-/// Go's `strconv.ParseBool`, which pflag and buildx use.
-pub use ecr_doctor_checks::build::go_bool as bool_value;
 
 /// Reads `args` against `known`. With `stop_at_command`, the first plain argument and everything after it
 /// are left unread (a subcommand and its own flags), as the docker CLI does for its global flags.
@@ -93,8 +92,7 @@ pub fn parse(args: &[String], known: &[Flag], stop_at_command: bool) -> Result<P
                         .ok_or_else(|| format!("flag needs an argument: --{name}"))?
                 }
                 (false, Some(v)) => {
-                    bool_value(&v)
-                        .ok_or_else(|| format!("invalid argument \"{v}\" for --{name}"))?;
+                    go_bool(&v).ok_or_else(|| format!("invalid argument \"{v}\" for --{name}"))?;
                     v
                 }
                 (false, None) => "true".into(),

@@ -9,7 +9,8 @@ use std::path::Path;
 use ecr_doctor_checks::EcrRef;
 use ecr_doctor_checks::facts::{BuildOutput, CacheExport, PushCommand, PushPath, Pushed};
 
-use flags::{Flag, bool_value};
+use ecr_doctor_checks::build::go_bool;
+use flags::Flag;
 
 /// A command, read.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,19 +64,8 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
     let plan = match words.as_slice() {
         ["push", ..] => push(after(1))?,
         ["image", "push", ..] => push(after(2))?,
-        ["build" | "builder" | "image", ..] => {
-            let n = if words[0] == "build" { 1 } else { 2 };
-            if words[0] != "build" && words.get(1) != Some(&"build") {
-                return Err(unsupported(&words));
-            }
-            if env.var("DOCKER_BUILDKIT").as_deref().and_then(bool_value) == Some(false) {
-                return Err(
-                    "DOCKER_BUILDKIT=0: the legacy builder cannot push from a build (no --push)"
-                        .into(),
-                );
-            }
-            build(after(n), None)?
-        }
+        ["build", ..] => docker_build(after(1), env)?,
+        ["builder" | "image", "build", ..] => docker_build(after(2), env)?,
         ["buildx", ..] => {
             let bx = flags::parse(after(1), BUILDX_GLOBAL, true)?;
             let builder = bx.value("builder");
@@ -233,6 +223,16 @@ const BUILD_FLAGS: &[Flag] = &[
     Flag::switch("squash", None),
 ];
 
+/// `docker build`: buildx's build, unless DOCKER_BUILDKIT=0 picks the legacy builder.
+fn docker_build(args: &[String], env: &Env<'_>) -> Result<Plan, String> {
+    if env.var("DOCKER_BUILDKIT").as_deref().and_then(go_bool) == Some(false) {
+        return Err(
+            "DOCKER_BUILDKIT=0: the legacy builder cannot push from a build (no --push)".into(),
+        );
+    }
+    build(args, None)
+}
+
 fn build(args: &[String], builder: Option<String>) -> Result<Plan, String> {
     let p = flags::parse(args, BUILD_FLAGS, false)?;
     if p.args.len() != 1 {
@@ -293,43 +293,39 @@ impl BuildSpec {
     fn pushes(&self) -> Result<Vec<(String, Pushed)>, String> {
         let mut names = Vec::new();
         let mut oci_artifact = None;
+        let mut pushing = false;
         for spec in &self.outputs {
             let attrs = csv_attrs(spec, "--output")?;
-            let kind = attr(&attrs, "type");
-            let pushes = match kind {
+            let pushes = match attr(&attrs, "type") {
                 Some("registry") => true,
-                Some("image") => attr(&attrs, "push").and_then(bool_value).unwrap_or(false),
+                Some("image") => attr(&attrs, "push").and_then(go_bool).unwrap_or(false),
                 _ => false,
             };
             if !pushes {
                 continue;
             }
-            if attr(&attrs, "push-by-digest").and_then(bool_value) == Some(true) {
+            pushing = true;
+            if attr(&attrs, "push-by-digest").and_then(go_bool) == Some(true) {
                 return Err(format!(
                     "--output '{spec}': push-by-digest writes no tag; check the later imagetools create instead"
                 ));
             }
             oci_artifact = attr(&attrs, "oci-artifact")
-                .and_then(bool_value)
+                .and_then(go_bool)
                 .or(oci_artifact);
             match attr(&attrs, "name") {
                 Some(n) => names.extend(n.split(',').map(str::trim).map(String::from)),
                 None => names.extend(self.tags.iter().cloned()),
             }
         }
-        if names.is_empty()
-            && self
-                .outputs
-                .iter()
-                .any(|o| o.contains("registry") || o.contains("push"))
-        {
+        if names.is_empty() && pushing {
             return Err("the build pushes, but names no image: give -t NAME:TAG".into());
         }
         let image = BuildOutput {
             bake_target: self.target.clone(),
             platforms: self.platforms.clone(),
-            provenance: self.provenance(),
-            sbom: self.sbom(),
+            provenance: self.attestation("provenance")?,
+            sbom: self.attestation("sbom")? == Some(true),
             oci_artifact,
         };
         let mut pushes: Vec<(String, Pushed)> = Vec::new();
@@ -346,26 +342,16 @@ impl BuildSpec {
         Ok(pushes)
     }
 
-    fn attestation(&self, kind: &str) -> Option<bool> {
+    /// Whether an attestation of `kind` is asked for (the last spec of that type wins); `None`: not named.
+    fn attestation(&self, kind: &str) -> Result<Option<bool>, String> {
         let mut asked = None;
         for spec in &self.attest {
-            let Ok(attrs) = csv_attrs(spec, "--attest") else {
-                continue;
-            };
+            let attrs = csv_attrs(spec, "--attest")?;
             if attr(&attrs, "type") == Some(kind) {
-                let disabled = attr(&attrs, "disabled").and_then(bool_value) == Some(true);
-                asked = Some(!disabled);
+                asked = Some(attr(&attrs, "disabled").and_then(go_bool) != Some(true));
             }
         }
-        asked
-    }
-
-    fn provenance(&self) -> Option<bool> {
-        self.attestation("provenance")
-    }
-
-    fn sbom(&self) -> bool {
-        self.attestation("sbom") == Some(true)
+        Ok(asked)
     }
 }
 
@@ -379,7 +365,7 @@ fn attestations(
     let mut all = attest.to_vec();
     for (kind, value) in [("provenance", provenance), ("sbom", sbom)] {
         let Some(v) = value else { continue };
-        all.push(match bool_value(&v) {
+        all.push(match go_bool(&v) {
             Some(on) => format!("type={kind},disabled={}", !on),
             None => format!("type={kind},{v}"),
         });
@@ -410,8 +396,8 @@ fn registry_cache(spec: &str) -> Result<Option<(String, CacheExport)>, String> {
         reference.to_string(),
         CacheExport {
             spec: spec.to_string(),
-            image_manifest: attr(&attrs, "image-manifest").and_then(bool_value) == Some(true),
-            oci_mediatypes: attr(&attrs, "oci-mediatypes").and_then(bool_value) != Some(false),
+            image_manifest: attr(&attrs, "image-manifest").and_then(go_bool) == Some(true),
+            oci_mediatypes: attr(&attrs, "oci-mediatypes").and_then(go_bool) != Some(false),
         },
     )))
 }

@@ -142,7 +142,13 @@ fn output_names_quoted_csv_and_registry_type() {
     let plan = read_words("docker buildx build -o type=registry -t ECR/a:v1 .").unwrap();
     assert_eq!(refs(&plan), ["ECR/a:v1"]);
     // An image output without push=true, a local or docker output: nothing pushed.
-    for o in ["type=image", "type=docker", "./out", "type=local,dest=out"] {
+    for o in [
+        "type=image",
+        "type=image,push=false",
+        "type=docker",
+        "./out",
+        "type=local,dest=out",
+    ] {
         let e = read(&["docker", "buildx", "build", "-o", o, "-t", "ECR/a:v1", "."]).unwrap_err();
         assert!(e.contains("pushes nothing"), "{o}: {e}");
     }
