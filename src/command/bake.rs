@@ -110,17 +110,17 @@ impl Config {
 pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, String> {
     let mut cfg = Config::default();
     for (name, text) in read_files(input)? {
-        if name.ends_with(".hcl") {
-            read_hcl(&mut cfg, &name, &text, input.env)?;
-        } else if name.ends_with(".json") {
-            read_json(&mut cfg, &name, &text, input.env)?;
-        } else if name.ends_with(".yml") || name.ends_with(".yaml") {
-            read_compose(&mut cfg, &name, &text, input.env)?;
-        } else if text.trim_start().starts_with('{') {
-            read_json(&mut cfg, &name, &text, input.env)?;
+        // By extension; a file named otherwise is JSON when it looks like it, else HCL, as bake reads it.
+        let read = if name.ends_with(".yml") || name.ends_with(".yaml") {
+            read_compose
+        } else if name.ends_with(".json")
+            || (!name.ends_with(".hcl") && text.trim_start().starts_with('{'))
+        {
+            read_json
         } else {
-            read_hcl(&mut cfg, &name, &text, input.env)?;
-        }
+            read_hcl
+        };
+        read(&mut cfg, &name, &text, input.env)?;
     }
     let requested: Vec<String> = if input.targets.is_empty() {
         vec!["default".into()]
@@ -341,28 +341,21 @@ fn read_hcl(
     let body = hcl::parse(text).map_err(|e| format!("{file}: {}", one_line(&e.to_string())))?;
     let mut ctx = Context::new();
     declare_functions(&mut ctx);
-    // Variables first (blocks and top-level attributes), in file order; the environment overrides them.
+    // Variables first, in file order: `variable` blocks, which the environment overrides, then top-level
+    // attributes, which it does not.
     for block in body.blocks().filter(|b| b.identifier() == "variable") {
         let name = label(block, file)?;
         let value = match env(&name) {
             Some(v) => hcl::Value::String(v),
             None => match block.body().attributes().find(|a| a.key() == "default") {
-                Some(a) => a.expr().evaluate(&ctx).map_err(|e| {
-                    format!("{file}: variable \"{name}\": {}", one_line(&e.to_string()))
-                })?,
+                Some(a) => eval(a.expr(), &ctx, || format!("{file}: variable \"{name}\""))?,
                 None => hcl::Value::String(String::new()),
             },
         };
         ctx.declare_var(name, value);
     }
     for attr in body.attributes() {
-        let value = match env(attr.key()) {
-            Some(v) => hcl::Value::String(v),
-            None => attr
-                .expr()
-                .evaluate(&ctx)
-                .map_err(|e| format!("{file}: {}: {}", attr.key(), one_line(&e.to_string())))?,
-        };
+        let value = eval(attr.expr(), &ctx, || format!("{file}: {}", attr.key()))?;
         ctx.declare_var(attr.key(), value);
     }
     for block in body.blocks() {
@@ -378,10 +371,7 @@ fn read_hcl(
                         continue;
                     }
                     let where_ = || format!("{file}: target \"{name}\": {}", attr.key());
-                    let value = attr
-                        .expr()
-                        .evaluate(&ctx)
-                        .map_err(|e| format!("{}: {}", where_(), one_line(&e.to_string())))?;
+                    let value = eval(attr.expr(), &ctx, where_)?;
                     def.set(
                         attr.key(),
                         strings(value).map_err(|e| format!("{}: {e}", where_()))?,
@@ -392,9 +382,7 @@ fn read_hcl(
             "group" => {
                 let name = label(block, file)?;
                 if let Some(attr) = block.body().attributes().find(|a| a.key() == "targets") {
-                    let value = attr.expr().evaluate(&ctx).map_err(|e| {
-                        format!("{file}: group \"{name}\": {}", one_line(&e.to_string()))
-                    })?;
+                    let value = eval(attr.expr(), &ctx, || format!("{file}: group \"{name}\""))?;
                     let members = strings(value)
                         .map_err(|e| format!("{file}: group \"{name}\": targets: {e}"))?;
                     cfg.groups.insert(name, members);
@@ -411,6 +399,16 @@ fn read_hcl(
         }
     }
     Ok(())
+}
+
+/// An expression's value; an error names `what` and stays on one line.
+fn eval(
+    expr: &hcl::Expression,
+    ctx: &Context,
+    what: impl Fn() -> String,
+) -> Result<hcl::Value, String> {
+    expr.evaluate(ctx)
+        .map_err(|e| format!("{}: {}", what(), one_line(&e.to_string())))
 }
 
 fn label(block: &hcl::Block, file: &str) -> Result<String, String> {

@@ -272,3 +272,18 @@ target "one" {
     .unwrap_err();
     assert!(e.contains("concat"), "{e}");
 }
+
+#[test]
+fn the_environment_overrides_variables_not_top_level_attributes() {
+    let hcl = "REPO = \"r.example/app\"\nvariable \"TAG\" {\n  default = \"v1\"\n}\ntarget \"app\" {\n  tags = [\"${REPO}:${TAG}\"]\n}\n";
+    let dir = dir_with(&[("docker-bake.hcl", hcl)]);
+    let got = resolve_in(
+        dir.path(),
+        &[],
+        &["app"],
+        &[],
+        &[("REPO", "other"), ("TAG", "v2")],
+    )
+    .unwrap();
+    assert_eq!(got[0].tags, ["r.example/app:v2"]);
+}
