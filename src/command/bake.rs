@@ -401,14 +401,17 @@ fn read_hcl(
     Ok(())
 }
 
-/// An expression's value; an error names `what` and stays on one line.
+/// An expression's value; an error names `what` and stays on one line. hcl-rs panics on some arithmetic
+/// (`1 % 0`): that too is an error naming the expression's place, not an internal error.
 fn eval(
     expr: &hcl::Expression,
     ctx: &Context,
     what: impl Fn() -> String,
 ) -> Result<hcl::Value, String> {
-    expr.evaluate(ctx)
-        .map_err(|e| format!("{}: {}", what(), one_line(&e.to_string())))
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expr.evaluate(ctx))) {
+        Ok(value) => value.map_err(|e| format!("{}: {}", what(), one_line(&e.to_string()))),
+        Err(_) => Err(format!("{}: the expression cannot be evaluated", what())),
+    }
 }
 
 fn label(block: &hcl::Block, file: &str) -> Result<String, String> {
@@ -431,18 +434,13 @@ fn strings(value: hcl::Value) -> Result<Vec<String>, String> {
         .into_iter()
         .filter(|v| !v.is_null())
         .map(|v| match v {
-            hcl::Value::String(s) => Ok(s),
-            hcl::Value::Number(n) => Ok(n.to_string()),
-            hcl::Value::Bool(b) => Ok(b.to_string()),
             hcl::Value::Object(o) => Ok(o
                 .into_iter()
                 .filter_map(|(k, v)| Some(format!("{k}={}", scalar(&v)?)))
                 .collect::<Vec<_>>()
                 .join(",")),
-            other => Err(format!(
-                "expected strings, got {}",
-                one_line(&other.to_string())
-            )),
+            other => scalar(&other)
+                .ok_or_else(|| format!("expected strings, got {}", one_line(&other.to_string()))),
         })
         .collect()
 }

@@ -184,6 +184,7 @@ fn errors_name_the_part() {
         ("func.hcl", r#"target "t" { tags = [timestamp()] }"#),
         ("broken.hcl", "target \"t\" {\n  tags = [\n"),
         ("inherit.hcl", r#"target "t" { inherits = ["nope"] }"#),
+        ("zero.hcl", "target \"t\" {\n  tags = [\"a:${1 % 0}\"]\n}\n"),
     ]);
     for (files, targets, says) in [
         (&["cycle.hcl"][..], &["a"][..], "cycle"),
@@ -191,6 +192,11 @@ fn errors_name_the_part() {
         (&["func.hcl"], &["t"], "timestamp"),
         (&["broken.hcl"], &["t"], "broken.hcl"),
         (&["inherit.hcl"], &["t"], "\"nope\""),
+        (
+            &["zero.hcl"],
+            &["t"],
+            "zero.hcl: target \"t\": tags: the expression cannot be evaluated",
+        ),
         (&["cycle.hcl"], &["missing"], "\"missing\" is not defined"),
         (&["nothere.hcl"], &[], "nothere.hcl"),
         (&["https://example.com/bake.hcl"], &[], "remote"),
