@@ -599,19 +599,24 @@ impl Matrix {
         }
 
         // 3. The real push.
+        self.push_for_real(&mut row, || e.engine.docker(&["push", &pushed], None));
+        row
+    }
+
+    /// Runs the real push of a cell and records what the gate saw of it.
+    fn push_for_real(&self, row: &mut Row, push: impl FnOnce() -> std::process::Output) {
         let mark = self.gate.mark();
         let t = Instant::now();
-        let out = e.engine.docker(&["push", &pushed], None);
+        let out = push();
         row.push_time = t.elapsed();
-        row.puts = self.gate.puts_since(mark, &repo);
+        row.puts = self.gate.puts_since(mark, &row.repo);
         row.push_ok = out.status.success();
         if !row.push_ok {
-            row.push_msg = self.normalise(&last_line(&out.stderr), &repo);
+            row.push_msg = self.normalise(&last_line(&out.stderr), &row.repo);
         }
         if let Some(p) = row.puts.iter().find(|p| matches!(&p.mirror, Some(Err(_)))) {
             row.broken = Some(format!("gate could not mirror a PUT into moto: {p:?}"));
         }
-        row
     }
 
     /// Checks the cell's tag state as moto (the one source of truth) holds it; returns the tag's digest.
@@ -883,7 +888,8 @@ fn push_matrix() {
     m.remove_images();
     let push_total = started.elapsed();
     let t = Instant::now();
-    let builds = build_cells(&m, jobs);
+    let configs = ClientConfigs::new(m.engines.len());
+    let builds = build_cells(&m, &configs, jobs);
     let builds_time = t.elapsed();
 
     let mut results: Vec<(Cell, Row, Agreement)> = cells
@@ -908,7 +914,7 @@ fn push_matrix() {
         push: mean(|r| r.push_time),
     };
     let mut report = render(&m, &results, &timing);
-    report.push_str(&render_builds(&m, &builds, builds_time));
+    report.push_str(&render_builds(&m, &builds, &configs.versions, builds_time));
     let out = if std::env::var_os("UPDATE_MATRIX").is_some_and(|v| v == "1") {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/push-matrix.md")
     } else {
@@ -1292,8 +1298,11 @@ impl ClientConfigs {
     }
 }
 
-fn build_cells(m: &Matrix, jobs: usize) -> Vec<(BuildCell, Row, Agreement)> {
-    let configs = ClientConfigs::new(m.engines.len());
+fn build_cells(
+    m: &Matrix,
+    configs: &ClientConfigs,
+    jobs: usize,
+) -> Vec<(BuildCell, Row, Agreement)> {
     let mut cells = Vec::new();
     for existing in [false, true] {
         for provenance in [true, false] {
@@ -1312,7 +1321,7 @@ fn build_cells(m: &Matrix, jobs: usize) -> Vec<(BuildCell, Row, Agreement)> {
             }
         }
     }
-    let rows = parallel(&cells, jobs, |c| run_build_cell(m, &configs, c));
+    let rows = parallel(&cells, jobs, |c| run_build_cell(m, configs, c));
     let mut results: Vec<_> = cells
         .into_iter()
         .zip(rows)
@@ -1337,11 +1346,8 @@ fn build_cells(m: &Matrix, jobs: usize) -> Vec<(BuildCell, Row, Agreement)> {
         args.extend(names.iter().map(String::as_str));
         let _ = e.engine.docker(&args, None);
     }
-    CLIENT_VERSIONS.get_or_init(|| configs.versions.clone());
     results
 }
-
-static CLIENT_VERSIONS: std::sync::OnceLock<BTreeMap<Client, String>> = std::sync::OnceLock::new();
 
 /// Sets up the tag state, asks `ecr-doctor check -- <the command>`, then runs the command for real.
 fn run_build_cell(m: &Matrix, configs: &ClientConfigs, cell: &BuildCell) -> Row {
@@ -1416,29 +1422,25 @@ fn run_build_cell(m: &Matrix, configs: &ClientConfigs, cell: &BuildCell) -> Row 
         return row;
     }
 
-    let mark = m.gate.mark();
-    let t = Instant::now();
-    let out = run_command(&pushed);
-    row.push_time = t.elapsed();
-    row.puts = m.gate.puts_since(mark, &repo);
-    row.push_ok = out.status.success();
-    if !row.push_ok {
-        row.push_msg = m.normalise(&last_line(&out.stderr), &repo);
-    }
+    m.push_for_real(&mut row, || run_command(&pushed));
     row
 }
 
-fn render_builds(m: &Matrix, results: &[(BuildCell, Row, Agreement)], took: Duration) -> String {
+fn render_builds(
+    m: &Matrix,
+    results: &[(BuildCell, Row, Agreement)],
+    versions: &BTreeMap<Client, String>,
+    took: Duration,
+) -> String {
     let mut md = String::new();
     let w = &mut md;
-    let versions = CLIENT_VERSIONS.get().cloned().unwrap_or_default();
     let _ = writeln!(
         w,
         "\n## Build and push: `ecr-doctor check -- <the command>`\n"
     );
     let _ = writeln!(w, "{}", BUILD_INTRO.trim());
     let _ = writeln!(w, "\n| buildx client | version |\n|---|---|");
-    for (c, v) in &versions {
+    for (c, v) in versions {
         let _ = writeln!(w, "| {} | {v} |", c.slug());
     }
     let count = |f: &dyn Fn(&Agreement) -> bool| results.iter().filter(|(_, _, a)| f(a)).count();
