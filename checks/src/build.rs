@@ -4,7 +4,7 @@
 use crate::check::{Context, Unknown, need};
 use crate::facts::{
     BuildOutput, Builder, Buildx, ChildManifest, DRIVER_DOCKER, ImageShape, MEDIA_TYPE_OCI_INDEX,
-    MEDIA_TYPE_OCI_MANIFEST,
+    MEDIA_TYPE_OCI_MANIFEST, Pushed,
 };
 use crate::remedies::BUILDX_REMEDY;
 use crate::version::EngineVer;
@@ -14,8 +14,25 @@ const DEFAULT_PROVENANCE_SINCE: EngineVer = EngineVer(0, 10, 0);
 /// buildx skips its engine push after BuildKit pushed, on a containerd-store engine, from 0.22
 /// (docker/buildx#3023); `imagetools create` pushes children by digest from 0.22 (docker/buildx#3024).
 pub const BUILDX_PUSH_FIX: EngineVer = EngineVer(0, 22, 0);
+/// `imagetools create --prefer-index` exists from buildx 0.15 (docker/buildx#2482); before, it is an unknown
+/// flag and the command stops before it pushes.
+pub const PREFER_INDEX_SINCE: EngineVer = EngineVer(0, 15, 0);
 
 impl<'a> Context<'a> {
+    /// Whether the command gives `imagetools create --prefer-index`, which this buildx lacks.
+    pub fn lacks_prefer_index(&self, version: EngineVer) -> bool {
+        version < PREFER_INDEX_SINCE
+            && self.facts.targets.iter().any(|t| {
+                matches!(
+                    t.pushed,
+                    Pushed::Index {
+                        prefer_index: Some(_),
+                        ..
+                    }
+                )
+            })
+    }
+
     pub fn buildx(&self) -> Result<&'a Buildx, Unknown> {
         let bx = need(
             &self.facts.buildx,

@@ -251,7 +251,13 @@ pub enum Pushed {
     /// BuildKit's registry cache (`--cache-to type=registry,ref=…`).
     Cache(CacheExport),
     /// An index `imagetools create` assembles from these sources.
-    Index { sources: Vec<String> },
+    Index {
+        sources: Vec<String>,
+        /// `--prefer-index` (buildx 0.15+), `None` when not given: buildx then wraps a lone image manifest in
+        /// an index; `false` copies a lone source as it is.
+        #[serde(default)]
+        prefer_index: Option<bool>,
+    },
 }
 
 /// What the command line asks of a build's image, as buildx reads it.

@@ -542,6 +542,7 @@ fn imagetools_create(args: &[String], builder: Option<String>) -> Result<Plan, S
         return Err("imagetools create without -t pushes nothing ecr-doctor can check".into());
     }
     let sources = p.args.clone();
+    let prefer_index = p.has("prefer-index").then(|| p.is_on("prefer-index"));
     Ok(Plan::of(
         PushPath::ImagetoolsCreate,
         p.value("builder").or(builder),
@@ -551,6 +552,7 @@ fn imagetools_create(args: &[String], builder: Option<String>) -> Result<Plan, S
                     t,
                     Pushed::Index {
                         sources: sources.clone(),
+                        prefer_index,
                     },
                 )
             })

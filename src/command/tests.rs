@@ -204,7 +204,19 @@ fn imagetools_create() {
     assert_eq!(
         plan.pushes[0].1,
         Pushed::Index {
-            sources: args(&["ECR/app:amd64", "ECR/app:arm64"])
+            sources: args(&["ECR/app:amd64", "ECR/app:arm64"]),
+            prefer_index: None,
+        }
+    );
+    let copy = read_words(
+        "docker buildx imagetools create --prefer-index=false -t ECR/app:v1 ECR/app:amd64",
+    )
+    .unwrap();
+    assert_eq!(
+        copy.pushes[0].1,
+        Pushed::Index {
+            sources: args(&["ECR/app:amd64"]),
+            prefer_index: Some(false),
         }
     );
     assert!(read_words("docker buildx imagetools create --dry-run -t ECR/a:v1 x").is_err());

@@ -209,7 +209,7 @@ pub fn pushed_as(pushed: &Pushed) -> Option<String> {
             None => "built and pushed by the build".into(),
         }),
         Pushed::Cache(_) => Some("build cache export".into()),
-        Pushed::Index { sources } => Some(format!(
+        Pushed::Index { sources, .. } => Some(format!(
             "index assembled from {} source{}",
             sources.len(),
             if sources.len() == 1 { "" } else { "s" }

@@ -1,4 +1,4 @@
-use crate::build::BUILDX_PUSH_FIX;
+use crate::build::{BUILDX_PUSH_FIX, PREFER_INDEX_SINCE};
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
@@ -10,6 +10,7 @@ pub struct Buildx;
 /// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
 const INSTALL_BUILDX: &str = "Install the docker-buildx plugin (Docker's docker-buildx-plugin package, or the \
      binary from github.com/docker/buildx/releases into ~/.docker/cli-plugins/docker-buildx).";
+const UPGRADE_BUILDX: &str = "Upgrade buildx to 0.22 or later (which also pushes an index's children by digest), or drop the flag.";
 const NAME_A_BUILDER: &str = "Name a builder that exists (`docker buildx ls`), or create it: docker buildx create --name NAME.";
 
 static INFO: CheckInfo = CheckInfo {
@@ -28,17 +29,19 @@ static INFO: CheckInfo = CheckInfo {
                the one `docker buildx use` recorded for this Docker endpoint (buildx/current), else the Docker \
                context's own builder (docker driver). Its driver comes from buildx/instances; a docker-container \
                builder's BuildKit version from its container's image. Nothing is created, started or \
-               bootstrapped. Fails when there is no plugin or no such builder.",
+               bootstrapped. Fails when there is no plugin or no such builder, or when the command gives a flag the \
+               plugin lacks (`imagetools create --prefer-index` before buildx 0.15).",
         why: "Whether a build-and-push succeeds depends on them: buildx before 0.22 pushes a docker-driver build \
               twice on a containerd-store engine (F3), buildx 0.10 and later attach a provenance attestation by \
               default (F4), and `docker build --push` without the plugin is the legacy builder, which has no \
               --push.",
-        fixes: &[INSTALL_BUILDX, NAME_A_BUILDER],
+        fixes: &[INSTALL_BUILDX, UPGRADE_BUILDX, NAME_A_BUILDER],
         example: "✓ ED004 buildx  buildx 0.29.1 (/usr/libexec/docker/cli-plugins/docker-buildx); builder 'default': docker driver",
         references: &[
             "https://docs.docker.com/build/builders/",
             "https://docs.docker.com/build/builders/drivers/",
             "docker/buildx#3023",
+            "docker/buildx#2482",
         ],
     },
 };
@@ -77,6 +80,14 @@ impl Check for Buildx {
                 )));
             }
         };
+        if cx.lacks_prefer_index(version) {
+            return Ok(Verdict::fail(format!(
+                "buildx {raw} has no --prefer-index (added in {PREFER_INDEX_SINCE}): imagetools create stops with 'unknown flag' before it pushes"
+            ))
+            .evidence("plugin", plugin)
+            .evidence("version", raw)
+            .fix(Remediation::text(UPGRADE_BUILDX).link("https://github.com/docker/buildx/pull/2482")));
+        }
         let mut v = Verdict::pass(format!("buildx {raw} ({plugin})"))
             .evidence("plugin", plugin)
             .evidence("version", raw);
@@ -117,7 +128,7 @@ impl Check for Buildx {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::{BuildOutput, Buildx as BuildxFacts, Facts};
+    use crate::facts::{BuildOutput, Buildx as BuildxFacts, Facts, Pushed};
     use crate::rules::fixtures::*;
 
     fn no_plugin(f: &mut Facts) {
@@ -127,6 +138,14 @@ mod tests {
             version: Fact::unavailable("no docker-buildx plugin"),
             builder: Fact::unavailable("no docker-buildx plugin"),
         });
+    }
+
+    fn prefer_index(f: &mut Facts) {
+        f.command.path = PushPath::ImagetoolsCreate;
+        t(f).pushed = Pushed::Index {
+            sources: vec!["a".into()],
+            prefer_index: Some(false),
+        };
     }
 
     #[test]
@@ -161,6 +180,21 @@ mod tests {
                     }),
                     Outcome::Fail,
                     "no builder 'ci'",
+                ),
+                (
+                    "--prefer-index, from buildx 0.13.1",
+                    with(prefer_index),
+                    Outcome::Fail,
+                    "no --prefer-index (added in 0.15.0)",
+                ),
+                (
+                    "--prefer-index, from buildx 0.29.1",
+                    with(|f| {
+                        prefer_index(f);
+                        f.buildx = Fact::observed(buildx("0.29.1", "docker"));
+                    }),
+                    Outcome::Pass,
+                    "buildx 0.29.1",
                 ),
             ],
         );

@@ -29,7 +29,8 @@ static INFO: CheckInfo = CheckInfo {
     doc: Doc {
         what: "For a build with several --platform values: fails when the builder's BuildKit is older than 0.9 \
                and the tag is immutable (a builder that cannot build them at all is builder-support's). For `docker buildx imagetools create`: fails when buildx is older than 0.22 and the tag \
-               is immutable. A docker-container builder's BuildKit version comes from its image tag; a floating \
+               is immutable, since it makes an index even of one image manifest; with --prefer-index=false and one \
+               source, whose shape is not read, it cannot decide. A docker-container builder's BuildKit version comes from its image tag; a floating \
                tag (buildx-stable-1) is unknown only where it decides the verdict.",
         why: "Old pushers PUT each child of an index to the tag before the index: BuildKit before 0.9 \
               (moby/buildkit#2020) and `imagetools create` before buildx 0.22 (docker/buildx#3024). On an \
@@ -98,7 +99,16 @@ impl Check for MultiPlatform {
                     (Err(u), true) => Err(u),
                 }
             }
-            Pushed::Index { sources } => {
+            Pushed::Index {
+                sources,
+                prefer_index,
+            } => {
+                let (v, raw) = cx.buildx_version()?;
+                if cx.lacks_prefer_index(v) {
+                    return Ok(Verdict::skip(format!(
+                        "buildx {raw} stops at --prefer-index before it pushes (see buildx)"
+                    )));
+                }
                 let immutable = match cx.tag_policy()?.tagged() {
                     Ok((_, _, rule)) => rule.immutable,
                     Err(skip) => return Ok(skip),
@@ -108,11 +118,20 @@ impl Check for MultiPlatform {
                         "the tag is mutable: a pusher's repeated PUTs are accepted",
                     ));
                 }
-                let (v, raw) = cx.buildx_version()?;
                 if v >= BUILDX_PUSH_FIX {
                     return Ok(Verdict::pass(format!(
                         "imagetools create from buildx {raw} pushes the children by digest and only the index by tag"
                     )));
+                }
+                if *prefer_index == Some(false) && sources.len() == 1 {
+                    return Err(Unknown::new(
+                        format!(
+                            "--prefer-index=false copies the one source as it is: buildx {raw} pushes an index's children to \
+                             the immutable tag before the index, an image manifest alone; which the source is, is not read"
+                        ),
+                        "Check the source's mediaType with `docker buildx imagetools inspect --raw SOURCE` (an index or \
+                         manifest list fails, an image manifest passes), or upgrade buildx to 0.22 or later.",
+                    ));
                 }
                 let r = cx.reference()?;
                 Ok(Verdict::fail(format!(
@@ -203,6 +222,7 @@ mod tests {
                         f.command.path = PushPath::ImagetoolsCreate;
                         t(f).pushed = Pushed::Index {
                             sources: vec!["a".into(), "b".into()],
+                            prefer_index: None,
                         };
                     }),
                     Outcome::Fail,
@@ -214,11 +234,50 @@ mod tests {
                         f.command.path = PushPath::ImagetoolsCreate;
                         t(f).pushed = Pushed::Index {
                             sources: vec!["a".into()],
+                            prefer_index: None,
                         };
                         f.buildx = Fact::observed(buildx("0.29.1", DRIVER_DOCKER));
                     }),
                     Outcome::Pass,
                     "by digest",
+                ),
+                (
+                    "one source copied as it is, buildx 0.21.0",
+                    with(|f| {
+                        f.command.path = PushPath::ImagetoolsCreate;
+                        t(f).pushed = Pushed::Index {
+                            sources: vec!["a".into()],
+                            prefer_index: Some(false),
+                        };
+                        f.buildx = Fact::observed(buildx("0.21.0", DRIVER_DOCKER));
+                    }),
+                    Outcome::Unknown,
+                    "which the source is, is not read",
+                ),
+                (
+                    "two sources with --prefer-index=false, buildx 0.21.0",
+                    with(|f| {
+                        f.command.path = PushPath::ImagetoolsCreate;
+                        t(f).pushed = Pushed::Index {
+                            sources: vec!["a".into(), "b".into()],
+                            prefer_index: Some(false),
+                        };
+                        f.buildx = Fact::observed(buildx("0.21.0", DRIVER_DOCKER));
+                    }),
+                    Outcome::Fail,
+                    "(2 sources)",
+                ),
+                (
+                    "--prefer-index from buildx 0.13.1, which lacks it",
+                    with(|f| {
+                        f.command.path = PushPath::ImagetoolsCreate;
+                        t(f).pushed = Pushed::Index {
+                            sources: vec!["a".into()],
+                            prefer_index: Some(true),
+                        };
+                    }),
+                    Outcome::Skip,
+                    "see buildx",
                 ),
                 (
                     "one platform",

@@ -98,8 +98,8 @@ impl Check for TagCollision {
             Pushed::Index { .. } => {
                 return Err(Unknown::new(
                     format!(
-                        "tag '{tag}' already holds {} in ECR and is immutable; the index imagetools create \
-                         assembles is known only when it runs: the push succeeds only if it is exactly that digest",
+                        "tag '{tag}' already holds {} in ECR and is immutable; the digest of the index imagetools \
+                         create assembles is known only after it runs: the push succeeds only if it is exactly that one",
                         short(&existing.digest)
                     ),
                     "Assemble the index under a new tag, or compare `docker buildx imagetools create --dry-run` \
