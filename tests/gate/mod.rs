@@ -13,6 +13,11 @@
 //!   every such PUT the registry accepts is mirrored into moto (`PutImage` with the exact bytes), so moto is
 //!   the one source of truth for "which digest does this tag hold" — for the gate and for ecr-doctor alike.
 //! - **A request for a repository moto does not know** gets ECR's `404 NAME_UNKNOWN`.
+//! - **A manifest GET or HEAD** also accepts index and manifest-list types when passed on. The
+//!   distribution registry answers a client that does not list them, asking by tag for an index, with the
+//!   index's linux/amd64 child instead; ECR answers with the index whatever the Accept header says
+//!   (awakesecurity/hocker#64). Old pushers HEAD each child by the tag and skip it when the answer names
+//!   its digest, so without this a re-push to an existing tag looked accepted here that ECR refuses.
 //! - **A TLS ClientHello** on the plain port gets the answer Go's `net/http` gives, so Go clients
 //!   (containerd's pusher) see "server gave HTTP response to HTTPS client" and fall back to plain HTTP.
 //!
@@ -30,7 +35,7 @@ use aws_sdk_ecr::types::{
 };
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
+use hyper::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::client::legacy::{Client, connect::HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -334,10 +339,38 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
         Target::Manifest { repo, reference } if req.method() == Method::PUT => {
             put_manifest(state, req, repo, reference).await
         }
+        Target::Manifest { .. } => {
+            let mut req = req;
+            accept_indexes(&mut req);
+            state
+                .forward(req.map(|b| b.map_err(BoxError::from).boxed()))
+                .await
+                .unwrap_or_else(bad_gateway)
+        }
         _ => state
             .forward(req.map(|b| b.map_err(BoxError::from).boxed()))
             .await
             .unwrap_or_else(bad_gateway),
+    }
+}
+
+/// Adds the index and manifest-list types to a manifest request's Accept header, so the registry answers
+/// with what the tag holds, as ECR does (see the module's docs).
+fn accept_indexes<B>(req: &mut Request<B>) {
+    const INDEXES: [&str; 2] = [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ];
+    let headers = req.headers_mut();
+    let given: Vec<String> = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    for index in INDEXES {
+        if !given.iter().any(|v| v.contains(index)) {
+            headers.append(ACCEPT, HeaderValue::from_static(index));
+        }
     }
 }
 
