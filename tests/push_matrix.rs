@@ -439,7 +439,7 @@ impl Agreement {
             Agreement::BothFail => "✓ both fail".into(),
             Agreement::MissedFailure => "✗ **predicted success, push failed**".into(),
             Agreement::FalseAlarm => "✗ **predicted failure, push succeeded**".into(),
-            Agreement::Explained => "? undecided, explained: the build's digest".into(),
+            Agreement::Explained => "? undecided, explained: the digest it will make".into(),
             Agreement::Broken(why) => format!("✗ broken: {why}"),
         }
     }
@@ -474,22 +474,20 @@ impl Row {
     }
 }
 
-/// A cell where a check could not decide is broken: every fact is observable here, so an unknown is a bug
-/// (and ecr-doctor's exit 3 would be no verdict to compare).
+/// A cell where a check could not decide is broken, but for the digest a build will make: every other fact
+/// is observable here, so such an unknown is a bug. A failure another check decided stands beside it.
 fn agreement(row: &Row) -> Agreement {
     if let Some(why) = &row.broken {
         return Agreement::Broken(why.clone());
     }
-    if row.code == 3 && !row.unknown.is_empty() && row.unknown_explained {
-        return Agreement::Explained;
-    }
-    if !row.unknown.is_empty() {
+    if !row.unknown.is_empty() && !row.unknown_explained {
         return Agreement::Broken(format!(
             "undecided: {} could not decide",
             row.unknown.join(", ")
         ));
     }
     match (row.code, row.push_ok) {
+        (3, _) => Agreement::Explained,
         (0, true) => Agreement::BothSucceed,
         (1, false) => Agreement::BothFail,
         (0, false) => Agreement::MissedFailure,
@@ -693,8 +691,9 @@ impl Matrix {
     }
 }
 
-/// What ecr-doctor could not decide by design: the digest of a build not yet run.
-const BUILD_DIGEST_UNKNOWN: &str = "the build's digest is known only after it runs";
+/// What ecr-doctor could not decide by design: the digest of a build (or of an index imagetools create
+/// assembles) not yet run.
+const DIGEST_UNKNOWN: &str = "is known only after it runs";
 
 /// Reads ecr-doctor's verdict into `row`; false, with the row marked broken, when it gave none.
 fn record_prediction(row: &mut Row, run: &common::Run) -> bool {
@@ -722,12 +721,9 @@ fn record_prediction(row: &mut Row, run: &common::Run) -> bool {
     };
     row.failed = names(with("fail"));
     row.unknown = names(with("unknown"));
-    row.unknown_explained = with("unknown").iter().all(|f| {
-        f["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains(BUILD_DIGEST_UNKNOWN)
-    });
+    row.unknown_explained = with("unknown")
+        .iter()
+        .all(|f| f["message"].as_str().unwrap_or("").contains(DIGEST_UNKNOWN));
     true
 }
 
@@ -1183,20 +1179,40 @@ enum BuildCommand {
     DockerBuild,
     /// `docker buildx bake` of a bake file's `default` target, its tag given with `--set`.
     Bake,
+    /// `docker buildx imagetools create` of an index from two single-platform images (no build: one
+    /// engine is enough, and provenance is the sources').
+    Imagetools,
+    /// The same from one image manifest, which buildx wraps in an index of one.
+    ImagetoolsOne,
+    /// The same with `--prefer-index=false`: a copy of the one source as it is.
+    ImagetoolsCopy,
 }
 
 impl BuildCommand {
-    const ALL: [BuildCommand; 3] = [
+    const ALL: [BuildCommand; 6] = [
         BuildCommand::BuildxBuild,
         BuildCommand::DockerBuild,
         BuildCommand::Bake,
+        BuildCommand::Imagetools,
+        BuildCommand::ImagetoolsOne,
+        BuildCommand::ImagetoolsCopy,
     ];
+
+    fn builds(self) -> bool {
+        matches!(
+            self,
+            BuildCommand::BuildxBuild | BuildCommand::DockerBuild | BuildCommand::Bake
+        )
+    }
 
     fn slug(self) -> &'static str {
         match self {
             BuildCommand::BuildxBuild => "buildx",
             BuildCommand::DockerBuild => "build",
             BuildCommand::Bake => "bake",
+            BuildCommand::Imagetools => "imagetools",
+            BuildCommand::ImagetoolsOne => "imagetools-one",
+            BuildCommand::ImagetoolsCopy => "imagetools-copy",
         }
     }
 
@@ -1205,6 +1221,11 @@ impl BuildCommand {
             BuildCommand::BuildxBuild => "`docker buildx build --push`",
             BuildCommand::DockerBuild => "`docker build --push`",
             BuildCommand::Bake => "`docker buildx bake --push`",
+            BuildCommand::Imagetools => "`docker buildx imagetools create` (2 platforms)",
+            BuildCommand::ImagetoolsOne => "`docker buildx imagetools create` (1 image)",
+            BuildCommand::ImagetoolsCopy => {
+                "`docker buildx imagetools create --prefer-index=false` (1 image)"
+            }
         }
     }
 }
@@ -1226,7 +1247,9 @@ struct BuildCell {
 
 impl BuildCell {
     fn provenance_label(&self) -> &'static str {
-        if self.provenance {
+        if !self.command.builds() {
+            "—"
+        } else if self.provenance {
             "default"
         } else {
             "`--provenance=false`"
@@ -1241,20 +1264,35 @@ impl BuildCell {
         }
     }
 
-    /// The command, pushing to `name`.
-    fn argv(&self, name: &str) -> Vec<String> {
+    /// The command, pushing to `name`; imagetools create assembles from `sources`.
+    fn argv(&self, name: &str, sources: &[String; 2]) -> Vec<String> {
         let words: &[&str] = match self.command {
             BuildCommand::BuildxBuild => &["docker", "buildx", "build", "--push"],
             BuildCommand::DockerBuild => &["docker", "build", "--push"],
             BuildCommand::Bake => &["docker", "buildx", "bake", "--push"],
+            BuildCommand::Imagetools | BuildCommand::ImagetoolsOne => {
+                &["docker", "buildx", "imagetools", "create"]
+            }
+            BuildCommand::ImagetoolsCopy => &[
+                "docker",
+                "buildx",
+                "imagetools",
+                "create",
+                "--prefer-index=false",
+            ],
         };
         let mut argv: Vec<String> = words.iter().map(|w| w.to_string()).collect();
         if !self.provenance {
             argv.push("--provenance=false".into());
         }
+        let tag = ["-t".to_string(), name.to_string()];
         match self.command {
             BuildCommand::Bake => argv.extend(["--set".into(), format!("*.tags={name}")]),
-            _ => argv.extend(["-t".into(), name.to_string(), ".".into()]),
+            BuildCommand::Imagetools => argv.extend(tag.into_iter().chain(sources.clone())),
+            BuildCommand::ImagetoolsOne | BuildCommand::ImagetoolsCopy => {
+                argv.extend(tag.into_iter().chain([sources[0].clone()]))
+            }
+            _ => argv.extend(tag.into_iter().chain([".".to_string()])),
         }
         argv
     }
@@ -1307,8 +1345,18 @@ fn build_cells(
     for existing in [false, true] {
         for provenance in [true, false] {
             for command in BuildCommand::ALL {
+                // imagetools create does not build, so one engine and one provenance serve; a copy of an
+                // image manifest is one plain PUT, whose re-run the build cells already cover.
+                if !command.builds()
+                    && (!provenance || (existing && command == BuildCommand::ImagetoolsCopy))
+                {
+                    continue;
+                }
                 for client in Client::ALL {
                     for engine in 0..m.engines.len() {
+                        if !command.builds() && engine > 0 {
+                            continue;
+                        }
                         cells.push(BuildCell {
                             engine,
                             client,
@@ -1321,7 +1369,8 @@ fn build_cells(
             }
         }
     }
-    let rows = parallel(&cells, jobs, |c| run_build_cell(m, configs, c));
+    let sources = imagetools_sources(m, configs);
+    let rows = parallel(&cells, jobs, |c| run_build_cell(m, configs, &sources, c));
     let mut results: Vec<_> = cells
         .into_iter()
         .zip(rows)
@@ -1335,12 +1384,13 @@ fn build_cells(
         })
         .collect();
     results.sort_by_key(|(c, ..)| *c);
-    // The engines' images of this run: every cell built one under its gate name.
+    // The engines' images of this run: every build cell made one under its gate name.
     for (i, e) in m.engines.iter().enumerate() {
         let names: Vec<String> = results
             .iter()
-            .filter(|(c, ..)| c.engine == i)
+            .filter(|(c, ..)| c.engine == i && c.command.builds())
             .map(|(_, r, _)| format!("{}/{}:v1", m.gate.host(), r.repo))
+            .chain(if i == 0 { sources.to_vec() } else { Vec::new() })
             .collect();
         let mut args = vec!["image", "rm", "--force"];
         args.extend(names.iter().map(String::as_str));
@@ -1349,8 +1399,46 @@ fn build_cells(
     results
 }
 
+/// The sources of the imagetools cells: two single-platform images (`FROM scratch`, so no emulation) that
+/// the first engine built and pushed through the gate to a MUTABLE repository.
+fn imagetools_sources(m: &Matrix, configs: &ClientConfigs) -> [String; 2] {
+    let repo = format!("{}/build/sources", m.run);
+    m.gate.create_repository(&repo, "MUTABLE", &[]);
+    let engine = Engine {
+        config: configs.path(0, Client::Sid),
+        ..m.engines[0].engine.clone()
+    };
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM scratch\nCOPY f /f\n").unwrap();
+    ["amd64", "arm64"].map(|arch| {
+        std::fs::write(ctx.path().join("f"), format!("{repo} {arch}")).unwrap();
+        let name = format!("{}/{repo}:{arch}", m.gate.host());
+        let platform = format!("linux/{arch}");
+        engine.docker_ok(
+            &[
+                "buildx",
+                "build",
+                "--push",
+                "--provenance=false",
+                "--platform",
+                &platform,
+                "-t",
+                &name,
+                ".",
+            ],
+            Some(ctx.path()),
+        );
+        name
+    })
+}
+
 /// Sets up the tag state, asks `ecr-doctor check -- <the command>`, then runs the command for real.
-fn run_build_cell(m: &Matrix, configs: &ClientConfigs, cell: &BuildCell) -> Row {
+fn run_build_cell(
+    m: &Matrix,
+    configs: &ClientConfigs,
+    sources: &[String; 2],
+    cell: &BuildCell,
+) -> Row {
     let e = &m.engines[cell.engine];
     let engine = Engine {
         config: configs.path(cell.engine, cell.client),
@@ -1376,7 +1464,7 @@ fn run_build_cell(m: &Matrix, configs: &ClientConfigs, cell: &BuildCell) -> Row 
     let pushed = format!("{}/{repo}:v1", m.gate.host());
     let checked = common::ecr_ref(&repo, "v1");
     let run_command = |name: &str| {
-        let argv = cell.argv(name);
+        let argv = cell.argv(name, sources);
         let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
         engine.docker(&args, Some(ctx.path()))
     };
@@ -1410,7 +1498,7 @@ fn run_build_cell(m: &Matrix, configs: &ClientConfigs, cell: &BuildCell) -> Row 
         "60".into(),
         "--".into(),
     ];
-    args.extend(cell.argv(&checked));
+    args.extend(cell.argv(&checked, sources));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = common::doctor(Some(&engine), &args);
     cmd.env("DOCKER_CONFIG", &engine.config)
@@ -1498,8 +1586,11 @@ client from another distribution as its plugin (`$DOCKER_CONFIG/cli-plugins/dock
 ecr-doctor is asked first, with the same command naming the ECR reference (`ecr-doctor check --format json --
 docker buildx build --push -t ECR_REF .`, no image built), then the command runs for real, pushing to the gate. The repository is IMMUTABLE; *existing* means
 the same command ran once before on unchanged sources while the repository was MUTABLE (a CI re-run).
-*Undecided, explained*: the tag exists and the build makes a single manifest, so whether the push is
-accepted depends on the build reproducing the existing digest exactly — known only after the build."#;
+`docker buildx imagetools create -t REF SRC…` runs on the first engine only (it builds nothing), from two
+single-platform images already pushed, from one (buildx wraps it in an index of one), and from one with
+`--prefer-index=false` (a copy as it is; buildx 0.15 and later).
+*Undecided, explained*: the tag exists and the command makes a single manifest or an index, so whether the push is
+accepted depends on it reproducing the existing digest exactly — known only after it runs."#;
 
 // --- the gate as a server, for scripts/demo -------------------------------------------------------------
 
