@@ -152,7 +152,7 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
                 .map(|c| c.info())
                 .filter(|i| {
                     skipped(i).is_none()
-                        && i.applies_to(push_command.path)
+                        && i.applies_to(push_command.path, targets.is_empty())
                         && (i.scope == Scope::Environment || !targets.is_empty())
                 })
                 .flat_map(|i| i.needs.iter().copied())

@@ -28,6 +28,19 @@ fn buildx_config(dist: Option<&str>) -> tempfile::TempDir {
     dir
 }
 
+/// Whether the system plugin directories hold a buildx, which a config without a cli-plugins directory
+/// (`buildx_config(None)`) then finds: a test of "no plugin" cannot run here.
+fn system_buildx_installed() -> bool {
+    [
+        "/usr/local/lib/docker/cli-plugins",
+        "/usr/local/libexec/docker/cli-plugins",
+        "/usr/lib/docker/cli-plugins",
+        "/usr/libexec/docker/cli-plugins",
+    ]
+    .iter()
+    .any(|d| Path::new(d).join("docker-buildx").exists())
+}
+
 /// A new ECR repository in moto, and the reference of its tag `v1`.
 fn repository(prefix: &str, mode: &str) -> (String, String) {
     let repo = unique(prefix);
@@ -117,18 +130,8 @@ fn a_build_push_is_predicted_without_building() {
 fn a_missing_plugin_fails_a_build_push() {
     let e = peers().required_engine("new-containerd");
     let (_, r) = repository("cmd-noplugin", "MUTABLE");
-    // A config with no cli-plugins directory; the system directories hold no buildx on this machine
-    // unless one was installed there, which the test then cannot tell apart.
     let config = buildx_config(None);
-    let system_buildx = [
-        "/usr/local/lib/docker/cli-plugins",
-        "/usr/local/libexec/docker/cli-plugins",
-        "/usr/lib/docker/cli-plugins",
-        "/usr/libexec/docker/cli-plugins",
-    ]
-    .iter()
-    .any(|d| Path::new(d).join("docker-buildx").exists());
-    if system_buildx {
+    if system_buildx_installed() {
         eprintln!("SKIPPED: a system docker-buildx is installed");
         return;
     }
@@ -146,6 +149,40 @@ fn a_missing_plugin_fails_a_build_push() {
             .as_str()
             .unwrap()
             .contains("no docker-buildx plugin"),
+        "{f}"
+    );
+}
+
+#[test]
+fn the_environment_checklist_names_the_buildx_plugin_and_builder() {
+    let e = peers().required_engine("old-containerd");
+    let env_run = |config: &Path| {
+        let mut cmd = doctor(Some(&e), &["env", "--format", "json", "--offline"]);
+        cmd.env("DOCKER_CONFIG", config);
+        run(cmd)
+    };
+    let sid = buildx_config(Some("sid"));
+    let r = env_run(sid.path());
+    let f = r.finding("buildx", None);
+    assert_eq!(f["outcome"], "pass", "{f}");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("buildx 0.29.1") && message.contains("builder 'default': docker driver"),
+        "{f}"
+    );
+    // Without a plugin a plain `docker build` still works (the legacy builder): said, not failed.
+    if system_buildx_installed() {
+        eprintln!("SKIPPED the no-plugin half: a system docker-buildx is installed");
+        return;
+    }
+    let none = buildx_config(None);
+    let f = env_run(none.path()).finding("buildx", None).clone();
+    assert_eq!(f["outcome"], "pass", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("docker build uses the legacy builder"),
         "{f}"
     );
 }

@@ -54,11 +54,11 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
         target: None,
     };
     // A check about another push path has nothing to say about this command: it is not listed.
-    let path = facts.command.path;
+    let (path, environment_run) = (facts.command.path, facts.targets.is_empty());
     let mut each = |scope: Scope, cx: &Context<'_>| {
         for check in CHECKS
             .iter()
-            .filter(|c| c.info().scope == scope && c.info().applies_to(path))
+            .filter(|c| c.info().scope == scope && c.info().applies_to(path, environment_run))
         {
             findings.push(match skipped(check.info()) {
                 Some(why) => finding(check.info(), cx, Verdict::skip(why)),
@@ -224,7 +224,7 @@ mod tests {
         for c in CHECKS
             .iter()
             .map(|c| c.info())
-            .filter(|c| c.applies_to(facts.command.path))
+            .filter(|c| c.applies_to(facts.command.path, false))
         {
             let f = findings
                 .iter()

@@ -30,8 +30,8 @@ const ENGINE_BUILDKIT: &str =
 const DEFAULT_BUILDKIT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 
 pub async fn probe(plan: &Plan) -> Fill {
-    // `docker push` of built images uses no builder.
-    if plan.command.path == PushPath::DockerPush {
+    // `docker push` of built images uses no builder (`ecr-doctor env`, which pushes nothing, lists it).
+    if plan.command.path == PushPath::DockerPush && !plan.targets.is_empty() {
         return Box::new(|facts: &mut Facts| {
             facts.buildx = Fact::skipped("not gathered: `docker push` uses no builder")
         });

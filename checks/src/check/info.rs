@@ -30,8 +30,12 @@ pub struct CheckInfo {
 }
 
 impl CheckInfo {
-    pub fn applies_to(&self, path: PushPath) -> bool {
-        self.paths.is_empty() || self.paths.contains(&path)
+    /// Whether the check speaks to a run of this push path. A check about another path does not, except that
+    /// an environment run (`ecr-doctor env`: no target, so no push) has every environment check.
+    pub fn applies_to(&self, path: PushPath, environment_run: bool) -> bool {
+        self.paths.is_empty()
+            || self.paths.contains(&path)
+            || (environment_run && self.scope == Scope::Environment)
     }
 
     /// The check's anchor in docs/checks.md (`ed205-push-risk`): the docs and SARIF's `helpUri` both use it.
