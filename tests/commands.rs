@@ -41,14 +41,6 @@ fn system_buildx_installed() -> bool {
     .any(|d| Path::new(d).join("docker-buildx").exists())
 }
 
-/// A new ECR repository in moto, and the reference of its tag `v1`.
-fn repository(prefix: &str, mode: &str) -> (String, String) {
-    let repo = unique(prefix);
-    moto().create_repository(&repo, mode, &[]);
-    let r = ecr_ref(&repo, "v1");
-    (repo, r)
-}
-
 #[test]
 fn a_build_push_is_predicted_without_building() {
     let e = peers().required_engine("old-containerd");

@@ -91,9 +91,7 @@ fn provenance_off_builds_a_single_manifest_and_passes() {
 #[test]
 fn classic_store_passes_the_push_risk() {
     let e = peers().required_engine("old-classic");
-    let repo = unique("classic");
-    moto().create_repository(&repo, "IMMUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (repo, r) = repository("classic", "IMMUTABLE");
     e.import(&r, &repo);
     let run = check(&e, &[&r], &[]);
     assert_eq!(run.outcome("image-store", None), "pass");
@@ -212,9 +210,7 @@ fn missing_repository_fails_and_dependent_checks_skip() {
 #[test]
 fn missing_local_image_fails_and_local_image_flag_points_elsewhere() {
     let e = peers().required_engine("old-containerd");
-    let repo = unique("local");
-    moto().create_repository(&repo, "MUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (repo, r) = repository("local", "MUTABLE");
     let run = check(&e, &[&r], &[]);
     assert_eq!(run.outcome("local-image", Some(&r)), "fail");
     assert_eq!(run.code, 1);
@@ -254,9 +250,7 @@ fn export_read_mib(run: &Run, r: &str) -> f64 {
 #[test]
 fn founding_case_with_a_300_mib_image_fails_on_engine_26_and_a_cut_export_is_undecided() {
     let e = peers().required_engine("old-containerd");
-    let repo = unique("big26");
-    moto().create_repository(&repo, "IMMUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (repo, r) = repository("big26", "IMMUTABLE");
     // Each rebuild gets a new root digest; a layer whose digest sorts high leaves few roots after it, so
     // after a few tries the layer itself is made anew.
     let mut worst = None;
@@ -322,9 +316,7 @@ fn the_300_mib_image_passes_on_an_engine_with_the_push_fix() {
         eprintln!("SKIPPED: Debian sid provided no engine >= 28.2 this time");
         return;
     };
-    let repo = unique("big28");
-    moto().create_repository(&repo, "IMMUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (repo, r) = repository("big28", "IMMUTABLE");
     e.build_big(&r, &repo, &[]);
     let run = check(&e, &[&r], &[]);
     assert_eq!(run.outcome("push-risk", Some(&r)), "pass", "{}", run.stdout);

@@ -33,9 +33,7 @@ fn dead_docker_socket_gives_unknown_rows_quickly() {
         config: String::new(),
         version: String::new(),
     };
-    let repo = unique("dead-docker");
-    moto().create_repository(&repo, "IMMUTABLE", &[]);
-    let r = ecr_ref(&repo, "v1");
+    let (_, r) = repository("dead-docker", "IMMUTABLE");
     let run = check(&dead, &[&r], &[]);
     assert!(
         run.elapsed < Duration::from_secs(5),

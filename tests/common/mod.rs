@@ -308,6 +308,14 @@ pub fn ecr_ref(repo: &str, tag: &str) -> String {
     format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{repo}:{tag}")
 }
 
+/// A new ECR repository in moto (a unique name from `prefix`), and the reference of its tag `v1`.
+pub fn repository(prefix: &str, mode: &str) -> (String, String) {
+    let repo = unique(prefix);
+    moto().create_repository(&repo, mode, &[]);
+    let r = ecr_ref(&repo, "v1");
+    (repo, r)
+}
+
 /// One run of the built binary.
 pub struct Run {
     pub code: i32,
