@@ -128,7 +128,7 @@ impl Check for Buildx {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::{BuildOutput, Buildx as BuildxFacts, Facts, Pushed};
+    use crate::facts::{BuildOutput, Buildx as BuildxFacts, Facts};
     use crate::rules::fixtures::*;
 
     fn no_plugin(f: &mut Facts) {
@@ -138,14 +138,6 @@ mod tests {
             version: Fact::unavailable("no docker-buildx plugin"),
             builder: Fact::unavailable("no docker-buildx plugin"),
         });
-    }
-
-    fn prefer_index(f: &mut Facts) {
-        f.command.path = PushPath::ImagetoolsCreate;
-        t(f).pushed = Pushed::Index {
-            sources: vec!["a".into()],
-            prefer_index: Some(false),
-        };
     }
 
     #[test]
@@ -183,14 +175,14 @@ mod tests {
                 ),
                 (
                     "--prefer-index, from buildx 0.13.1",
-                    with(prefer_index),
+                    with(|f| assembled(f, 1, Some(false))),
                     Outcome::Fail,
                     "no --prefer-index (added in 0.15.0)",
                 ),
                 (
                     "--prefer-index, from buildx 0.29.1",
                     with(|f| {
-                        prefer_index(f);
+                        assembled(f, 1, Some(false));
                         f.buildx = Fact::observed(buildx("0.29.1", "docker"));
                     }),
                     Outcome::Pass,

@@ -81,6 +81,16 @@ pub fn built(f: &mut Facts, out: BuildOutput) {
     t.local = Fact::observed(None);
 }
 
+/// The founding case's tag given by `docker buildx imagetools create` instead: an index assembled from
+/// `sources` images, with `--prefer-index` as given.
+pub fn assembled(f: &mut Facts, sources: usize, prefer_index: Option<bool>) {
+    f.command.path = PushPath::ImagetoolsCreate;
+    t(f).pushed = Pushed::Index {
+        sources: (1..=sources).map(|n| format!("src:{n}")).collect(),
+        prefer_index,
+    };
+}
+
 pub fn no_credentials() -> Credentials {
     Credentials {
         config_path: "/home/dev/.docker/config.json".into(),

@@ -153,7 +153,7 @@ impl Check for MultiPlatform {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::{BuildOutput, Fact, Facts, PushPath};
+    use crate::facts::{BuildOutput, Fact, Facts};
     use crate::rules::fixtures::*;
 
     fn two_platforms(f: &mut Facts) {
@@ -218,24 +218,14 @@ mod tests {
                 ),
                 (
                     "imagetools create from buildx 0.13.1",
-                    with(|f| {
-                        f.command.path = PushPath::ImagetoolsCreate;
-                        t(f).pushed = Pushed::Index {
-                            sources: vec!["a".into(), "b".into()],
-                            prefer_index: None,
-                        };
-                    }),
+                    with(|f| assembled(f, 2, None)),
                     Outcome::Fail,
                     "imagetools create from buildx 0.13.1",
                 ),
                 (
                     "imagetools create from buildx 0.29.1",
                     with(|f| {
-                        f.command.path = PushPath::ImagetoolsCreate;
-                        t(f).pushed = Pushed::Index {
-                            sources: vec!["a".into()],
-                            prefer_index: None,
-                        };
+                        assembled(f, 1, None);
                         f.buildx = Fact::observed(buildx("0.29.1", DRIVER_DOCKER));
                     }),
                     Outcome::Pass,
@@ -244,11 +234,7 @@ mod tests {
                 (
                     "one source copied as it is, buildx 0.21.0",
                     with(|f| {
-                        f.command.path = PushPath::ImagetoolsCreate;
-                        t(f).pushed = Pushed::Index {
-                            sources: vec!["a".into()],
-                            prefer_index: Some(false),
-                        };
+                        assembled(f, 1, Some(false));
                         f.buildx = Fact::observed(buildx("0.21.0", DRIVER_DOCKER));
                     }),
                     Outcome::Unknown,
@@ -257,11 +243,7 @@ mod tests {
                 (
                     "two sources with --prefer-index=false, buildx 0.21.0",
                     with(|f| {
-                        f.command.path = PushPath::ImagetoolsCreate;
-                        t(f).pushed = Pushed::Index {
-                            sources: vec!["a".into(), "b".into()],
-                            prefer_index: Some(false),
-                        };
+                        assembled(f, 2, Some(false));
                         f.buildx = Fact::observed(buildx("0.21.0", DRIVER_DOCKER));
                     }),
                     Outcome::Fail,
@@ -269,13 +251,7 @@ mod tests {
                 ),
                 (
                     "--prefer-index from buildx 0.13.1, which lacks it",
-                    with(|f| {
-                        f.command.path = PushPath::ImagetoolsCreate;
-                        t(f).pushed = Pushed::Index {
-                            sources: vec!["a".into()],
-                            prefer_index: Some(true),
-                        };
-                    }),
+                    with(|f| assembled(f, 1, Some(true))),
                     Outcome::Skip,
                     "see buildx",
                 ),
