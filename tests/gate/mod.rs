@@ -325,7 +325,7 @@ fn is_tag(reference: &str) -> bool {
     !reference.contains(':')
 }
 
-async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
+async fn handle(state: &State, mut req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let target = Target::parse(&path);
     if let Some(repo) = target.repo() {
@@ -335,23 +335,16 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Body> {
             Err(e) => return bad_gateway(format!("moto DescribeRepositories {repo}: {e}")),
         }
     }
-    match target {
-        Target::Manifest { repo, reference } if req.method() == Method::PUT => {
-            put_manifest(state, req, repo, reference).await
+    if let Target::Manifest { repo, reference } = target {
+        if req.method() == Method::PUT {
+            return put_manifest(state, req, repo, reference).await;
         }
-        Target::Manifest { .. } => {
-            let mut req = req;
-            accept_indexes(&mut req);
-            state
-                .forward(req.map(|b| b.map_err(BoxError::from).boxed()))
-                .await
-                .unwrap_or_else(bad_gateway)
-        }
-        _ => state
-            .forward(req.map(|b| b.map_err(BoxError::from).boxed()))
-            .await
-            .unwrap_or_else(bad_gateway),
+        accept_indexes(&mut req);
     }
+    state
+        .forward(req.map(|b| b.map_err(BoxError::from).boxed()))
+        .await
+        .unwrap_or_else(bad_gateway)
 }
 
 /// Adds the index and manifest-list types to a manifest request's Accept header, so the registry answers
