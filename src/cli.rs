@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
     name = "ecr-doctor",
     version,
     max_term_width = 100,
-    after_help = EXIT_CODES,
+    after_help = format!("Exit codes:\n{}", exit_codes_text("  ")),
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -26,10 +26,38 @@ pub struct Cli {
     pub env: EnvArgs,
 }
 
-pub const EXIT_CODES: &str = "Exit codes: 0 no finding at or above --fail-on, and every check decided; \
-1 findings at or above --fail-on; 2 bad usage, bad reference, bad config, bad facts file or internal \
-error; 3 undecided: nothing failed, but a check could not decide (daemon unreachable, access denied, \
-timed out), so the push may still fail (--allow-undecided makes this 0).";
+/// The exit codes, in one place: `--help`, the `init` template, README.md and docs/ci.md all show this text
+/// (a test keeps the two Markdown copies in step).
+pub const EXIT_CODES: [(u8, &str); 4] = [
+    (
+        0,
+        "ok: no finding that is not ignored is at or above `--fail-on` (default `fail`), and every check \
+         decided. `--fail-on never` (report only) always exits 0",
+    ),
+    (
+        1,
+        "not ok: a finding at or above `--fail-on`; with the default, a check found that the push will fail",
+    ),
+    (
+        2,
+        "ecr-doctor could not run: bad usage, image reference, command, config or facts file, or an internal \
+         error; one line on stderr names the bad part",
+    ),
+    (
+        3,
+        "undecided: nothing failed, but a check could not look (Docker daemon unreachable, access denied, \
+         timed out, or a fact the verdict needs not read with `--offline`), so the push may still fail. \
+         `--allow-undecided` makes this 0 for laptops and onboarding; a CI gate should not use it",
+    ),
+];
+
+/// The exit codes as plain text lines, each after `prefix` (`--help`, the `init` template's comments).
+pub fn exit_codes_text(prefix: &str) -> String {
+    EXIT_CODES
+        .iter()
+        .map(|(code, text)| format!("{prefix}{code}  {}\n", text.replace('`', "")))
+        .collect()
+}
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -55,7 +83,7 @@ pub enum Command {
     /// Write a commented starter .ecr-doctor.toml in the current directory
     Init {
         /// Overwrite an existing .ecr-doctor.toml
-        #[arg(long, env = "ECR_DOCTOR_FORCE")]
+        #[arg(long, env = "ECR_DOCTOR_FORCE", value_parser = clap::builder::BoolishValueParser::new())]
         force: bool,
     },
     /// Print a shell completion script
@@ -167,7 +195,7 @@ pub struct RunArgs {
     )]
     pub config: Option<PathBuf>,
     /// Use no config file
-    #[arg(long, env = "ECR_DOCTOR_NO_CONFIG")]
+    #[arg(long, env = "ECR_DOCTOR_NO_CONFIG", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_config: bool,
 }
 
@@ -225,7 +253,7 @@ pub enum FailOn {
     Warn,
     /// Failures, warnings and checks that could not decide
     Unknown,
-    /// Never (report only)
+    /// Never (report only: always exit 0)
     Never,
 }
 
@@ -254,5 +282,28 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "'{s}' is not a number of seconds between 0 and 3600"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EXIT_CODES;
+
+    /// README.md and docs/ci.md carry the exit codes as this very table: one text, never two.
+    #[test]
+    fn the_exit_code_tables_in_the_docs_are_the_help_text() {
+        let rows: String = EXIT_CODES
+            .iter()
+            .map(|(code, text)| format!("| {code} | {text} |\n"))
+            .collect();
+        let table = format!("| code | meaning |\n|---|---|\n{rows}");
+        for doc in ["README.md", "docs/ci.md"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(doc);
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.contains(&table),
+                "{doc} must carry the exit codes as src/cli.rs has them:\n{table}"
+            );
+        }
     }
 }

@@ -27,9 +27,10 @@ use crate::probe::{Plan, Target};
 use crate::render::{Policy, Report};
 
 fn main() -> ExitCode {
-    // Usage errors exit 2 from here, with clap's message.
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = Cli::command()
+        .try_get_matches()
+        .unwrap_or_else(|e| usage_error(e));
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| usage_error(e));
     // A panic is reported as one line below, never as a backtrace.
     std::panic::set_hook(Box::new(|_| {}));
     let result = catch_unwind(AssertUnwindSafe(|| run(cli, &matches))).unwrap_or_else(|panic| {
@@ -49,6 +50,27 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Help and version print as clap prints them; a usage error is one line on stderr and exit 2, like every
+/// other error (clap's tip and usage block would be five).
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("bad usage");
+    eprintln!(
+        "ecr-doctor: {} (see `ecr-doctor --help`)",
+        render::escape_controls(first)
+    );
+    std::process::exit(2)
 }
 
 fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {

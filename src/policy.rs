@@ -129,7 +129,7 @@ pub fn fails(fail_on: FailOn, outcome: Outcome) -> bool {
 pub enum RunVerdict {
     /// Nothing at or above `--fail-on`, and every check decided.
     Pass,
-    /// A finding that is not ignored is at or above `--fail-on`.
+    /// A finding that is not ignored is at or above `--fail-on` (`fail` under report-only `never`).
     Fail,
     /// Nothing failed, but a check that is not ignored could not decide: the push may still fail.
     Undecided,
@@ -161,6 +161,11 @@ pub fn verdict<'a>(findings: impl IntoIterator<Item = &'a Finding>, fail_on: Fai
 /// What one finding does to its run: fails it (at or above `--fail-on`), leaves it undecided (an unknown),
 /// or neither (below `--fail-on`, or ignored).
 pub fn finding_verdict(f: &Finding, fail_on: FailOn) -> RunVerdict {
+    // Report only still reports what the default gate would conclude; only the exit code is 0.
+    let fail_on = match fail_on {
+        FailOn::Never => FailOn::Fail,
+        other => other,
+    };
     if f.ignored.is_some() {
         RunVerdict::Pass
     } else if fails(fail_on, f.outcome) {
@@ -172,9 +177,11 @@ pub fn finding_verdict(f: &Finding, fail_on: FailOn) -> RunVerdict {
     }
 }
 
-/// 0 pass, 1 fail, 3 undecided (0 when the user accepts undecided runs).
-pub fn exit_code(verdict: RunVerdict, allow_undecided: bool) -> u8 {
+/// 0 pass, 1 fail, 3 undecided (0 when the user accepts undecided runs); `--fail-on never` reports only
+/// and always exits 0 (usage and internal errors still exit 2, before any report).
+pub fn exit_code(verdict: RunVerdict, fail_on: FailOn, allow_undecided: bool) -> u8 {
     match verdict {
+        _ if fail_on == FailOn::Never => 0,
         RunVerdict::Pass => 0,
         RunVerdict::Fail => 1,
         RunVerdict::Undecided if allow_undecided => 0,
@@ -241,15 +248,21 @@ mod tests {
             (FailOn::Warn, &[Unknown, Warn], RunVerdict::Fail),
             (FailOn::Warn, &[Unknown, Pass], Undecided),
             (FailOn::Unknown, &[Unknown, Pass], RunVerdict::Fail),
-            (FailOn::Never, &[Fail, Warn], RunVerdict::Pass),
-            (FailOn::Never, &[Fail, Unknown], Undecided),
+            (FailOn::Never, &[Pass, Warn], RunVerdict::Pass),
+            (FailOn::Never, &[Fail, Warn], RunVerdict::Fail),
+            (FailOn::Never, &[Fail, Unknown], RunVerdict::Fail),
+            (FailOn::Never, &[Pass, Unknown], Undecided),
         ];
         for (fail_on, outcomes, want) in cases {
             let findings: Vec<Finding> = outcomes.iter().map(|o| finding(*o, false)).collect();
             let got = verdict(&findings, *fail_on);
             assert_eq!(got, *want, "{fail_on:?} {outcomes:?}");
-            let (strict, relaxed) = (exit_code(got, false), exit_code(got, true));
+            let (strict, relaxed) = (
+                exit_code(got, *fail_on, false),
+                exit_code(got, *fail_on, true),
+            );
             match want {
+                _ if *fail_on == FailOn::Never => assert_eq!((strict, relaxed), (0, 0)),
                 RunVerdict::Pass => assert_eq!((strict, relaxed), (0, 0)),
                 RunVerdict::Fail => assert_eq!((strict, relaxed), (1, 1)),
                 Undecided => assert_eq!((strict, relaxed), (3, 0)),

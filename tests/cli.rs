@@ -51,7 +51,8 @@ fn fail_on_sets_the_threshold() {
         (UNDECIDED, "fail", 3),
         (UNDECIDED, "warn", 3),
         (UNDECIDED, "unknown", 1),
-        (UNDECIDED, "never", 3),
+        // Report only: whatever the report says, the step does not fail.
+        (UNDECIDED, "never", 0),
     ];
     for (file, fail_on, code) in cases {
         let r = replay(file, &["--fail-on", fail_on, "--format", "json"]);
@@ -332,4 +333,88 @@ fn the_environment_checklist_reads_this_shells_build_variables() {
         env_run("BUILDX_NO_DEFAULT_ATTESTATIONS", "1").outcome("build-attestations", None),
         "pass"
     );
+}
+
+/// `--fail-on never` is report only: every bundled report, failed, undecided or ok, exits 0 and still says
+/// its verdict.
+#[test]
+fn fail_on_never_exits_0_on_every_report() {
+    let mut files: Vec<String> = ["examples", "tests/data"]
+        .iter()
+        .flat_map(|dir| {
+            std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().ends_with(".facts.json"))
+                .map(|p| p.to_string_lossy().into_owned())
+        })
+        .collect();
+    files.sort();
+    let mut verdicts = Vec::new();
+    for file in &files {
+        let r = replay(file, &["--fail-on", "never", "--format", "json"]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        assert_eq!(r.json()["summary"]["exit_code"], 0, "{file}");
+        verdicts.push(r.json()["summary"]["verdict"].as_str().unwrap().to_string());
+        let human = replay(file, &["--fail-on", "never", "--color", "never"]);
+        assert_eq!(human.code, 0, "{file}");
+        assert!(human.stdout.contains("report only"), "{}", human.stdout);
+    }
+    // The files cover every verdict, so "exit 0" is not only the ok runs'.
+    for v in ["pass", "fail", "undecided"] {
+        assert!(verdicts.iter().any(|x| x == v), "no bundled {v} report");
+    }
+}
+
+/// A usage error is one line on stderr naming the bad part, exit 2; help and version still print in full.
+#[test]
+fn usage_errors_are_one_line() {
+    for args in [
+        &["check", "--fail-on", "sometimes", REF][..],
+        &["check", "--no-such-flag", REF],
+        &["explain"],
+        &["nonsense"],
+    ] {
+        let r = run(doctor(None, args));
+        assert_eq!(r.code, 2, "{args:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.starts_with("ecr-doctor: error: "), "{}", r.stderr);
+        assert!(r.stdout.is_empty());
+    }
+    let r = run(doctor(None, &["check", "--fail-on", "sometimes", REF]));
+    assert!(r.stderr.contains("'sometimes'"), "{}", r.stderr);
+    let help = run(doctor(None, &["--help"]));
+    assert_eq!(help.code, 0);
+    assert!(
+        help.stdout.contains("Exit codes:\n  0  ok:"),
+        "{}",
+        help.stdout
+    );
+    assert_eq!(run(doctor(None, &["--version"])).code, 0);
+}
+
+/// Every boolean `ECR_DOCTOR_*` twin takes what the others take (1/0, true/false, yes/no, on/off).
+#[test]
+fn boolean_twins_accept_the_same_words() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".ecr-doctor.toml"), "fail-on = \"warn\"\n").unwrap();
+    for word in ["1", "true", "yes", "on"] {
+        for var in ["ECR_DOCTOR_NO_CONFIG", "ECR_DOCTOR_ALLOW_UNDECIDED"] {
+            let mut cmd = doctor(None, &["config"]);
+            cmd.env(var, word).current_dir(dir.path());
+            let r = run(cmd);
+            assert_eq!(r.code, 0, "{var}={word}: {}", r.stderr);
+        }
+        // The config file's fail-on is not read under ECR_DOCTOR_NO_CONFIG.
+        let mut cmd = doctor(None, &["check", "--facts"]);
+        cmd.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXED_ENGINE))
+            .env("ECR_DOCTOR_NO_CONFIG", word)
+            .current_dir(dir.path());
+        assert_eq!(run(cmd).code, 0, "ECR_DOCTOR_NO_CONFIG={word}");
+    }
+    let mut cmd = doctor(None, &["check", "--facts"]);
+    cmd.arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXED_ENGINE))
+        .env("ECR_DOCTOR_NO_CONFIG", "0")
+        .current_dir(dir.path());
+    assert_eq!(run(cmd).code, 1, "the config file's fail-on = warn applies");
 }

@@ -40,7 +40,9 @@ fn dead_docker_socket_gives_unknown_rows_quickly() {
         "took {:?}",
         run.elapsed
     );
-    assert_eq!(run.outcome("docker-daemon", None), "fail");
+    // "Could not look", not "the push will fail": the run is undecided.
+    assert_eq!(run.outcome("docker-daemon", None), "unknown");
+    assert_eq!(run.code, 3, "{}", run.stdout);
     assert_eq!(run.outcome("image-store", None), "unknown");
     for name in ["local-image", "image-shape", "push-risk"] {
         assert_eq!(run.outcome(name, Some(&r)), "unknown", "{name}");
@@ -88,7 +90,7 @@ fn silent_docker_engine_is_unknown_within_the_timeout() {
         run.elapsed
     );
     let daemon = run.finding("docker-daemon", None);
-    assert_eq!(daemon["outcome"], "fail");
+    assert_eq!(daemon["outcome"], "unknown");
     assert!(
         daemon["message"]
             .as_str()
@@ -414,6 +416,41 @@ fn offline_makes_no_aws_call() {
     }
     assert_eq!(run.json()["summary"]["unknown"], 0, "{}", run.stdout);
     assert_ne!(run.code, 3, "--offline alone never makes a run undecided");
+}
+
+/// The founding case offline: the engine, the store and the image say the push fails if the tag is
+/// immutable, which --offline did not read. Undecided (exit 3) with the conditional verdict — never "ok".
+/// The same build on a fixed engine is decided without ECR.
+#[test]
+fn offline_founding_case_is_undecided_and_says_the_condition() {
+    let moto = RecordingMoto::start();
+    moto.start_recording();
+    for (engine, code, push_risk) in [
+        ("old-containerd", 3, "unknown"),
+        ("new-containerd", 0, "pass"),
+    ] {
+        let e = peers().required_engine(engine);
+        let r = ecr_ref("offline-founding/app", "v7");
+        e.build(&r, &format!("offline founding {engine}"), &[]);
+        let mut cmd = doctor(Some(&e), &["check", "--format", "json", "--offline", &r]);
+        cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url);
+        let run = run(cmd);
+        assert_eq!(run.code, code, "{engine}: {}", run.stdout);
+        let f = run.finding("push-risk", Some(&r));
+        assert_eq!(f["outcome"], push_risk, "{engine}: {f}");
+        if push_risk == "unknown" {
+            let message = f["message"].as_str().unwrap();
+            assert!(
+                message.contains("docker push will fail if tag 'v7' is immutable")
+                    && message.contains("--offline"),
+                "{message}"
+            );
+            assert_eq!(run.json()["summary"]["verdict"], "undecided");
+        }
+        // What is only about ECR stays skipped, saying why.
+        assert_eq!(run.outcome("tag-mutability", Some(&r)), "skip");
+    }
+    assert_eq!(moto.recorded_actions(), Vec::<String>::new());
 }
 
 #[test]

@@ -57,11 +57,16 @@ fn quoted(v: &impl fmt::Display) -> String {
 
 /// `ecr-doctor init`: a commented starter config.
 pub fn starter() -> String {
+    let exit_codes = crate::cli::exit_codes_text("#   ");
+    let exit_codes = exit_codes.trim_end();
     format!(
         r#"# ecr-doctor configuration. Command-line options and ECR_DOCTOR_* environment variables override it.
 # `ecr-doctor config` shows the effective configuration; `ecr-doctor checks` lists the check IDs and names.
 
-# Exit with 1 when a finding that is not ignored is at or above: fail | warn | unknown | never
+# Exit codes:
+{exit_codes}
+# Exit with 1 when a finding that is not ignored is at or above: fail | warn | unknown | never (report
+# only: always exit 0).
 fail-on = "{DEFAULT_FAIL_ON}"
 
 # Print findings at or above: pass (everything) | skip | unknown | warn | fail
@@ -70,8 +75,8 @@ show = "{DEFAULT_SHOW}"
 # Seconds each probe (Docker or AWS call) may take.
 timeout = {DEFAULT_TIMEOUT_SECS}
 
-# Exit 0 instead of 3 when nothing failed but a check could not decide (daemon unreachable, access
-# denied, timed out). Fine on a laptop; a CI gate should leave it false: an undecided push may fail.
+# Exit 0 instead of 3 when nothing failed but a check could not look (see exit code 3). Fine on a
+# laptop; a CI gate should leave it false: an undecided push may fail.
 allow-undecided = false
 
 # Checks not to run (their probes are not run either).

@@ -57,7 +57,11 @@ pub fn render(report: &Report) -> String {
 fn test_case(report: &Report, f: &Finding) -> TestCase {
     // Red exactly when this finding alone would make the run exit non-zero.
     let alone = policy::finding_verdict(f, report.summary.fail_on);
-    let gating = policy::exit_code(alone, report.summary.allow_undecided) != 0;
+    let gating = policy::exit_code(
+        alone,
+        report.summary.fail_on,
+        report.summary.allow_undecided,
+    ) != 0;
     let fail_on = report.summary.fail_on.to_string();
 
     let mut system_out = None;

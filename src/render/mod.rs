@@ -109,6 +109,7 @@ impl Summary {
     /// puts it in a code span).
     pub fn policy_note(&self, flag: impl Fn(&str) -> String) -> String {
         let hint = match (self.verdict, self.allow_undecided) {
+            _ if self.fail_on == FailOn::Never => "; report only",
             (RunVerdict::Undecided, false) => {
                 "; a check could not decide, so the push may still fail: see its 'to decide'"
             }
@@ -150,7 +151,7 @@ impl Report {
             fail_on: policy.fail_on,
             allow_undecided: policy.allow_undecided,
             show: policy.show,
-            exit_code: policy::exit_code(verdict, policy.allow_undecided),
+            exit_code: policy::exit_code(verdict, policy.fail_on, policy.allow_undecided),
         };
         let targets = targets
             .into_iter()

@@ -128,6 +128,17 @@ impl<'a> TagPolicy<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// The Unknown of a check whose `failure` happens exactly when the tag is immutable, when the tag's
+    /// mutability could not be read (`why`): the conditional verdict, which leaves the run undecided.
+    pub fn fails_if_immutable(&self, why: &Unknown, failure: &str) -> Unknown {
+        match self.reference().ok().and_then(|r| r.tag) {
+            Some(tag) => why
+                .clone()
+                .conditional(format!("{failure} if tag '{tag}' is immutable")),
+            None => why.clone().decisive(),
+        }
+    }
+
     pub fn tag_policy(&self) -> Result<TagPolicy<'a>, Unknown> {
         let Some(tag) = self.reference()?.tag else {
             return Ok(TagPolicy::NoTag);

@@ -154,6 +154,25 @@ impl Unknown {
         }
     }
 
+    /// A fact the user chose not to gather still decides this check: the check is undecided, never a skip
+    /// that reads as "nothing to see here".
+    pub fn decisive(self) -> Unknown {
+        Unknown {
+            by_choice: false,
+            ..self
+        }
+    }
+
+    /// What the check concludes unless the missing fact says otherwise ("docker push will fail if tag
+    /// 'v42' is immutable"), before why that fact is missing; undecided.
+    pub fn conditional(self, conclusion: impl fmt::Display) -> Unknown {
+        Unknown {
+            why: format!("{conclusion}; {}", self.why),
+            to_decide: self.to_decide,
+            by_choice: false,
+        }
+    }
+
     pub fn into_verdict(self) -> Verdict {
         if self.by_choice {
             return Verdict::skip(self.why);

@@ -130,7 +130,13 @@ impl Check for BuildxPush {
             shape.as_ref().err(),
         ];
         if let Some(u) = Unknown::first_of(undecided.into_iter().flatten()) {
-            return Err(u);
+            return Err(match (&tag, &driver, &store, &buildx, &engine, &shape) {
+                // Every local condition holds: the tag's mutability alone decides, and it was not read.
+                (Err(why), Ok(_), Ok(_), Ok(_), Ok(_), Ok(_)) => {
+                    cx.fails_if_immutable(why, "the build's push will fail")
+                }
+                _ => u.decisive(),
+            });
         }
         let ((tag, _), (bx, bx_raw), (ev, raw), s) = (tag?, buildx?, engine?, shape?);
         let r = cx.reference()?;
@@ -291,6 +297,25 @@ mod tests {
                     }),
                     Outcome::Unknown,
                     "did not answer",
+                ),
+                (
+                    "offline: the tag alone decides, and it was not read",
+                    with(|f| {
+                        default_build(f);
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                    }),
+                    Outcome::Unknown,
+                    "the build's push will fail if tag 'v42' is immutable",
+                ),
+                (
+                    "offline, buildx 0.29.1: decided without the tag",
+                    with(|f| {
+                        default_build(f);
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                        f.buildx = Fact::observed(buildx("0.29.1", DRIVER_DOCKER));
+                    }),
+                    Outcome::Pass,
+                    "lets BuildKit push alone",
                 ),
             ],
         );

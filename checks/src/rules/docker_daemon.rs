@@ -1,5 +1,5 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Outcome, Remediation, Scope, Severity, Unknown, Verdict,
 };
 use crate::facts::Fact;
 
@@ -26,7 +26,7 @@ static INFO: CheckInfo = CheckInfo {
               index is pushed: engines before 28.2.0 (except 25.0.16+) push every manifest of an index to \
               the tag, which an immutable ECR repository refuses.",
         fixes: &[START_DOCKER, RIGHT_ENGINE, SOCKET_ACCESS],
-        example: "✗ ED001 docker-daemon  cannot reach the Docker engine at unix:///var/run/docker.sock: connection refused",
+        example: "? ED001 docker-daemon  cannot reach the Docker engine at unix:///var/run/docker.sock: connection refused",
         references: &[
             "https://docs.docker.com/engine/daemon/start/",
             "https://docs.docker.com/engine/manage-resources/contexts/",
@@ -53,9 +53,14 @@ impl Check for DockerDaemon {
             Fact::Skipped { why } => {
                 Verdict::skip(format!("the Docker engine was not contacted ({why})"))
             }
-            Fact::Unavailable { why } | Fact::Denied { why, .. } => Verdict::fail(format!(
-                "cannot reach the Docker engine at {endpoint}: {why}"
-            ))
+            // "Could not look", not "the push will fail": exit 3 tells a CI gate to find out, exit 1 is
+            // kept for a push that is known to fail.
+            Fact::Unavailable { why } | Fact::Denied { why, .. } => Verdict::new(
+                Outcome::Unknown,
+                format!(
+                    "cannot reach the Docker engine at {endpoint}: {why}; nothing that depends on the engine was checked (a push from here would not start either)"
+                ),
+            )
             .evidence("endpoint", endpoint)
             .fix(Remediation::text(START_DOCKER))
             .fix(Remediation::text(RIGHT_ENGINE).command("docker context ls"))
@@ -67,11 +72,10 @@ impl Check for DockerDaemon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::Outcome;
     use crate::rules::fixtures::*;
 
     #[test]
-    fn reachable_engine_passes_and_unreachable_fails() {
+    fn reachable_engine_passes_and_unreachable_is_unknown() {
         assert_table(
             &DockerDaemon,
             vec![
@@ -79,7 +83,7 @@ mod tests {
                 (
                     "refused",
                     with(|f| f.docker.version = Fact::unavailable("connection refused")),
-                    Outcome::Fail,
+                    Outcome::Unknown,
                     "connection refused",
                 ),
             ],

@@ -108,9 +108,20 @@ impl Check for ImageShape {
             return Ok(base(Verdict::pass(describe)));
         }
         let r = cx.reference()?;
-        let immutable = match cx.tag_policy()? {
-            TagPolicy::Tag { rule, .. } => rule.immutable,
-            TagPolicy::NoTag | TagPolicy::NoRepository => return Ok(base(Verdict::pass(describe))),
+        let immutable = match cx.tag_policy() {
+            Ok(TagPolicy::Tag { rule, .. }) => rule.immutable,
+            Ok(TagPolicy::NoTag | TagPolicy::NoRepository) => {
+                return Ok(base(Verdict::pass(describe)));
+            }
+            // A warning at most, so not reading the tag (--offline) leaves the push decided: say what it
+            // would warn about.
+            Err(u) if u.by_choice => {
+                return Ok(base(Verdict::skip(format!(
+                    "{describe}: a warning if the tag is immutable (every rebuild gets a new digest); {}",
+                    u.why
+                ))));
+            }
+            Err(u) => return Err(u),
         };
         Ok(if immutable {
             base(Verdict::warn(format!(

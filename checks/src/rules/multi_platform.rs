@@ -1,6 +1,7 @@
 use crate::build::BUILDX_PUSH_FIX;
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown,
+    Verdict, need,
 };
 use crate::facts::{DRIVER_DOCKER, PushPath, Pushed};
 use crate::remedies::{self, BUILDX_REMEDY};
@@ -66,38 +67,43 @@ impl Check for MultiPlatform {
                         "the engine's own BuildKit pushes the {platforms} index's children by digest"
                     )));
                 }
-                let immutable = match cx.tag_policy()?.tagged() {
-                    Ok((_, _, rule)) => rule.immutable,
-                    Err(skip) => return Ok(skip),
+                let immutable = match cx.tag_policy().map(TagPolicy::tagged) {
+                    Ok(Ok((_, _, rule))) => Ok(rule.immutable),
+                    Ok(Err(skip)) => return Ok(skip),
+                    Err(u) => Err(u),
                 };
-                let buildkit = need(
+                if let Ok(false) = immutable {
+                    return Ok(Verdict::pass(
+                        "the tag is mutable: a pusher's repeated PUTs are accepted",
+                    ));
+                }
+                let raw = need(
                     &builder.buildkit,
                     "the builder's BuildKit version",
                     BUILDX_REMEDY,
-                );
-                match (buildkit.map(|b| (EngineVer::parse(b), b)), immutable) {
-                    (_, false) => Ok(Verdict::pass(
-                        "the tag is mutable: a pusher's repeated PUTs are accepted",
-                    )),
-                    (Ok((Some(v), raw)), true) if v < BUILDKIT_PUSH_FIX => {
-                        let r = cx.reference()?;
-                        Ok(Verdict::fail(format!(
-                            "BuildKit {raw} pushes each child of the {platforms} index to the immutable tag before the index: the second PUT is refused"
-                        ))
-                        .evidence("BuildKit", raw)
-                        .fix(Remediation::text(UPGRADE).command("docker buildx create --name ci --driver docker-container --driver-opt image=moby/buildkit:buildx-stable-1 --use"))
-                        .fix(Remediation::text(BY_DIGEST))
-                        .fix(remedies::exclude_tag(&r, r.tag.as_deref().unwrap_or("latest"))))
-                    }
-                    (Ok((Some(_), raw)), true) => Ok(Verdict::pass(format!(
-                        "BuildKit {raw} pushes the children by digest and only the index by tag"
-                    ))),
-                    (Ok((None, raw)), true) => Err(Unknown::new(
+                )?;
+                let Some(v) = EngineVer::parse(raw) else {
+                    return Err(Unknown::new(
                         format!("BuildKit version '{raw}' is not a version number"),
                         BUILDX_REMEDY,
-                    )),
-                    (Err(u), true) => Err(u),
+                    ));
+                };
+                if v >= BUILDKIT_PUSH_FIX {
+                    return Ok(Verdict::pass(format!(
+                        "BuildKit {raw} pushes the children by digest and only the index by tag"
+                    )));
                 }
+                if let Err(why) = immutable {
+                    return Err(cx.fails_if_immutable(&why, "the push will fail"));
+                }
+                let r = cx.reference()?;
+                Ok(Verdict::fail(format!(
+                    "BuildKit {raw} pushes each child of the {platforms} index to the immutable tag before the index: the second PUT is refused"
+                ))
+                .evidence("BuildKit", raw)
+                .fix(Remediation::text(UPGRADE).command("docker buildx create --name ci --driver docker-container --driver-opt image=moby/buildkit:buildx-stable-1 --use"))
+                .fix(Remediation::text(BY_DIGEST))
+                .fix(remedies::exclude_tag(&r, r.tag.as_deref().unwrap_or("latest"))))
             }
             Pushed::Index {
                 sources,
@@ -109,19 +115,20 @@ impl Check for MultiPlatform {
                         "buildx {raw} stops at --prefer-index before it pushes (see buildx)"
                     )));
                 }
-                let immutable = match cx.tag_policy()?.tagged() {
-                    Ok((_, _, rule)) => rule.immutable,
-                    Err(skip) => return Ok(skip),
+                if v >= BUILDX_PUSH_FIX {
+                    return Ok(Verdict::pass(format!(
+                        "imagetools create from buildx {raw} pushes the children by digest and only the index by tag"
+                    )));
+                }
+                let immutable = match cx.tag_policy().map(TagPolicy::tagged) {
+                    Ok(Ok((_, _, rule))) => rule.immutable,
+                    Ok(Err(skip)) => return Ok(skip),
+                    Err(why) => return Err(cx.fails_if_immutable(&why, "the push will fail")),
                 };
                 if !immutable {
                     return Ok(Verdict::pass(
                         "the tag is mutable: a pusher's repeated PUTs are accepted",
                     ));
-                }
-                if v >= BUILDX_PUSH_FIX {
-                    return Ok(Verdict::pass(format!(
-                        "imagetools create from buildx {raw} pushes the children by digest and only the index by tag"
-                    )));
                 }
                 if *prefer_index == Some(false) && sources.len() == 1 {
                     return Err(Unknown::new(
@@ -260,6 +267,36 @@ mod tests {
                     with(|f| built(f, BuildOutput::default())),
                     Outcome::Skip,
                     "one platform",
+                ),
+                (
+                    "offline, BuildKit 0.8.3: the tag alone decides",
+                    with(|f| {
+                        two_platforms(f);
+                        f.buildx = Fact::observed(container_buildx(Fact::observed("0.8.3".into())));
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                    }),
+                    Outcome::Unknown,
+                    "the push will fail if tag 'v42' is immutable",
+                ),
+                (
+                    "offline, BuildKit 0.12.5: decided without the tag",
+                    with(|f| {
+                        two_platforms(f);
+                        f.buildx =
+                            Fact::observed(container_buildx(Fact::observed("0.12.5".into())));
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                    }),
+                    Outcome::Pass,
+                    "by digest",
+                ),
+                (
+                    "offline, imagetools create from buildx 0.13.1",
+                    with(|f| {
+                        assembled(f, 2, None);
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                    }),
+                    Outcome::Unknown,
+                    "the push will fail if tag 'v42' is immutable",
                 ),
             ],
         );

@@ -114,7 +114,13 @@ impl Check for PushRisk {
             store.as_ref().err(),
         ];
         if let Some(u) = Unknown::first_of(undecided.into_iter().flatten()) {
-            return Err(u);
+            return Err(match (&tag, &engine, &shape, &store) {
+                // Every local condition holds: the tag's mutability alone decides, and it was not read.
+                (Err(why), Ok(_), Ok(_), Ok(_)) => {
+                    cx.fails_if_immutable(why, "docker push will fail")
+                }
+                _ => u.decisive(),
+            });
         }
         let ((tag, _), (v, raw), s) = (tag?, engine?, shape?);
         let r = cx.reference()?;
@@ -269,10 +275,28 @@ mod tests {
                     "connection refused",
                 ),
                 (
-                    "offline is the user's choice",
+                    "offline: the tag alone decides, and it was not read",
                     with(|f| t(f).repository = Fact::skipped("--offline: no AWS calls")),
-                    Outcome::Skip,
-                    "--offline",
+                    Outcome::Unknown,
+                    "docker push will fail if tag 'v42' is immutable; the repository's tag mutability (DescribeRepositories) was not gathered (--offline: no AWS calls)",
+                ),
+                (
+                    "offline, on a fixed engine: decided without the tag",
+                    with(|f| {
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                        f.docker.version = engine("28.5.2");
+                    }),
+                    Outcome::Pass,
+                    "by digest",
+                ),
+                (
+                    "offline, single manifest: decided without the tag",
+                    with(|f| {
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                        *shape(f) = Fact::observed(single_manifest());
+                    }),
+                    Outcome::Pass,
+                    "single image manifest",
                 ),
                 (
                     "offline, and the daemon unreachable: the unknown wins",

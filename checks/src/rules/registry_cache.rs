@@ -1,5 +1,5 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
 };
 use crate::facts::{PushPath, Pushed};
 use crate::remedies;
@@ -63,16 +63,24 @@ impl Check for RegistryCache {
                     .link("https://docs.docker.com/build/cache/backends/registry/"),
             );
         }
-        let (tag, _, rule) = match cx.tag_policy()?.tagged() {
-            Ok(tagged) => tagged,
-            Err(skip) => return Ok(skip),
-        };
-        if rule.immutable {
-            problems.push(format!(
-                "the cache tag '{tag}' is immutable, and every build rewrites it: the second build's export is refused"
-            ));
-            fixes.push(Remediation::text(MUTABLE_CACHE_TAG));
-            fixes.push(remedies::exclude_tag(&r, &tag));
+        // The cache format fails the export whatever the tag does; the tag alone decides otherwise.
+        match cx.tag_policy().map(TagPolicy::tagged) {
+            Ok(Ok((tag, _, rule))) => {
+                if rule.immutable {
+                    problems.push(format!(
+                        "the cache tag '{tag}' is immutable, and every build rewrites it: the second build's export is refused"
+                    ));
+                    fixes.push(Remediation::text(MUTABLE_CACHE_TAG));
+                    fixes.push(remedies::exclude_tag(&r, &tag));
+                }
+            }
+            Ok(Err(skip)) if problems.is_empty() => return Ok(skip),
+            Err(why) if problems.is_empty() => {
+                return Err(
+                    cx.fails_if_immutable(&why, "the second build's cache export will fail")
+                );
+            }
+            Ok(Err(_)) | Err(_) => {}
         }
         if problems.is_empty() {
             return Ok(Verdict::pass("an image-manifest cache to a mutable tag")
@@ -126,6 +134,24 @@ mod tests {
                     with(cache(true, "IMMUTABLE")),
                     Outcome::Fail,
                     "every build rewrites it",
+                ),
+                (
+                    "offline, default format: fails whatever the tag",
+                    with(|f| {
+                        cache(false, "MUTABLE")(f);
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                    }),
+                    Outcome::Fail,
+                    "default cache format",
+                ),
+                (
+                    "offline, right format: the tag alone decides",
+                    with(|f| {
+                        cache(true, "MUTABLE")(f);
+                        t(f).repository = Fact::skipped("--offline: no AWS calls");
+                    }),
+                    Outcome::Unknown,
+                    "the second build's cache export will fail if tag 'v42' is immutable",
                 ),
             ],
         );
