@@ -9,6 +9,7 @@ const PASSING: &str = "examples/passing.facts.json";
 const FIXED_ENGINE: &str = "examples/fixed-engine.facts.json";
 const UNDECIDED: &str = "examples/undecided.facts.json";
 const BUILD_PUSH: &str = "examples/build-push.facts.json";
+const ONBOARDING: &str = "examples/onboarding.facts.json";
 const REF: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42";
 
 #[test]
@@ -113,6 +114,15 @@ fn human_report_snapshots() {
         let r = replay(file, &["--color", "never"]);
         insta::assert_snapshot!(format!("human_{name}"), r.stdout);
     }
+}
+
+/// The seed machine's onboarding page (engine 26.1.5 on the containerd store, buildx 0.13.1): its two push
+/// landmines, each with the fix `check REF` would rank first, as a page a team pastes into its wiki.
+#[test]
+fn onboarding_page_snapshot() {
+    let r = replay(ONBOARDING, &["--format", "markdown"]);
+    assert_eq!(r.code, 0, "warnings only: {}", r.stderr);
+    insta::assert_snapshot!("markdown_onboarding", r.stdout);
 }
 
 #[test]

@@ -179,6 +179,100 @@ fn the_environment_checklist_names_the_buildx_plugin_and_builder() {
     );
 }
 
+/// The onboarding checklist names this machine's push landmines, against the real engines and buildx
+/// clients: F2 where `docker push` of a default build fails on an immutable tag, F3 where `buildx build
+/// --push` pushes twice; a fixed machine stays green. Warnings only: the checklist exits 0.
+#[test]
+fn the_checklist_warns_of_this_machines_push_failures() {
+    // (engine, buildx, image-store, buildx row)
+    let cases = [
+        ("old-containerd", "trixie", "warn", "warn"),
+        ("old-containerd", "sid", "warn", "pass"),
+        ("new-containerd", "sid", "pass", "pass"),
+        ("new-containerd", "trixie", "pass", "pass"),
+        ("old-classic", "trixie", "pass", "pass"),
+    ];
+    for (engine, dist, store, buildx) in cases {
+        let e = peers().required_engine(engine);
+        let config = buildx_config(Some(dist));
+        let mut cmd = doctor(Some(&e), &["--format", "json", "--offline"]);
+        cmd.env("DOCKER_CONFIG", config.path());
+        let r = run(cmd);
+        let case = format!("{engine} + buildx {dist}");
+        assert_eq!(r.code, 0, "{case}: {}", r.stdout);
+        let f = r.finding("image-store", None);
+        assert_eq!(f["outcome"], store, "{case}: {f}");
+        if store == "warn" {
+            let m = f["message"].as_str().unwrap();
+            assert!(m.contains("`docker push` of such a build fails"), "{m}");
+            assert!(
+                f["remediation"][0]["text"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Upgrade Docker Engine to 28.2.0"),
+                "{f}"
+            );
+        }
+        let f = r.finding("buildx", None);
+        assert_eq!(f["outcome"], buildx, "{case}: {f}");
+        if buildx == "warn" {
+            assert!(
+                f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("pushes a docker-driver build twice"),
+                "{f}"
+            );
+            assert!(
+                f["remediation"][0]["text"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Upgrade buildx to 0.22.0"),
+                "{f}"
+            );
+        }
+    }
+}
+
+/// A docker-container builder on an old BuildKit image (made by real `buildx create`, never started) is
+/// named by the checklist: multi-platform pushes to immutable tags fail with it (F5).
+#[test]
+fn the_checklist_warns_of_an_old_buildkit() {
+    let e = peers().required_engine("new-containerd");
+    let config = buildx_config(Some("sid"));
+    let engine = Engine {
+        config: config.path().to_str().unwrap().to_string(),
+        ..e.clone()
+    };
+    engine.docker_ok(
+        &[
+            "buildx",
+            "create",
+            "--name",
+            "old",
+            "--driver",
+            "docker-container",
+            "--driver-opt",
+            "image=moby/buildkit:v0.8.3",
+        ],
+        None,
+    );
+    engine.docker_ok(&["buildx", "use", "old"], None);
+    let mut cmd = doctor(Some(&e), &["--format", "json", "--offline"]);
+    cmd.env("DOCKER_CONFIG", config.path());
+    let r = run(cmd);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let f = r.finding("buildx", None);
+    assert_eq!(f["outcome"], "warn", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("BuildKit 0.8.3 pushes each child of an index to the tag"),
+        "{f}"
+    );
+}
+
 #[test]
 fn a_builder_named_but_missing_is_a_failure() {
     let e = peers().required_engine("new-containerd");

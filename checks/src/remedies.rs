@@ -51,14 +51,15 @@ pub fn make_mutable(r: &EcrRef) -> Remediation {
         .link(TAG_MUTABILITY_DOC)
 }
 
-/// Build one image manifest instead of an index with a provenance attestation.
-pub fn no_attestations(r: &EcrRef) -> Remediation {
+/// Build one image manifest instead of an index with a provenance attestation; `image` is the reference
+/// pushed (or a placeholder in the environment checklist).
+pub fn no_attestations(image: impl std::fmt::Display) -> Remediation {
     Remediation::text(
         "Build a single image manifest: turn off the default provenance attestation (and SBOM). For tools \
          that run `docker build` for you (CDK, Compose), set BUILDX_NO_DEFAULT_ATTESTATIONS=1 — spelled \
          exactly so; without the final S it is silently ignored.",
     )
-    .command(format!("docker build --provenance=false --sbom=false -t {r} ."))
+    .command(format!("docker build --provenance=false --sbom=false -t {image} ."))
     .command("export BUILDX_NO_DEFAULT_ATTESTATIONS=1")
     .link("https://docs.docker.com/build/metadata/attestations/slsa-provenance/")
 }

@@ -1,5 +1,6 @@
 //! `--format markdown`: a GitHub-flavoured Markdown report for a pull-request comment or a job summary
-//! (`--format github` appends it to `$GITHUB_STEP_SUMMARY`).
+//! (`--format github` appends it to `$GITHUB_STEP_SUMMARY`). A run with no target is the onboarding
+//! checklist, a page of its own (checklist.rs).
 //!
 //! The verdict as a heading; a table of the problems (fail, then warn, then unknown); a collapsible
 //! `<details>` per problem with its evidence and ranked fixes (commands in code blocks); passes and skips in
@@ -13,6 +14,9 @@ use super::Report;
 use crate::policy::RunVerdict;
 
 pub fn render(report: &Report) -> String {
+    if report.targets.is_empty() {
+        return super::checklist::render(report);
+    }
     let s = &report.summary;
     let mut out = String::new();
     let _ = writeln!(
@@ -133,7 +137,7 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn verdict_emoji(v: RunVerdict) -> &'static str {
+pub(super) fn verdict_emoji(v: RunVerdict) -> &'static str {
     match v {
         RunVerdict::Pass => "✅",
         RunVerdict::Fail => "❌",
@@ -164,6 +168,12 @@ fn details(out: &mut String, f: &Finding) {
         f.check,
         html(super::subject(f))
     );
+    finding_body(out, f);
+    out.push_str("</details>\n\n");
+}
+
+/// A finding's message, evidence and ranked fixes (or what would let it decide).
+pub(super) fn finding_body(out: &mut String, f: &Finding) {
     let _ = writeln!(out, "{}\n", text(&f.message));
     if let Some(from) = f.relevelled_from {
         let _ = writeln!(out, "_Re-levelled by policy from {from}._\n");
@@ -195,10 +205,9 @@ fn details(out: &mut String, f: &Finding) {
         }
         out.push('\n');
     }
-    out.push_str("</details>\n\n");
 }
 
-fn emoji(o: Outcome) -> &'static str {
+pub(super) fn emoji(o: Outcome) -> &'static str {
     match o {
         Outcome::Pass => "✅",
         Outcome::Warn => "⚠️",
@@ -216,7 +225,7 @@ fn target(f: &Finding) -> String {
 
 /// Prose from a check, which may hold `code spans`: kept as Markdown, but raw HTML is neutralised outside
 /// the code spans (inside them it shows literally anyway) and line breaks become `<br>`.
-fn text(s: &str) -> String {
+pub(super) fn text(s: &str) -> String {
     let balanced = s.matches('`').count().is_multiple_of(2);
     s.split('`')
         .enumerate()
@@ -232,7 +241,7 @@ fn text(s: &str) -> String {
 }
 
 /// A table cell: pipes escaped (GFM needs that even inside code spans).
-fn cell(s: &str) -> String {
+pub(super) fn cell(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
@@ -244,7 +253,7 @@ fn html(s: &str) -> String {
 }
 
 /// A code span that survives backticks in the value.
-fn code(s: &str) -> String {
+pub(super) fn code(s: &str) -> String {
     let longest = longest_backtick_run(s);
     let ticks = "`".repeat(longest + 1);
     let s = s.replace('\n', " ");

@@ -1,6 +1,7 @@
 //! Renderers: a report in, text out. They decide nothing: policy has already set every outcome, marked
 //! ignored findings and chosen what is shown.
 
+mod checklist;
 pub mod github;
 pub mod human;
 pub mod json;

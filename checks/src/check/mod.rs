@@ -38,6 +38,12 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// A run with no target: the onboarding checklist, where the environment checks name what this machine
+    /// would break on a push (in a `check` run the per-target verdicts decide that instead).
+    pub fn is_checklist(&self) -> bool {
+        self.facts.targets.is_empty()
+    }
+
     pub fn target(&self) -> Result<&'a TargetFacts, Unknown> {
         self.target
             .ok_or_else(|| Unknown::new("no image reference given", "name an image reference"))

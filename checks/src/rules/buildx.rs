@@ -1,9 +1,12 @@
 use crate::build::{BUILDX_PUSH_FIX, PREFER_INDEX_SINCE};
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
+    Check, CheckInfo, Context, Doc, Need, Outcome, Remediation, Scope, Severity, Unknown, Verdict,
+    need,
 };
-use crate::facts::{Fact, PushPath};
+use crate::facts::{Builder, DRIVER_DOCKER, Fact, PushPath};
 use crate::remedies::BUILDX_REMEDY;
+use crate::rules::{buildx_push, multi_platform};
+use crate::version::EngineVer;
 
 pub struct Buildx;
 
@@ -20,7 +23,8 @@ static INFO: CheckInfo = CheckInfo {
     severity: Severity::Fail,
     scope: Scope::Environment,
     paths: &[PushPath::Build, PushPath::Bake, PushPath::ImagetoolsCreate],
-    needs: &[Need::Buildx],
+    // The engine decides whether this buildx pushes twice (the checklist's warning).
+    needs: &[Need::Buildx, Need::DockerEngine],
     catalog: &["F3", "F4", "F5"],
     doc: Doc {
         what: "Finds the docker-buildx plugin the docker CLI would run (config.json's cliPluginsExtraDirs, then \
@@ -34,7 +38,9 @@ static INFO: CheckInfo = CheckInfo {
         why: "Whether a build-and-push succeeds depends on them: buildx before 0.22 pushes a docker-driver build \
               twice on a containerd-store engine (F3), buildx 0.10 and later attach a provenance attestation by \
               default (F4), and `docker build --push` without the plugin is the legacy builder, which has no \
-              --push.",
+              --push. In the environment checklist (no reference given) it warns when this buildx and builder \
+              break a push to an immutable tag: a docker-driver build pushed twice (buildx before 0.22, containerd \
+              store, engine before 28.2.0), or a docker-container builder whose BuildKit is before 0.9 or unknown.",
         fixes: &[INSTALL_BUILDX, UPGRADE_BUILDX, NAME_A_BUILDER],
         example: "✓ ED004 buildx  buildx 0.29.1 (/usr/libexec/docker/cli-plugins/docker-buildx); builder 'default': docker driver",
         references: &[
@@ -107,6 +113,11 @@ impl Check for Buildx {
                 if let Fact::Observed { value } = &b.buildkit {
                     v = v.evidence("BuildKit", value);
                 }
+                // The checklist names what this buildx and builder break on a push; a `check` run's
+                // buildx-push and multi-platform-push decide it per target.
+                if cx.is_checklist() {
+                    v = latent_failure(cx, v, version, b);
+                }
                 Ok(v)
             }
             Err(u) if builds => {
@@ -122,6 +133,61 @@ impl Check for Buildx {
             }
         }
     }
+}
+
+/// The checklist's warning for a builder that will break a push to an immutable tag: a docker-driver
+/// build pushed twice (F3), or a docker-container builder whose BuildKit pushes an index's children to the
+/// tag (F5). The engine's facts missing: no warning here (docker-daemon says why).
+fn latent_failure(cx: &Context<'_>, v: Verdict, buildx: EngineVer, b: &Builder) -> Verdict {
+    const WHEN: &str = "When you push to a repository with immutable tags";
+    if b.driver == DRIVER_DOCKER {
+        let (Ok(info), Ok((engine, raw))) = (cx.engine_info(), cx.engine_version()) else {
+            return v;
+        };
+        if buildx >= BUILDX_PUSH_FIX
+            || !info.uses_containerd_store()
+            || engine.pushes_children_by_digest()
+        {
+            return v;
+        }
+        let message = format!(
+            "{}. {WHEN}, `docker buildx build --push` (and `docker build --push`) of a default build fails: \
+             buildx {buildx} pushes a docker-driver build twice on the containerd store, the second time with \
+             engine {raw}'s docker push, whose PUTs of every manifest to the tag are refused (F3)",
+            v.message
+        );
+        return buildx_push::machine_fixes(buildx, engine).into_iter().fold(
+            Verdict {
+                outcome: Outcome::Warn,
+                message,
+                ..v
+            },
+            Verdict::fix,
+        );
+    }
+    let buildkit = match &b.buildkit {
+        Fact::Observed { value } => match EngineVer::parse(value) {
+            Some(bk) if bk >= multi_platform::BUILDKIT_PUSH_FIX => return v,
+            _ => format!("BuildKit {value} pushes"),
+        },
+        other => match Unknown::from_fact(other, "its BuildKit version", BUILDX_REMEDY) {
+            Some(u) => format!("{}; BuildKit before 0.9 pushes", u.why),
+            None => return v,
+        },
+    };
+    let message = format!(
+        "{}. {WHEN}, a multi-platform push with builder '{}' may fail: {buildkit} each child of an index to \
+         the tag before the index, and the second PUT is refused (F5)",
+        v.message, b.name
+    );
+    multi_platform::machine_fixes().into_iter().fold(
+        Verdict {
+            outcome: Outcome::Warn,
+            message,
+            ..v
+        },
+        Verdict::fix,
+    )
 }
 
 #[cfg(test)]
@@ -189,6 +255,82 @@ mod tests {
                     "buildx 0.29.1",
                 ),
             ],
+        );
+    }
+
+    /// The checklist (no reference) names what this buildx and builder break on a push to an immutable tag.
+    #[test]
+    fn the_checklist_warns_of_this_builders_push_failures() {
+        assert_table(
+            &Buildx,
+            vec![
+                (
+                    "buildx 0.13.1, docker driver, engine 26.1.5 on the containerd store (F3)",
+                    checklist(|f| f.buildx = Fact::observed(buildx("0.13.1", DRIVER_DOCKER))),
+                    Outcome::Warn,
+                    "buildx 0.13.1 pushes a docker-driver build twice",
+                ),
+                (
+                    "buildx 0.29.1",
+                    checklist(|f| f.buildx = Fact::observed(buildx("0.29.1", DRIVER_DOCKER))),
+                    Outcome::Pass,
+                    "buildx 0.29.1",
+                ),
+                (
+                    "buildx 0.13.1 on engine 28.5.2: pushed twice, harmlessly",
+                    checklist(|f| {
+                        f.buildx = Fact::observed(buildx("0.13.1", DRIVER_DOCKER));
+                        f.docker.version = engine_version("28.5.2");
+                    }),
+                    Outcome::Pass,
+                    "buildx 0.13.1",
+                ),
+                (
+                    "buildx 0.13.1 on the classic store",
+                    checklist(|f| {
+                        f.buildx = Fact::observed(buildx("0.13.1", DRIVER_DOCKER));
+                        f.docker.info = Fact::observed(classic_info());
+                    }),
+                    Outcome::Pass,
+                    "buildx 0.13.1",
+                ),
+                (
+                    "BuildKit 0.8.3 (F5)",
+                    checklist(|f| {
+                        f.buildx = Fact::observed(container_buildx(Fact::observed("0.8.3".into())))
+                    }),
+                    Outcome::Warn,
+                    "BuildKit 0.8.3 pushes each child of an index to the tag",
+                ),
+                (
+                    "a floating BuildKit image",
+                    checklist(|f| {
+                        f.buildx = Fact::observed(container_buildx(Fact::unavailable(
+                            "moby/buildkit:buildx-stable-1 names no version",
+                        )))
+                    }),
+                    Outcome::Warn,
+                    "names no version; BuildKit before 0.9 pushes",
+                ),
+                (
+                    "BuildKit 0.12.5",
+                    checklist(|f| {
+                        f.buildx = Fact::observed(container_buildx(Fact::observed("0.12.5".into())))
+                    }),
+                    Outcome::Pass,
+                    "builder 'ci'",
+                ),
+            ],
+        );
+        let f = run(
+            &Buildx,
+            &checklist(|f| f.buildx = Fact::observed(buildx("0.13.1", DRIVER_DOCKER))),
+        );
+        assert!(
+            f.remediation[0]
+                .text
+                .starts_with("Upgrade buildx to 0.22.0"),
+            "{f:?}"
         );
     }
 }

@@ -4,6 +4,7 @@ use crate::check::{
 };
 use crate::facts::{DRIVER_DOCKER, PushPath, Pushed};
 use crate::remedies;
+use crate::version::EngineVer;
 
 pub struct BuildxPush;
 
@@ -164,6 +165,22 @@ impl Check for BuildxPush {
         .fix(Remediation::text(format!("{UPGRADE_ENGINE} This one is {ev}.")).link("https://github.com/moby/moby/pull/49949"))
         .fix(remedies::exclude_tag(&r, &tag)))
     }
+}
+
+/// The ranked fixes for a machine whose `buildx build --push` pushes twice: the environment checklist
+/// (buildx) names them before any reference is given.
+pub fn machine_fixes(buildx: EngineVer, engine: EngineVer) -> Vec<Remediation> {
+    vec![
+        Remediation::text(format!("{UPGRADE_BUILDX} This one is {buildx}."))
+            .link("https://github.com/docker/buildx/releases")
+            .link("https://github.com/docker/buildx/pull/3023"),
+        Remediation::text(SINGLE_MANIFEST),
+        Remediation::text(CONTAINER_BUILDER)
+            .command("docker buildx create --name ci --driver docker-container --use"),
+        Remediation::text(format!("{UPGRADE_ENGINE} This one is {engine}."))
+            .link("https://github.com/moby/moby/pull/49949"),
+        Remediation::text(MUTABLE_TAG).link(remedies::TAG_MUTABILITY_DOC),
+    ]
 }
 
 #[cfg(test)]

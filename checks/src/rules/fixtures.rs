@@ -182,6 +182,24 @@ pub fn with(f: impl FnOnce(&mut Facts)) -> Facts {
     facts
 }
 
+/// The environment checklist of the founding machine (no target), bent by `f`.
+pub fn checklist(f: impl FnOnce(&mut Facts)) -> Facts {
+    with(|facts| {
+        facts.targets.clear();
+        f(facts)
+    })
+}
+
+/// An engine version fact.
+pub fn engine_version(version: &str) -> Fact<EngineVersion> {
+    Fact::observed(EngineVersion {
+        version: version.into(),
+        api_version: "1.51".into(),
+        os: "linux".into(),
+        arch: "amd64".into(),
+    })
+}
+
 pub fn t(facts: &mut Facts) -> &mut TargetFacts {
     &mut facts.targets[0]
 }

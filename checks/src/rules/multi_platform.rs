@@ -10,7 +10,7 @@ use crate::version::EngineVer;
 pub struct MultiPlatform;
 
 /// BuildKit pushes an index's children by digest and only the root by tag from 0.9 (moby/buildkit#2020).
-const BUILDKIT_PUSH_FIX: EngineVer = EngineVer(0, 9, 0);
+pub const BUILDKIT_PUSH_FIX: EngineVer = EngineVer(0, 9, 0);
 
 /// Ranked fixes, least invasive first: the docs list them in this order and the run cites them by name.
 const UPGRADE: &str = "Upgrade the pusher: BuildKit 0.9 or later (a docker-container builder on moby/buildkit:buildx-stable-1), buildx 0.22 or later for imagetools create.";
@@ -154,6 +154,15 @@ impl Check for MultiPlatform {
             _ => Ok(Verdict::skip("not a multi-platform push")),
         }
     }
+}
+
+/// The ranked fixes for a builder whose BuildKit pushes an index's children to the tag: the environment
+/// checklist (buildx) names them before any reference is given.
+pub fn machine_fixes() -> Vec<Remediation> {
+    vec![
+        Remediation::text(UPGRADE).command("docker buildx create --name ci --driver docker-container --driver-opt image=moby/buildkit:buildx-stable-1 --use"),
+        Remediation::text(BY_DIGEST),
+    ]
 }
 
 #[cfg(test)]

@@ -12,6 +12,10 @@ const UPGRADE_ENGINE: &str = "Upgrade Docker Engine to 28.2.0 or later (Docker D
 const SINGLE_MANIFEST: &str = "Build a single manifest: --provenance=false (and --sbom=false), or BUILDX_NO_DEFAULT_ATTESTATIONS=1 for tools that run the build.";
 const DIGEST_AWARE_PUSHER: &str = "Push with a digest-aware client: `docker buildx build --push` with buildx ≥ 0.22, crane or regctl.";
 const CLASSIC_STORE: &str = "Switch off the containerd image store (Docker Desktop setting, or features.containerd-snapshotter=false).";
+/// The fixes for 28.2.0–28.2.2 pushing a partly-present index without a tag (F16).
+pub const UPGRADE_PAST_PARTIAL_PUSH: &str = "Upgrade Docker Engine to 28.3.0 or later.";
+pub const PUSH_ONE_PLATFORM: &str =
+    "Push one platform explicitly: docker push --platform linux/amd64 …";
 const MUTABLE_TAG: &str =
     "Make the tag mutable: an IMMUTABLE_WITH_EXCLUSION filter for it, or a MUTABLE repository.";
 
@@ -87,8 +91,8 @@ impl Check for PushRisk {
                 verdict = Verdict::warn(format!(
                     "engine {raw} pushes an index whose content is partly missing as a single manifest and creates no tag (moby#50194)"
                 ))
-                .fix(Remediation::text("Upgrade Docker Engine to 28.3.0 or later."))
-                .fix(Remediation::text("Push one platform explicitly: docker push --platform linux/amd64 …"));
+                .fix(Remediation::text(UPGRADE_PAST_PARTIAL_PUSH))
+                .fix(Remediation::text(PUSH_ONE_PLATFORM));
             }
             return Ok(verdict.evidence("Version", raw));
         }
@@ -143,6 +147,18 @@ impl Check for PushRisk {
         )
         .fix(remedies::exclude_tag(&r, &tag)))
     }
+}
+
+/// The ranked fixes for a machine that will hit this on its first push of a default build to an immutable
+/// tag: the environment checklist (image-store) names them before any reference is given.
+pub fn machine_fixes(current: EngineVer) -> Vec<Remediation> {
+    vec![
+        upgrade(current),
+        remedies::no_attestations("IMAGE"),
+        Remediation::text(DIGEST_AWARE_PUSHER),
+        Remediation::text(CLASSIC_STORE).link(remedies::CONTAINERD_STORE_DOC),
+        Remediation::text(MUTABLE_TAG).link(remedies::TAG_MUTABILITY_DOC),
+    ]
 }
 
 fn upgrade(current: EngineVer) -> Remediation {

@@ -1,0 +1,81 @@
+//! The onboarding checklist as a Markdown page (`ecr-doctor --format markdown` with no target): what a
+//! team pastes into its wiki for a new machine. A title, the machine in one table, then each thing to fix
+//! before pushing as a section of its own with its ranked fixes, expanded (a page is read, not skimmed for a
+//! verdict), and the summary line last.
+
+use std::fmt::Write;
+
+use ecr_doctor_checks::Finding;
+
+use super::Report;
+use super::markdown::{cell, code, emoji, finding_body, text, verdict_emoji};
+
+pub fn render(report: &Report) -> String {
+    let s = &report.summary;
+    let mut out = String::from("# Pushing to Amazon ECR from this machine\n\n");
+    let _ = writeln!(
+        out,
+        "Checked by ecr-doctor {} against the Docker engine at {}. Run `ecr-doctor check IMAGE` (or \
+         `ecr-doctor check -- YOUR PUSH COMMAND`) before a push for the verdict on that push.\n",
+        report.tool.version,
+        code(&report.docker_endpoint)
+    );
+    out.push_str("## This machine\n\n| | Check | What it found |\n|---|---|---|\n");
+    let live: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.ignored.is_none())
+        .collect();
+    for f in &live {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` ({}) | {} |",
+            emoji(f.outcome),
+            f.check,
+            f.id,
+            cell(&text(first_sentence(&f.message)))
+        );
+    }
+    out.push('\n');
+
+    let mut problems: Vec<&Finding> = live
+        .iter()
+        .copied()
+        .filter(|f| f.outcome.is_problem())
+        .collect();
+    problems.sort_by_key(|f| std::cmp::Reverse(f.outcome));
+    if problems.is_empty() {
+        out.push_str("Nothing on this machine stands in the way of a push.\n\n");
+    } else {
+        out.push_str("## Before you push\n\n");
+        for f in problems {
+            let _ = writeln!(out, "### {} `{}` ({})\n", emoji(f.outcome), f.check, f.id);
+            finding_body(&mut out, f);
+        }
+    }
+    for f in report.findings.iter().filter(|f| f.ignored.is_some()) {
+        let i = f.ignored.as_ref().expect("filtered on ignored");
+        let _ = writeln!(
+            out,
+            "- 🔕 `{}` ({}) is ignored ({}): {}",
+            f.check,
+            f.id,
+            text(&i.origin),
+            text(&i.reason)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "**{} {}**: {}  {}",
+        verdict_emoji(s.verdict),
+        s.verdict_word(),
+        s.counts(),
+        s.policy_note(code)
+    );
+    out
+}
+
+/// The table shows what a check found; the section below says what it means for a push.
+fn first_sentence(message: &str) -> &str {
+    message.split_once(". ").map_or(message, |(first, _)| first)
+}
