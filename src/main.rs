@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use ecr_doctor_checks::facts::{FACTS_SCHEMA_VERSION, Facts, PushCommand, Pushed};
-use ecr_doctor_checks::{EcrRef, Scope, docs, registry};
+use ecr_doctor_checks::{EcrRef, docs, registry};
 
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format};
 use crate::config::Settings;
@@ -169,14 +169,9 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
     let facts = match &facts_file {
         Some(path) => load_facts(path, &refs)?,
         None => {
-            let needs: HashSet<_> = registry::CHECKS
-                .iter()
+            let needs: HashSet<_> = registry::select(push_command.path, targets.is_empty())
                 .map(|c| c.info())
-                .filter(|i| {
-                    skipped(i).is_none()
-                        && i.applies_to(push_command.path, targets.is_empty())
-                        && (i.scope == Scope::Environment || !targets.is_empty())
-                })
+                .filter(|i| skipped(i).is_none())
                 .flat_map(|i| i.needs.iter().copied())
                 .collect();
             let plan = Plan {

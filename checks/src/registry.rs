@@ -3,7 +3,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::check::{Check, CheckInfo, Context, Finding, Scope, Unknown, Verdict};
-use crate::facts::Facts;
+use crate::facts::{Facts, PushPath};
 use crate::rules;
 
 pub static CHECKS: &[&dyn Check] = &[
@@ -44,8 +44,18 @@ pub fn find_info(key: &str) -> Option<&'static CheckInfo> {
     })
 }
 
-/// Runs every check over the facts: environment checks once, target checks per target. A check for
-/// which `skipped` gives a reason (the user's `--skip`) is not run and is reported as Skip with it.
+/// The checks a run has, in report order: the one selection the probes' needs and the report both use. A
+/// check about another push path has nothing to say about this command, so it is not listed; target checks
+/// need targets.
+pub fn select(path: PushPath, environment_run: bool) -> impl Iterator<Item = &'static dyn Check> {
+    CHECKS.iter().copied().filter(move |c| {
+        let i = c.info();
+        i.applies_to(path, environment_run) && (i.scope == Scope::Environment || !environment_run)
+    })
+}
+
+/// Runs the selected checks over the facts: environment checks once, target checks per target. A check
+/// for which `skipped` gives a reason (the user's `--skip`) is not run and is reported as Skip with it.
 /// A check that panics becomes one Unknown row; it never aborts the run.
 pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -53,13 +63,9 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
         facts,
         target: None,
     };
-    // A check about another push path has nothing to say about this command: it is not listed.
-    let (path, environment_run) = (facts.command.path, facts.targets.is_empty());
+    let selected: Vec<&dyn Check> = select(facts.command.path, facts.targets.is_empty()).collect();
     let mut each = |scope: Scope, cx: &Context<'_>| {
-        for check in CHECKS
-            .iter()
-            .filter(|c| c.info().scope == scope && c.info().applies_to(path, environment_run))
-        {
+        for check in selected.iter().filter(|c| c.info().scope == scope) {
             findings.push(match skipped(check.info()) {
                 Some(why) => finding(check.info(), cx, Verdict::skip(why)),
                 None => evaluate(*check, cx),
