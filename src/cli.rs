@@ -132,6 +132,16 @@ pub struct CheckArgs {
     /// Run the checks on a facts file saved with --save-facts: no Docker, no AWS
     #[arg(long, value_name = "FILE", env = "ECR_DOCTOR_FACTS", conflicts_with_all = ["save_facts", "offline"])]
     pub facts: Option<PathBuf>,
+    /// The service that will run the image, whose limits the pushed image must meet (lambda: one image
+    /// manifest, no index)
+    #[arg(
+        long = "for",
+        value_name = "CONSUMER",
+        value_enum,
+        env = "ECR_DOCTOR_FOR",
+        conflicts_with = "facts"
+    )]
+    pub consumer: Option<Consumer>,
     /// Write the facts gathered in this run to FILE (JSON), for replay with --facts
     #[arg(long, value_name = "FILE", env = "ECR_DOCTOR_SAVE_FACTS")]
     pub save_facts: Option<PathBuf>,
@@ -227,6 +237,21 @@ pub enum Format {
     Github,
     /// Markdown for a pull-request comment (src/render/markdown.rs)
     Markdown,
+}
+
+/// A service that runs the pushed image (`--for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Consumer {
+    /// AWS Lambda: one image manifest, no image index
+    Lambda,
+}
+
+impl From<Consumer> for ecr_doctor_checks::facts::Consumer {
+    fn from(c: Consumer) -> Self {
+        match c {
+            Consumer::Lambda => ecr_doctor_checks::facts::Consumer::Lambda,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -126,6 +126,7 @@ fn env(args: EnvArgs, matches: &ArgMatches) -> Result<u8, Error> {
             local_image: vec![],
             facts: None,
             save_facts: None,
+            consumer: None,
             run: args.run,
             output: args.output,
         },
@@ -154,14 +155,16 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
         local_image,
         facts: facts_file,
         save_facts,
+        consumer,
         output,
         ..
     } = args;
-    let (push_command, targets) = if command.is_empty() {
+    let (mut push_command, targets) = if command.is_empty() {
         (PushCommand::default(), targets(&refs, &local_image)?)
     } else {
         from_command(&command)?
     };
+    push_command.consumer = consumer.map(Into::into);
     let skipped = policy::skipped(&settings);
     let format = settings.format.value;
     let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
@@ -169,7 +172,7 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
     let facts = match &facts_file {
         Some(path) => load_facts(path, &refs)?,
         None => {
-            let needs: HashSet<_> = registry::select(push_command.path, targets.is_empty())
+            let needs: HashSet<_> = registry::select(&push_command, targets.is_empty())
                 .map(|c| c.info())
                 .filter(|i| skipped(i).is_none())
                 .flat_map(|i| i.needs.iter().copied())

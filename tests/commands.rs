@@ -273,6 +273,66 @@ fn the_checklist_warns_of_an_old_buildkit() {
     );
 }
 
+/// `--for lambda`: a push that succeeds (a mutable tag) still fails the check when Lambda would refuse what
+/// it pushes — a default build's index on the containerd store — and passes one image manifest; against real
+/// engines, for `docker push` and for a build that pushes.
+#[test]
+fn lambda_refuses_an_index_that_the_push_accepts() {
+    let e = peers().required_engine("new-containerd");
+    let (_, r) = repository("cmd-lambda", "MUTABLE");
+    e.build(&r, "lambda index", &[]);
+    let for_lambda = |extra: &[&str]| {
+        let mut args = vec!["check", "--format", "json", "--for", "lambda"];
+        args.extend_from_slice(extra);
+        let mut cmd = doctor(Some(&e), &args);
+        cmd.env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
+        run(cmd)
+    };
+    let run_index = for_lambda(&[&r]);
+    assert_eq!(run_index.outcome("push-risk", Some(&r)), "pass");
+    let f = run_index.finding("consumer-shape", Some(&r));
+    assert_eq!(f["outcome"], "fail", "{f}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("Lambda refuses an image index"),
+        "{f}"
+    );
+    assert_eq!(run_index.code, 1);
+
+    e.build(&r, "lambda manifest", &["--provenance=false"]);
+    let run_one = for_lambda(&[&r]);
+    assert_eq!(
+        run_one.outcome("consumer-shape", Some(&r)),
+        "pass",
+        "{}",
+        run_one.stdout
+    );
+
+    // Without --for the check has nothing to say, and is not listed.
+    let plain = check(&e, &[&r], &[]);
+    assert!(!plain.stdout.contains("consumer-shape"), "{}", plain.stdout);
+
+    // A build that pushes: its predicted shape.
+    let config = buildx_config(Some("sid"));
+    let ctx = tempfile::tempdir().unwrap();
+    let mut args = vec!["check", "--format", "json", "--for", "lambda", "--"];
+    let argv = ["docker", "buildx", "build", "--push", "-t", &r, "."];
+    args.extend_from_slice(&argv);
+    let mut cmd = doctor(Some(&e), &args);
+    cmd.env("DOCKER_CONFIG", config.path())
+        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url())
+        .current_dir(ctx.path());
+    let build = run(cmd);
+    assert_eq!(
+        build.outcome("consumer-shape", Some(&r)),
+        "fail",
+        "{}",
+        build.stdout
+    );
+}
+
 #[test]
 fn a_builder_named_but_missing_is_a_failure() {
     let e = peers().required_engine("new-containerd");

@@ -1,6 +1,8 @@
 //! What a build will push, decided before it runs the way buildx decides it: the builder's driver, the
 //! engine's image store, the buildx version, the command's flags and this shell's variables.
 
+use std::borrow::Cow;
+
 use crate::check::{Context, Unknown, need};
 use crate::facts::{
     BuildOutput, Builder, Buildx, ChildManifest, DRIVER_DOCKER, ImageShape, MEDIA_TYPE_OCI_INDEX,
@@ -80,6 +82,16 @@ impl<'a> Context<'a> {
         } else {
             Ok(true)
         }
+    }
+
+    /// The image pushed to this target: the local image's shape (`docker push`), or the one its build will
+    /// make; `None` for a cache export or an index assembled in the registry, which no local image shows.
+    pub fn pushed_shape(&self) -> Result<Option<Cow<'a, ImageShape>>, Unknown> {
+        Ok(match self.pushed()? {
+            Pushed::LocalImage => Some(Cow::Borrowed(self.local_shape()?)),
+            Pushed::Build(out) => Some(Cow::Owned(self.build_shape(out)?)),
+            Pushed::Cache(_) | Pushed::Index { .. } => None,
+        })
     }
 
     /// The image a build will push: an index when it has several platforms or attestations.

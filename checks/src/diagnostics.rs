@@ -9,7 +9,6 @@ pub static UNMATCHED_IGNORE: CheckInfo = CheckInfo {
     title: "An ignore matched no finding in this run",
     severity: Severity::Warn,
     scope: Scope::Environment,
-    paths: &[],
     needs: &[],
     catalog: &[],
     doc: Doc {
@@ -24,6 +23,7 @@ pub static UNMATCHED_IGNORE: CheckInfo = CheckInfo {
         example: "! ED901 unmatched-ignore  the ignore of tag-collision in .ecr-doctor.toml matched nothing (reason: release re-push)",
         references: &["https://embarkstudios.github.io/cargo-deny/checks/advisories/cfg.html"],
     },
+    ..CheckInfo::BASE
 };
 
 pub static EXPIRED_IGNORE: CheckInfo = CheckInfo {
@@ -32,7 +32,6 @@ pub static EXPIRED_IGNORE: CheckInfo = CheckInfo {
     title: "An ignore is past its expiry date",
     severity: Severity::Warn,
     scope: Scope::Environment,
-    paths: &[],
     needs: &[],
     catalog: &[],
     doc: Doc {
@@ -46,6 +45,7 @@ pub static EXPIRED_IGNORE: CheckInfo = CheckInfo {
         example: "! ED902 expired-ignore  the ignore of push-risk in .ecr-doctor.toml expired on 2026-01-31",
         references: &["https://embarkstudios.github.io/cargo-deny/checks/cfg.html"],
     },
+    ..CheckInfo::BASE
 };
 
 pub static ALL: &[&CheckInfo] = &[&UNMATCHED_IGNORE, &EXPIRED_IGNORE];

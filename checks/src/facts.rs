@@ -210,6 +210,25 @@ pub struct PushCommand {
     /// References the command pushes that are not ECR: listed, not checked.
     #[serde(default)]
     pub not_checked: Vec<String>,
+    /// What will run the image (`--for`), when said: its limits decide beyond the push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<Consumer>,
+}
+
+/// A service that runs the pushed image and refuses some shapes of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Consumer {
+    /// AWS Lambda: one image manifest, not an index (aws/aws-lambda-roadmap#82).
+    Lambda,
+}
+
+impl Consumer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Consumer::Lambda => "Lambda",
+        }
+    }
 }
 
 /// How the command pushes.

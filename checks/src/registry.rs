@@ -3,7 +3,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::check::{Check, CheckInfo, Context, Finding, Scope, Unknown, Verdict};
-use crate::facts::{Facts, PushPath};
+use crate::facts::{Facts, PushCommand};
 use crate::rules;
 
 pub static CHECKS: &[&dyn Check] = &[
@@ -24,6 +24,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::multi_platform::MultiPlatform,
     &rules::registry_cache::RegistryCache,
     &rules::artifact_attestations::ArtifactAttestations,
+    &rules::consumer::ConsumerShape,
 ];
 
 /// A check by ID (`ED205`, any case) or name (`push-risk`).
@@ -45,12 +46,18 @@ pub fn find_info(key: &str) -> Option<&'static CheckInfo> {
 }
 
 /// The checks a run has, in report order: the one selection the probes' needs and the report both use. A
-/// check about another push path has nothing to say about this command, so it is not listed; target checks
-/// need targets.
-pub fn select(path: PushPath, environment_run: bool) -> impl Iterator<Item = &'static dyn Check> {
+/// check about another push path, or about the service that runs the image when none is named (`--for`),
+/// has nothing to say about this command, so it is not listed; target checks need targets.
+pub fn select(
+    command: &PushCommand,
+    environment_run: bool,
+) -> impl Iterator<Item = &'static dyn Check> {
+    let (path, consumer) = (command.path, command.consumer.is_some());
     CHECKS.iter().copied().filter(move |c| {
         let i = c.info();
-        i.applies_to(path, environment_run) && (i.scope == Scope::Environment || !environment_run)
+        i.applies_to(path, environment_run)
+            && (i.scope == Scope::Environment || !environment_run)
+            && (consumer || !i.about_consumer)
     })
 }
 
@@ -63,7 +70,7 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
         facts,
         target: None,
     };
-    let selected: Vec<&dyn Check> = select(facts.command.path, facts.targets.is_empty()).collect();
+    let selected: Vec<&dyn Check> = select(&facts.command, facts.targets.is_empty()).collect();
     let mut each = |scope: Scope, cx: &Context<'_>| {
         for check in selected.iter().filter(|c| c.info().scope == scope) {
             findings.push(match skipped(check.info()) {
@@ -222,10 +229,12 @@ mod tests {
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1".to_string(),
             "app:v1".to_string(),
         );
-        let facts = Facts::not_gathered(
-            Default::default(),
-            [(&reference, &local, &Default::default())],
-        );
+        // A consumer named, so that consumer-shape has to decide from facts too.
+        let command = crate::facts::PushCommand {
+            consumer: Some(crate::facts::Consumer::Lambda),
+            ..Default::default()
+        };
+        let facts = Facts::not_gathered(command, [(&reference, &local, &Default::default())]);
         let findings = run(&facts, |_| None);
         for c in CHECKS
             .iter()

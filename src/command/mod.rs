@@ -591,6 +591,7 @@ impl Plan {
                 argv: Vec::new(),
                 builder,
                 not_checked: others.into_iter().map(|(r, _)| r).collect(),
+                consumer: None,
             },
             pushes,
         }

@@ -25,8 +25,33 @@ pub struct CheckInfo {
     pub needs: &'static [Need],
     /// Failure-catalog entries it covers, e.g. `["F2", "F3"]`.
     pub catalog: &'static [&'static str],
+    /// About the service that runs the image: listed only when `--for` names one.
+    pub about_consumer: bool,
     #[serde(flatten)]
     pub doc: Doc,
+}
+
+impl CheckInfo {
+    /// The defaults a check's `INFO` completes with `..CheckInfo::BASE`: every push path, no facts read, no
+    /// catalog entry, not about a consumer. A new field gets its default here, not in every check.
+    pub const BASE: CheckInfo = CheckInfo {
+        id: "",
+        name: "",
+        title: "",
+        severity: Severity::Fail,
+        scope: Scope::Target,
+        paths: &[],
+        needs: &[],
+        catalog: &[],
+        about_consumer: false,
+        doc: Doc {
+            what: "",
+            why: "",
+            fixes: &[],
+            example: "",
+            references: &[],
+        },
+    };
 }
 
 impl CheckInfo {

@@ -43,6 +43,7 @@ static INFO: CheckInfo = CheckInfo {
             "aws/containers-roadmap#2783",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for ArtifactAttestations {

@@ -20,7 +20,6 @@ static INFO: CheckInfo = CheckInfo {
     title: "Whether builds from this shell attach the default provenance attestation",
     severity: Severity::Fail,
     scope: Scope::Environment,
-    paths: &[],
     needs: &[Need::BuildEnv],
     catalog: &["F4"],
     doc: Doc {
@@ -40,6 +39,7 @@ static INFO: CheckInfo = CheckInfo {
             "aws/aws-cdk#31549",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for BuildAttestations {

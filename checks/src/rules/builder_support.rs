@@ -37,6 +37,7 @@ static INFO: CheckInfo = CheckInfo {
             remedies::CONTAINERD_STORE_DOC,
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for BuilderSupport {

@@ -50,6 +50,7 @@ static INFO: CheckInfo = CheckInfo {
             "docker/buildx#2482",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for Buildx {

@@ -16,7 +16,6 @@ static INFO: CheckInfo = CheckInfo {
     title: "The Docker engine answers",
     severity: Severity::Fail,
     scope: Scope::Environment,
-    paths: &[],
     needs: &[Need::DockerEngine],
     catalog: &["F2", "F16"],
     doc: Doc {
@@ -32,6 +31,7 @@ static INFO: CheckInfo = CheckInfo {
             "https://docs.docker.com/engine/manage-resources/contexts/",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for DockerDaemon {

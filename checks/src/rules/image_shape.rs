@@ -17,7 +17,6 @@ static INFO: CheckInfo = CheckInfo {
     title: "What the push would send: one manifest, or an index with attestations",
     severity: Severity::Warn,
     scope: Scope::Target,
-    paths: &[],
     needs: &[
         Need::DockerEngine,
         Need::LocalImage,
@@ -50,6 +49,7 @@ static INFO: CheckInfo = CheckInfo {
             "moby/moby#50194",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for ImageShape {
@@ -58,23 +58,11 @@ impl Check for ImageShape {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        let predicted;
-        let shape = match cx.pushed()? {
-            Pushed::LocalImage => cx.local_shape()?,
-            Pushed::Build(out) => {
-                predicted = cx.build_shape(out)?;
-                &predicted
-            }
-            Pushed::Cache(_) => {
-                return Ok(Verdict::skip(
-                    "a build cache export, not an image (see registry-cache)",
-                ));
-            }
-            Pushed::Index { .. } => {
-                return Ok(Verdict::skip(
-                    "an index imagetools create assembles from images already in the registry",
-                ));
-            }
+        let Some(shape) = cx.pushed_shape()? else {
+            return Ok(Verdict::skip(match cx.pushed()? {
+                Pushed::Cache(_) => "a build cache export, not an image (see registry-cache)",
+                _ => "an index imagetools create assembles from images already in the registry",
+            }));
         };
         let describe = shape.describe();
         let base = |v: Verdict| {

@@ -12,7 +12,6 @@ static INFO: CheckInfo = CheckInfo {
     title: "Which image store the engine uses",
     severity: Severity::Warn,
     scope: Scope::Environment,
-    paths: &[],
     needs: &[Need::DockerEngine],
     catalog: &["F2", "F4", "F16"],
     doc: Doc {
@@ -39,6 +38,7 @@ static INFO: CheckInfo = CheckInfo {
             "moby/moby daemon/containerd/service.go",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for ImageStore {

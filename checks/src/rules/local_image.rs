@@ -30,6 +30,7 @@ static INFO: CheckInfo = CheckInfo {
         example: "✗ ED203 local-image  no local image '123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42'",
         references: &["https://docs.docker.com/reference/cli/docker/image/tag/"],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for LocalImage {

@@ -5,6 +5,7 @@ pub mod build_attestations;
 pub mod builder_support;
 pub mod buildx;
 pub mod buildx_push;
+pub mod consumer;
 pub mod docker_daemon;
 pub mod image_shape;
 pub mod image_store;

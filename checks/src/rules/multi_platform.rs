@@ -44,6 +44,7 @@ static INFO: CheckInfo = CheckInfo {
             "https://docs.docker.com/build/building/multi-platform/",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for MultiPlatform {

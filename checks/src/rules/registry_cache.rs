@@ -35,6 +35,7 @@ static INFO: CheckInfo = CheckInfo {
             remedies::TAG_MUTABILITY_DOC,
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for RegistryCache {

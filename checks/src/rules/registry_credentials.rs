@@ -23,7 +23,6 @@ static INFO: CheckInfo = CheckInfo {
     title: "docker has credentials for the registry host",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[],
     needs: &[Need::DockerConfig],
     catalog: &["F10"],
     doc: Doc {
@@ -44,6 +43,7 @@ static INFO: CheckInfo = CheckInfo {
             "aws/aws-cli#2351, aws-actions/amazon-ecr-login#337",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for RegistryCredentials {

@@ -17,7 +17,6 @@ static INFO: CheckInfo = CheckInfo {
     title: "The image reference names a private ECR repository",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[],
     needs: &[],
     catalog: &["F11", "F12"],
     doc: Doc {
@@ -35,6 +34,7 @@ static INFO: CheckInfo = CheckInfo {
             "https://docs.aws.amazon.com/AmazonECR/latest/userguide/docker-push-ecr-image.html",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for RegistryRef {

@@ -22,7 +22,6 @@ static INFO: CheckInfo = CheckInfo {
     title: "The ECR repository exists",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[],
     needs: &[Need::EcrRepository],
     catalog: &["F11"],
     doc: Doc {
@@ -39,6 +38,7 @@ static INFO: CheckInfo = CheckInfo {
             "aws-actions/amazon-ecr-login#166",
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for RepositoryExists {

@@ -22,7 +22,6 @@ static INFO: CheckInfo = CheckInfo {
     title: "The tag is not already taken by another image",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[],
     needs: &[
         Need::EcrRepository,
         Need::EcrImage,
@@ -58,6 +57,7 @@ static INFO: CheckInfo = CheckInfo {
             remedies::TAG_MUTABILITY_DOC,
         ],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for TagCollision {

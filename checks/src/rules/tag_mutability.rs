@@ -21,7 +21,6 @@ static INFO: CheckInfo = CheckInfo {
     title: "Whether the repository lets this tag be overwritten",
     severity: Severity::Warn,
     scope: Scope::Target,
-    paths: &[],
     needs: &[Need::EcrRepository],
     catalog: &["F1", "F17"],
     doc: Doc {
@@ -38,6 +37,7 @@ static INFO: CheckInfo = CheckInfo {
         example: "✓ ED201 tag-mutability  tag 'v42' is immutable: IMMUTABLE_WITH_EXCLUSION and it matches none of the filters [latest, dev-*]",
         references: &[remedies::TAG_MUTABILITY_DOC, FILTERS_DOC],
     },
+    ..CheckInfo::BASE
 };
 
 impl Check for TagMutability {
