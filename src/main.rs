@@ -42,9 +42,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            // The error may quote the command line: never its secrets, never its control characters.
+            let argv: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
             eprintln!(
                 "ecr-doctor: error: {}",
-                render::escape_controls(&e.to_string())
+                render::escape_controls(&command::scrub(&e.to_string(), &argv))
             );
             ExitCode::from(2)
         }
@@ -57,7 +61,12 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {
     match cli.command {
         None => env(cli.env, matches),
         Some(Command::Env(args)) => env(args, sub),
-        Some(Command::Check(args)) => check(args, sub),
+        Some(Command::Check(args)) => {
+            // clap reads `check --` with nothing after it (an unset `$PUSH_COMMAND`) as no command at all;
+            // the `--` says a command was meant, and the parser refuses an empty one.
+            let command_given = !args.command.is_empty() || std::env::args_os().any(|a| a == "--");
+            check(args, sub, command_given)
+        }
         Some(Command::Checks { format }) => {
             print(&list_checks(format));
             Ok(0)
@@ -108,6 +117,7 @@ fn env(args: EnvArgs, matches: &ArgMatches) -> Result<u8, Error> {
             output: args.output,
         },
         matches,
+        false,
     )
 }
 
@@ -124,7 +134,7 @@ fn init(force: bool) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
+fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u8, Error> {
     let settings = Settings::resolve(&args.run, &args.output, matches)?;
     let CheckArgs {
         refs,
@@ -135,10 +145,10 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
         output,
         ..
     } = args;
-    let (push_command, targets) = if command.is_empty() {
-        (PushCommand::default(), targets(&refs, &local_image)?)
-    } else {
+    let (push_command, targets) = if command_given {
         from_command(&command)?
+    } else {
+        (PushCommand::default(), targets(&refs, &local_image)?)
     };
     let skipped = policy::skipped(&settings);
     let format = settings.format.value;
@@ -215,7 +225,10 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
     if format == Format::Github
         && let Err(e) = render::github::write_step_summary(&report)
     {
-        eprintln!("ecr-doctor: warning: {e}");
+        eprintln!(
+            "ecr-doctor: warning: {}",
+            render::escape_controls(&e.to_string())
+        );
     }
     Ok(exit_code)
 }

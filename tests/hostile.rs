@@ -1,0 +1,334 @@
+//! Hostile input against the real binary, each case under an address-space limit (`prlimit --as`, 1 GiB)
+//! and a wall-clock limit, with the Docker socket dead and no AWS call made (`--offline` or `--facts`): the
+//! answer is the documented exit code, one line on stderr when the input is refused, no panic text, no
+//! secret from the command line, and no raw control character in any output format.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{FAKE_REGISTRY_TOKEN, Run};
+
+/// The address space a run may use: ecr-doctor is a few MB of work; 1 GiB is far above any real input.
+const MEMORY_LIMIT: u64 = 1 << 30;
+/// A case must end within this, input included (the probes' own timeouts are not involved offline).
+const TIME_LIMIT: Duration = Duration::from_secs(10);
+/// Given as a secret on every command line that can carry one: it must appear nowhere.
+const CANARY: &str = "s3cr3tCANARY";
+const ECR: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+
+/// A scratch directory and the environment of a run in it.
+struct Case {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Case {
+    fn new() -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("docker")).unwrap();
+        Case {
+            dir,
+            env: vec![
+                ("DOCKER_HOST".into(), "unix:///nonexistent".into()),
+                ("DOCKER_CONFIG".into(), "docker".into()),
+            ],
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: impl AsRef<[u8]>) -> &Case {
+        std::fs::write(self.path(name), text).unwrap();
+        self
+    }
+
+    fn env(mut self, name: &str, value: &str) -> Case {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// The binary in the scratch directory, under the limits; output is captured in files, so a flood
+    /// cannot block it.
+    fn run(&self, args: &[&str]) -> Run {
+        let out = |name: &str| std::fs::File::create(self.path(name)).unwrap();
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--as={MEMORY_LIMIT}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_ecr-doctor"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(out(".stdout"))
+            .stderr(out(".stderr"));
+        let start = Instant::now();
+        let mut child = cmd.spawn().expect("prlimit (util-linux) runs");
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if start.elapsed() > TIME_LIMIT {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("{args:?} ran past {TIME_LIMIT:?}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let read = |name: &str| {
+            String::from_utf8_lossy(&std::fs::read(self.path(name)).unwrap()).into_owned()
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: read(".stdout"),
+            stderr: read(".stderr"),
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+/// What every answer to hostile input must be, whatever its exit code.
+fn assert_clean(run: &Run, what: &str) {
+    for text in [&run.stdout, &run.stderr] {
+        assert!(
+            !text.contains("panicked"),
+            "{what}: panic text: {}",
+            run.stderr
+        );
+        assert!(!text.contains(CANARY), "{what}: the secret leaked: {text}");
+        assert!(
+            !text.contains(FAKE_REGISTRY_TOKEN),
+            "{what}: the login leaked"
+        );
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\t')),
+            "{what}: a raw control character: {text:?}"
+        );
+    }
+}
+
+/// Refused: exit 2, one line on stderr naming `needle`.
+fn assert_refused(run: &Run, needle: &str, what: &str) {
+    assert_clean(run, what);
+    assert_eq!(
+        run.code, 2,
+        "{what}: exit {}: {}{}",
+        run.code, run.stdout, run.stderr
+    );
+    let lines: Vec<&str> = run.stderr.trim_end().lines().collect();
+    assert_eq!(lines.len(), 1, "{what}: not one line: {}", run.stderr);
+    assert!(
+        lines[0].contains(needle),
+        "{what}: '{needle}' not in: {}",
+        lines[0]
+    );
+}
+
+// --- an empty command ----------------------------------------------------------------------------------
+
+#[test]
+fn an_empty_push_command_is_a_usage_error_never_a_pass() {
+    let case = Case::new();
+    // `ecr-doctor check -- $PUSH_COMMAND` with the variable unset, empty or blank, quoted or not.
+    for args in [
+        &["check", "--offline", "--"][..],
+        &["check", "--offline", "--", ""],
+        &["check", "--offline", "--", " ", "\t"],
+        &["check", "--", ""],
+        &["check", "--allow-undecided", "--fail-on", "never", "--"],
+    ] {
+        assert_refused(
+            &case.run(args),
+            "no command after `--`",
+            &format!("{args:?}"),
+        );
+    }
+    // Without `--` it is still the environment checklist.
+    let env_only = case.run(&[
+        "check",
+        "--offline",
+        "--allow-undecided",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(env_only.code, 0, "{}", env_only.stderr);
+}
+
+// --- secrets in errors ---------------------------------------------------------------------------------
+
+#[test]
+fn no_error_echoes_a_build_argument_secret_or_bake_argument() {
+    let case = Case::new();
+    case.write(
+        "docker-bake.hcl",
+        "target \"app\" {\n  tags = [\"ECR/app:v1\"]\n}\n",
+    );
+    // Each command as words, `SECRET` standing for the canary.
+    let cases = [
+        // A typo in the subcommand: the error quotes the words after it.
+        ("docker biuld --build-arg=TOKEN=SECRET -t x .", "biuld"),
+        ("docker biuld --build-arg TOKEN=SECRET -t x .", "biuld"),
+        // A typo in the flag: one dash.
+        (
+            "docker build -build-arg=TOKEN=SECRET .",
+            "unknown shorthand flag",
+        ),
+        // A flag the subcommand lacks, with the secret beside it.
+        (
+            "docker push --secret=id=npm,env=SECRET x",
+            "unknown flag: --secret",
+        ),
+        ("docker --build-arg=TOKEN=SECRET push", "unknown flag"),
+        // Errors later in the reading, with the secret elsewhere on the line.
+        (
+            "docker build --build-arg TOKEN=SECRET -t x --push .",
+            "pushes no ECR image",
+        ),
+        (
+            "docker build --build-arg TOKEN=SECRET -t SECRET:SECRET --push .",
+            "pushes no ECR image",
+        ),
+        (
+            "docker buildx bake --set app.args.TOKEN=SECRET --push nope",
+            "\"nope\" is not defined",
+        ),
+        (
+            "docker buildx bake --set=app.args.TOKEN=SECRET -f missing.hcl",
+            "missing.hcl",
+        ),
+    ];
+    for (line, needle) in cases {
+        let line = line.replace("SECRET", CANARY);
+        let mut args = vec!["check", "--offline", "--"];
+        args.extend(line.split_whitespace());
+        assert_refused(&case.run(&args), needle, &line);
+    }
+}
+
+// --- control characters at the render boundary -------------------------------------------------------
+
+const FORMATS: [&str; 6] = ["human", "json", "sarif", "junit", "github", "markdown"];
+
+/// ESC sequences (clear the screen, cursor up), BEL, C1 CSI and DEL (no `;`: the `--ignore` separator).
+const HOSTILE: &str = "PWNED\x1b[2J\x1b[1A\x07\u{9b}31m\x7f";
+
+/// The founding case's facts with hostile text in every string a facts file can carry to a report.
+fn hostile_facts() -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/founding-case.facts.json"),
+    )
+    .unwrap();
+    let mut facts: serde_json::Value = serde_json::from_str(&text).unwrap();
+    facts["docker"]["endpoint"] = format!("unix:///run/{HOSTILE}.sock").into();
+    let info = &mut facts["docker"]["info"]["value"];
+    info["driver"] = format!("overlay{HOSTILE}").into();
+    let target = &mut facts["targets"][0];
+    target["local_image"] = format!("app{HOSTILE}").into();
+    // As an ECR API error would leave them.
+    target["repository"] = serde_json::json!({
+        "status": "denied",
+        "action": format!("ecr:DescribeRepositories{HOSTILE}"),
+        "why": format!("AccessDeniedException: {HOSTILE}"),
+    });
+    target["remote_tag"] = serde_json::json!({
+        "status": "unavailable",
+        "why": format!("service error: {HOSTILE}"),
+    });
+    serde_json::to_string(&facts).unwrap()
+}
+
+#[test]
+fn control_characters_from_facts_files_are_escaped_in_every_format() {
+    let case = Case::new();
+    case.write("hostile.facts.json", hostile_facts())
+        .write("summary.md", "");
+    let case = case.env("GITHUB_STEP_SUMMARY", "summary.md");
+    let reason = format!("ED205=accepted{HOSTILE}");
+    for format in FORMATS {
+        let run = case.run(&[
+            "check",
+            "--facts",
+            "hostile.facts.json",
+            "--format",
+            format,
+            "--ignore",
+            &reason,
+            "--ignore",
+            &format!("ED101=matches nothing{HOSTILE}"),
+        ]);
+        assert_clean(&run, format);
+        assert!(run.code <= 3 && run.code != 2, "{format}: {}", run.stderr);
+        if matches!(format, "human" | "markdown" | "github") {
+            assert!(
+                run.stdout.contains("\\u{1b}"),
+                "{format}: not shown escaped"
+            );
+        }
+    }
+    let summary = std::fs::read_to_string(case.path("summary.md")).unwrap();
+    assert!(
+        summary.contains("PWNED") && !summary.contains('\x1b'),
+        "{summary}"
+    );
+    // JSON keeps the text itself, encoded.
+    let run = case.run(&["check", "--facts", "hostile.facts.json", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["docker_endpoint"],
+        format!("unix:///run/{HOSTILE}.sock")
+    );
+}
+
+#[test]
+fn control_characters_from_the_environment_and_bake_files_are_escaped() {
+    let case = Case::new();
+    let target = format!("app{HOSTILE}");
+    case.write(
+        "docker-bake.json",
+        serde_json::json!({
+            "group": { "default": { "targets": [target.clone()] } },
+            "target": { target.clone(): { "tags": [format!("{ECR}/app:v1")] } },
+        })
+            .to_string(),
+    )
+    .write(
+        "compose.yaml",
+        // YAML's escapes for the same characters.
+        format!(
+            "services:\n  \"webPWNED\\e[2J\\a\\x9b31m\\x7f\":\n    image: {ECR}/web:v1\n    build: .\n"
+        ),
+    );
+    let case = case
+        .env("DOCKER_HOST", &format!("unix:///nonexistent{HOSTILE}"))
+        .env("NO_COLOR", "1");
+    for format in FORMATS {
+        for files in [&["-f", "docker-bake.json"][..], &["-f", "compose.yaml"]] {
+            let mut args = vec!["check", "--offline", "--format", format, "--"];
+            args.extend(["docker", "buildx", "bake", "--push"]);
+            args.extend(files);
+            let run = case.run(&args);
+            assert_clean(&run, &format!("{format} {files:?}"));
+            assert!(
+                run.stdout.contains("PWNED") || format == "junit",
+                "{format}: {}",
+                run.stdout
+            );
+        }
+    }
+    // DOCKER_CONTEXT names a context that is not there: the error quotes it, escaped.
+    let case = case
+        .env("DOCKER_HOST", "")
+        .env("DOCKER_CONTEXT", &format!("ctx{HOSTILE}"));
+    let run = case.run(&["check", "--offline"]);
+    assert_clean(&run, "DOCKER_CONTEXT");
+}
