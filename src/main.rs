@@ -5,6 +5,7 @@ mod cli;
 mod command;
 mod config;
 mod error;
+mod input;
 mod policy;
 mod probe;
 mod progress;
@@ -312,7 +313,7 @@ fn load_facts(path: &std::path::Path, refs: &[String]) -> Result<Facts, Error> {
         path: path.to_path_buf(),
         why,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text = input::read_file(path, input::FACTS_FILE).map_err(|e| bad(e.to_string()))?;
     let mut facts: Facts = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     if facts.schema_version != FACTS_SCHEMA_VERSION {
         return Err(bad(format!(

@@ -332,3 +332,192 @@ fn control_characters_from_the_environment_and_bake_files_are_escaped() {
     let run = case.run(&["check", "--offline"]);
     assert_clean(&run, "DOCKER_CONTEXT");
 }
+
+// --- what is read: regular files within a size cap, a helper's output within a cap ----------------------
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// A file of `len` zero bytes, made sparse (no disk used).
+fn sparse(path: &Path, len: u64) {
+    std::fs::File::create(path).unwrap().set_len(len).unwrap();
+}
+
+/// The findings of a JSON report whose message or evidence names `needle`.
+fn findings_naming(run: &Run, needle: &str) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", run.stdout, run.stderr));
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.to_string())
+        .filter(|f| f.contains(needle))
+        .collect()
+}
+
+#[test]
+fn files_given_on_the_command_line_must_be_regular_and_within_their_cap() {
+    let case = Case::new();
+    mkfifo(&case.path("fifo"));
+    std::fs::create_dir(case.path("dir")).unwrap();
+    sparse(&case.path("big.hcl"), 5 << 20);
+    sparse(&case.path("big.facts.json"), 129 << 20);
+    sparse(&case.path("big.toml"), 2 << 20);
+    let bake = |file: &str| -> Vec<String> {
+        [
+            "check",
+            "--offline",
+            "--",
+            "docker",
+            "buildx",
+            "bake",
+            "--push",
+            "-f",
+            file,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (bake("fifo"), "'fifo': a FIFO, not a regular file"),
+        (
+            bake("/dev/zero"),
+            "'/dev/zero': a device, not a regular file",
+        ),
+        (bake("dir"), "'dir': a directory, not a regular file"),
+        (
+            bake("big.hcl"),
+            "larger than the 4 MiB limit for a bake or compose file",
+        ),
+        (
+            vec!["check".into(), "--facts".into(), "fifo".into()],
+            "facts file fifo: a FIFO",
+        ),
+        (
+            vec!["check".into(), "--facts".into(), "/dev/zero".into()],
+            "/dev/zero: a device",
+        ),
+        (
+            vec!["check".into(), "--facts".into(), "big.facts.json".into()],
+            "larger than the 128 MiB limit for a facts file",
+        ),
+        (
+            vec!["check".into(), "--config".into(), "fifo".into()],
+            "config file fifo: a FIFO",
+        ),
+        (
+            vec!["check".into(), "--config".into(), "/dev/zero".into()],
+            "a device",
+        ),
+        (
+            vec!["check".into(), "--config".into(), "big.toml".into()],
+            "larger than the 1 MiB limit for a config file",
+        ),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_refused(&case.run(&args), needle, &format!("{args:?}"));
+    }
+    // The default bake file, found rather than named, is held to the same.
+    mkfifo(&case.path("docker-bake.hcl"));
+    let run = case.run(&[
+        "check",
+        "--offline",
+        "--",
+        "docker",
+        "buildx",
+        "bake",
+        "--push",
+    ]);
+    assert_refused(&run, "'docker-bake.hcl': a FIFO", "default bake file");
+}
+
+#[test]
+fn docker_and_buildx_state_files_must_be_regular_and_within_their_cap() {
+    for (what, setup) in [
+        ("a FIFO", mkfifo as fn(&Path)),
+        ("a device", |p: &Path| {
+            std::os::unix::fs::symlink("/dev/zero", p).unwrap()
+        }),
+        ("larger than the 4 MiB limit", |p: &Path| sparse(p, 5 << 20)),
+    ] {
+        // config.json: the credentials are not known, and the run says which file and why.
+        let case = Case::new();
+        setup(&case.path("docker/config.json"));
+        let run = case.run(&[
+            "check",
+            "--offline",
+            "--format",
+            "json",
+            &format!("{ECR}/app:v1"),
+        ]);
+        assert_clean(&run, what);
+        // Not 0: the dead Docker socket fails ED001, the unread file leaves ED103 undecided.
+        assert!(matches!(run.code, 1 | 3), "{what}: {}", run.stderr);
+        let named = findings_naming(&run, &format!("config.json: {what}"));
+        assert!(
+            !named.is_empty(),
+            "{what}: no finding names config.json: {}",
+            run.stdout
+        );
+
+        // A builder record named by BUILDX_BUILDER (read when a buildx plugin is there).
+        let case = Case::new().env("BUILDX_BUILDER", "ci");
+        plugin(&case, "echo 'github.com/docker/buildx v0.29.1 0'");
+        std::fs::create_dir_all(case.path("docker/buildx/instances")).unwrap();
+        setup(&case.path("docker/buildx/instances/ci"));
+        let mut args = vec!["check", "--offline", "--format", "json", "--"];
+        let reference = format!("{ECR}/app:v1");
+        args.extend(["docker", "buildx", "build", "--push", "-t", &reference, "."]);
+        let run = case.run(&args);
+        assert_clean(&run, what);
+        let named = findings_naming(&run, &format!("instances/ci: {what}"));
+        assert!(
+            !named.is_empty(),
+            "{what}: no finding names the builder file: {}",
+            run.stdout
+        );
+    }
+}
+
+/// A stand-in for a broken or hostile docker-buildx plugin (no real one floods its output or prints
+/// control characters): a shell script in the CLI's plugin directory.
+fn plugin(case: &Case, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = case.path("docker/cli-plugins");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("docker-buildx");
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_plugin_is_read_within_a_cap_and_its_text_escaped() {
+    let case = Case::new();
+    plugin(&case, "exec yes 'github.com/docker/buildx v0.29.1'");
+    let run = case.run(&["check", "--offline", "--format", "json", "--timeout", "5"]);
+    assert_clean(&run, "flood");
+    let named = findings_naming(&run, "larger than the 64 KiB limit for a plugin's output");
+    assert!(!named.is_empty(), "{}", run.stdout);
+    assert!(run.elapsed < Duration::from_secs(5), "{:?}", run.elapsed);
+
+    let case = Case::new();
+    plugin(
+        &case,
+        "printf 'github.com/docker/buildx \\033[2Jv0.1\\033]0;PWNED\\007 x\\n'",
+    );
+    for format in FORMATS {
+        let run = case.run(&["check", "--offline", "--format", format]);
+        assert_clean(&run, format);
+        if matches!(format, "human" | "markdown") {
+            assert!(
+                run.stdout.contains("\\u{1b}[2Jv0.1"),
+                "{format}: {}",
+                run.stdout
+            );
+        }
+    }
+}

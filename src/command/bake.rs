@@ -9,6 +9,8 @@ use std::path::Path;
 
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 
+use crate::input::{BAKE_FILE, read_file};
+
 /// One bake target as `docker buildx bake` would build it, after groups, `inherits`, variables and `--set`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BakeTarget {
@@ -151,13 +153,14 @@ pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, String> {
 
 fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, String> {
     if input.files.is_empty() {
-        let found: Vec<(String, String)> = DEFAULT_FILES
-            .iter()
-            .filter_map(|f| {
-                let text = std::fs::read_to_string(input.cwd.join(f)).ok()?;
-                Some((f.to_string(), text))
-            })
-            .collect();
+        let mut found = Vec::new();
+        for f in DEFAULT_FILES {
+            match read_file(&input.cwd.join(f), BAKE_FILE) {
+                Ok(text) => found.push((f.to_string(), text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("bake file '{f}': {e}")),
+            }
+        }
         if found.is_empty() {
             return Err(format!(
                 "no bake file in {} (looked for {})",
@@ -176,7 +179,7 @@ fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, String> {
                     "bake file '{f}': remote or standard-input bake definitions are not read"
                 ));
             }
-            std::fs::read_to_string(input.cwd.join(f))
+            read_file(&input.cwd.join(f), BAKE_FILE)
                 .map(|t| (f.clone(), t))
                 .map_err(|e| format!("bake file '{f}': {e}"))
         })
