@@ -521,3 +521,247 @@ fn a_plugin_is_read_within_a_cap_and_its_text_escaped() {
         }
     }
 }
+
+// --- bake definitions: bounded expansion, nesting and chains ------------------------------------------
+
+/// `docker buildx bake --push [targets…]` on the files of `case`, offline, as JSON.
+fn bake(case: &Case, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "check",
+        "--offline",
+        "--format",
+        "json",
+        "--",
+        "docker",
+        "buildx",
+        "bake",
+    ];
+    args.push("--push");
+    args.extend(extra);
+    case.run(&args)
+}
+
+/// `n` variables, each made of the previous twice by `double` (`{}` standing for the previous one).
+fn doubling_hcl(n: usize, double: &str) -> String {
+    let mut hcl = "variable \"v0\" {\n  default = \"0123456789abcdef\"\n}\n".to_string();
+    for i in 1..=n {
+        let prev = format!("v{}", i - 1);
+        hcl += &format!(
+            "variable \"v{i}\" {{\n  default = {}\n}}\n",
+            double.replace("{}", &prev)
+        );
+    }
+    hcl + &format!("target \"default\" {{\n  tags = [\"{ECR}/app:v1\"]\n}}\n")
+}
+
+#[test]
+fn bake_expressions_that_multiply_their_input_are_refused_before_they_are_evaluated() {
+    let ten = (0..10)
+        .map(|i| format!("\"{i}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let nested_for = |depth: usize| {
+        let mut body = "a0".to_string();
+        for i in 0..depth {
+            body = format!("[for a{i} in l : {body}]");
+        }
+        body
+    };
+    let nested_directive = |depth: usize| {
+        let mut body = "${a0}".to_string();
+        for i in 0..depth {
+            body = format!("%{{for a{i} in l}}{body}%{{endfor}}");
+        }
+        body
+    };
+    let cases = [
+        // Strings and lists that double with each variable: 1.8 KB reaching gigabytes.
+        ("strings", doubling_hcl(40, "\"${{}}${{}}\"")),
+        ("lists", doubling_hcl(40, "[{}, {}]")),
+        (
+            "formatlist",
+            doubling_hcl(40, "formatlist(\"%s%s\", {}, {})")
+                .replace("\"0123456789abcdef\"", "[\"a\", \"b\"]"),
+        ),
+        ("replace", doubling_hcl(40, "replace({}, \"0\", {})")),
+        // Nine nested `for` expressions over ten items: 10^9 values from some 300 bytes.
+        (
+            "for",
+            format!(
+                "l = [{ten}]\ntarget \"default\" {{\n  tags = {}\n}}\n",
+                nested_for(9)
+            ),
+        ),
+        (
+            "template for",
+            format!(
+                "l = [{ten}]\ntarget \"default\" {{\n  tags = [\"{}\"]\n}}\n",
+                nested_directive(9)
+            ),
+        ),
+    ];
+    for (what, hcl) in cases {
+        let case = Case::new();
+        case.write("docker-bake.hcl", &hcl);
+        let run = bake(&case, &[]);
+        assert_refused(
+            &run,
+            "expands past 16 MiB of values, the limit for bake definitions",
+            what,
+        );
+    }
+    // A value nested by variables deeper than anything written.
+    let case = Case::new();
+    case.write("docker-bake.hcl", doubling_hcl(200, "[{}]"));
+    assert_refused(&bake(&case, &[]), "nests deeper than 64 levels", "nesting");
+}
+
+#[test]
+fn bake_interpolation_in_json_and_compose_is_bounded() {
+    let case = Case::new();
+    let big = "x".repeat(1 << 20);
+    let tag = "${V}".repeat(64);
+    case.write(
+        "docker-bake.json",
+        serde_json::json!({
+            "variable": { "V": { "default": big } },
+            "target": { "default": { "tags": [tag] } },
+        })
+        .to_string(),
+    );
+    assert_refused(
+        &bake(&case, &["-f", "docker-bake.json"]),
+        "expands past 16 MiB",
+        "json",
+    );
+
+    let case = Case::new().env("X", &"y".repeat(100_000));
+    case.write(
+        "compose.yaml",
+        format!(
+            "services:\n  app:\n    image: \"{}\"\n    build: .\n",
+            "${X}".repeat(200)
+        ),
+    );
+    assert_refused(
+        &bake(&case, &["-f", "compose.yaml"]),
+        "expands past 16 MiB",
+        "compose",
+    );
+
+    // YAML aliases that expand exponentially ("billion laughs").
+    let mut yaml = "a0: &a0 [\"lol\"]\n".to_string();
+    for i in 1..30 {
+        yaml += &format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}]\n", p = i - 1);
+    }
+    yaml += "services:\n  app:\n    image: *a29\n    build: .\n";
+    let case = Case::new();
+    case.write("compose.yaml", yaml);
+    assert_refused(
+        &bake(&case, &["-f", "compose.yaml"]),
+        "compose.yaml",
+        "billion laughs",
+    );
+}
+
+#[test]
+fn bake_inherits_and_groups_resolve_once_each_within_a_depth_limit() {
+    // A 20 000-deep inherits chain: refused at the depth limit, quickly.
+    let mut targets = serde_json::Map::new();
+    for i in 0..20_000 {
+        targets.insert(
+            format!("t{i}"),
+            serde_json::json!({ "inherits": [format!("t{}", i + 1)] }),
+        );
+    }
+    targets.insert(
+        "t20000".into(),
+        serde_json::json!({ "tags": [format!("{ECR}/app:v1")] }),
+    );
+    let case = Case::new();
+    case.write(
+        "docker-bake.json",
+        serde_json::json!({ "target": targets }).to_string(),
+    );
+    let run = bake(&case, &["t0"]);
+    assert_refused(
+        &run,
+        "bake inherits chain deeper than 100 levels",
+        "inherits chain",
+    );
+    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
+
+    // A 40-level diamond of inherits and one of groups (each level names the next twice): the right
+    // answer, at once, where a walk of every path would take 2^40 steps.
+    let mut targets = serde_json::Map::new();
+    let mut groups = serde_json::Map::new();
+    for i in 0..40 {
+        let next = format!("t{}", i + 1);
+        targets.insert(
+            format!("t{i}"),
+            serde_json::json!({ "inherits": [next, next] }),
+        );
+        let next = if i == 39 {
+            "t0".to_string()
+        } else {
+            format!("g{}", i + 1)
+        };
+        groups.insert(
+            format!("g{i}"),
+            serde_json::json!({ "targets": [next, next] }),
+        );
+    }
+    targets.insert(
+        "t40".into(),
+        serde_json::json!({ "tags": [format!("{ECR}/app:v1")] }),
+    );
+    let case = Case::new();
+    case.write(
+        "docker-bake.json",
+        serde_json::json!({ "target": targets, "group": groups }).to_string(),
+    );
+    let run = bake(&case, &["g0"]);
+    assert_clean(&run, "diamond");
+    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
+    let doc: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{targets:?}");
+    assert_eq!(targets[0]["reference"], format!("{ECR}/app:v1"));
+    assert_eq!(targets[0]["pushed"]["bake_target"], "t0");
+}
+
+#[test]
+fn a_set_glob_with_many_stars_is_matched_in_linear_time() {
+    let name = "a".repeat(3000);
+    let case = Case::new();
+    case.write(
+        "docker-bake.json",
+        serde_json::json!({
+            "group": { "default": { "targets": [name] } },
+            "target": { name.clone(): { "tags": [format!("{ECR}/app:v1")] } },
+        })
+        .to_string(),
+    );
+    let never = format!("{}b.tags={ECR}/other:v1", "a*".repeat(40));
+    let always = format!("{}.tags={ECR}/app:v2", "*a".repeat(40));
+    let run = bake(&case, &["--set", &never, "--set", &always]);
+    assert_clean(&run, "glob");
+    let doc: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    assert_eq!(doc["targets"][0]["reference"], format!("{ECR}/app:v2"));
+    assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
+}
+
+#[test]
+fn a_parse_error_quotes_the_source_cut_short() {
+    let case = Case::new();
+    let deep = format!("{}\"x\"{}", "[".repeat(5000), "]".repeat(5000));
+    case.write(
+        "docker-bake.hcl",
+        format!("target \"default\" {{\n  tags = {deep}\n}}\n"),
+    );
+    let run = bake(&case, &[]);
+    assert_refused(&run, "docker-bake.hcl", "deep nesting");
+    assert!(run.stderr.len() < 1000, "{} bytes", run.stderr.len());
+}
