@@ -258,7 +258,8 @@ fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Erro
             refs: refs.len(),
         });
     }
-    refs.iter()
+    let all = refs
+        .iter()
         .enumerate()
         .map(|(i, raw)| {
             Ok(Target {
@@ -269,6 +270,19 @@ fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Erro
                 pushed: Pushed::LocalImage,
             })
         })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(distinct(all))
+}
+
+/// One target per pushed reference, the first of each (`app` and `app:latest` are one): a push writes a
+/// tag once, so a reference named twice is one push with one set of findings, not two copies of it.
+fn distinct(targets: Vec<Target>) -> Vec<Target> {
+    let mut seen = HashSet::new();
+    targets
+        .into_iter()
+        .filter(|t| seen.insert(t.reference.to_string()))
+        .enumerate()
+        .map(|(key, t)| Target { key, ..t })
         .collect()
 }
 
@@ -304,7 +318,7 @@ fn from_command(argv: &[String]) -> Result<(PushCommand, Vec<Target>), Error> {
             })
         })
         .collect::<Result<_, Error>>()?;
-    Ok((plan.command, targets))
+    Ok((plan.command, distinct(targets)))
 }
 
 /// A saved run; with REFs given, only those targets of it.

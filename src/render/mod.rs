@@ -8,6 +8,8 @@ pub mod junit;
 pub mod markdown;
 pub mod sarif;
 
+use std::collections::HashMap;
+
 use ecr_doctor_checks::check::{Evidence, Ignored, Remediation};
 use ecr_doctor_checks::facts::{BuildOutput, CacheExport, PushCommand, Pushed};
 use ecr_doctor_checks::{Finding, Outcome};
@@ -33,6 +35,20 @@ pub struct Report {
     /// The findings at or above `--show`, ignored ones included (marked).
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// Where each target's findings are in `findings` (`None`: the environment's), so that rendering is
+    /// linear in the number of targets.
+    #[serde(skip)]
+    by_target: Index,
+}
+
+type Index = HashMap<Option<String>, Vec<usize>>;
+
+fn index(findings: &[Finding]) -> Index {
+    let mut by_target = Index::new();
+    for (i, f) in findings.iter().enumerate() {
+        by_target.entry(f.target.clone()).or_default().push(i);
+    }
+    by_target
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -140,6 +156,7 @@ impl Report {
                 .count()
         };
         let verdict = policy::verdict(&findings, policy.fail_on);
+        let all = index(&findings);
         let summary = Summary {
             verdict,
             pass: count(Outcome::Pass),
@@ -156,16 +173,23 @@ impl Report {
         let targets = targets
             .into_iter()
             .map(|(reference, pushed)| TargetVerdict {
-                verdict: policy::verdict(about(&findings, Some(&reference)), policy.fail_on),
+                verdict: policy::verdict(
+                    all.get(&Some(reference.clone()))
+                        .into_iter()
+                        .flatten()
+                        .map(|&i| &findings[i]),
+                    policy.fail_on,
+                ),
                 reference,
                 pushed,
             })
             .collect();
-        let findings = findings
+        let findings: Vec<Finding> = findings
             .into_iter()
             .filter(|f| f.outcome >= policy.show)
             .collect();
         Report {
+            by_target: index(&findings),
             schema_version: REPORT_SCHEMA_VERSION,
             tool: Tool {
                 name: env!("CARGO_PKG_NAME"),
@@ -182,23 +206,21 @@ impl Report {
 
     /// The findings about the environment (the Docker engine, this shell), in report order.
     pub fn environment_findings(&self) -> impl Iterator<Item = &Finding> {
-        about(&self.findings, None)
+        self.about(None)
     }
 
     /// The findings about one target, in report order.
-    pub fn findings_for<'a>(&'a self, reference: &'a str) -> impl Iterator<Item = &'a Finding> {
-        about(&self.findings, Some(reference))
+    pub fn findings_for(&self, reference: &str) -> impl Iterator<Item = &Finding> {
+        self.about(Some(reference.to_string()))
     }
-}
 
-/// The findings about one target (`Some(reference)`) or the environment (`None`), in order.
-fn about<'a>(
-    findings: &'a [Finding],
-    target: Option<&'a str>,
-) -> impl Iterator<Item = &'a Finding> {
-    findings
-        .iter()
-        .filter(move |f| f.target.as_deref() == target)
+    fn about(&self, target: Option<String>) -> impl Iterator<Item = &Finding> {
+        self.by_target
+            .get(&target)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.findings[i])
+    }
 }
 
 /// What the command pushes to a target, when it is not a local image's `docker push`.
@@ -254,7 +276,33 @@ impl Report {
     pub fn escaped(&self) -> Report {
         let e = |s: &String| escape_controls(s);
         let all = |v: &Vec<String>| v.iter().map(e).collect::<Vec<_>>();
+        let findings: Vec<Finding> = self
+            .findings
+            .iter()
+            .map(|f| Finding {
+                target: f.target.as_ref().map(e),
+                message: e(&f.message),
+                evidence: Evidence(f.evidence.0.iter().map(|(k, v)| (e(k), e(v))).collect()),
+                remediation: f
+                    .remediation
+                    .iter()
+                    .map(|r| Remediation {
+                        text: e(&r.text),
+                        commands: all(&r.commands),
+                        links: all(&r.links),
+                    })
+                    .collect(),
+                ignored: f.ignored.as_ref().map(|i| Ignored {
+                    reason: e(&i.reason),
+                    expires: i.expires.as_ref().map(e),
+                    origin: e(&i.origin),
+                }),
+                ..f.clone()
+            })
+            .collect();
         Report {
+            schema_version: self.schema_version,
+            tool: self.tool.clone(),
             docker_endpoint: e(&self.docker_endpoint),
             command: PushCommand {
                 argv: all(&self.command.argv),
@@ -290,31 +338,9 @@ impl Report {
                 })
                 .collect(),
             config_file: self.config_file.as_ref().map(e),
-            findings: self
-                .findings
-                .iter()
-                .map(|f| Finding {
-                    target: f.target.as_ref().map(e),
-                    message: e(&f.message),
-                    evidence: Evidence(f.evidence.0.iter().map(|(k, v)| (e(k), e(v))).collect()),
-                    remediation: f
-                        .remediation
-                        .iter()
-                        .map(|r| Remediation {
-                            text: e(&r.text),
-                            commands: all(&r.commands),
-                            links: all(&r.links),
-                        })
-                        .collect(),
-                    ignored: f.ignored.as_ref().map(|i| Ignored {
-                        reason: e(&i.reason),
-                        expires: i.expires.as_ref().map(e),
-                        origin: e(&i.origin),
-                    }),
-                    ..f.clone()
-                })
-                .collect(),
-            ..self.clone()
+            by_target: index(&findings),
+            findings,
+            summary: self.summary.clone(),
         }
     }
 }
