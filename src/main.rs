@@ -5,6 +5,7 @@ mod cli;
 mod command;
 mod config;
 mod error;
+mod input;
 mod policy;
 mod probe;
 mod progress;
@@ -43,9 +44,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            // The error may quote the command line: never its secrets, never its control characters.
+            let argv: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
             eprintln!(
                 "ecr-doctor: error: {}",
-                render::escape_controls(&e.to_string())
+                render::escape_controls(&command::scrub(&e.to_string(), &argv))
             );
             ExitCode::from(2)
         }
@@ -79,7 +84,12 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {
     match cli.command {
         None => env(cli.env, matches),
         Some(Command::Env(args)) => env(args, sub),
-        Some(Command::Check(args)) => check(args, sub),
+        Some(Command::Check(args)) => {
+            // clap reads `check --` with nothing after it (an unset `$PUSH_COMMAND`) as no command at all;
+            // the `--` says a command was meant, and the parser refuses an empty one.
+            let command_given = !args.command.is_empty() || std::env::args_os().any(|a| a == "--");
+            check(args, sub, command_given)
+        }
         Some(Command::Checks { format }) => {
             print(&list_checks(format));
             Ok(0)
@@ -131,6 +141,7 @@ fn env(args: EnvArgs, matches: &ArgMatches) -> Result<u8, Error> {
             output: args.output,
         },
         matches,
+        false,
     )
 }
 
@@ -147,7 +158,7 @@ fn init(force: bool) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
+fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u8, Error> {
     let settings = Settings::resolve(&args.run, &args.output, matches)?;
     let CheckArgs {
         refs,
@@ -159,10 +170,10 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
         output,
         ..
     } = args;
-    let (mut push_command, targets) = if command.is_empty() {
-        (PushCommand::default(), targets(&refs, &local_image)?)
-    } else {
+    let (mut push_command, targets) = if command_given {
         from_command(&command)?
+    } else {
+        (PushCommand::default(), targets(&refs, &local_image)?)
     };
     push_command.consumer = consumer.map(Into::into);
     let skipped = policy::skipped(&settings);
@@ -235,7 +246,10 @@ fn check(args: CheckArgs, matches: &ArgMatches) -> Result<u8, Error> {
     if format == Format::Github
         && let Err(e) = render::github::write_step_summary(&report)
     {
-        eprintln!("ecr-doctor: warning: {e}");
+        eprintln!(
+            "ecr-doctor: warning: {}",
+            render::escape_controls(&e.to_string())
+        );
     }
     Ok(exit_code)
 }
@@ -264,7 +278,8 @@ fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Erro
             refs: refs.len(),
         });
     }
-    refs.iter()
+    let all = refs
+        .iter()
         .enumerate()
         .map(|(i, raw)| {
             Ok(Target {
@@ -275,6 +290,19 @@ fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Erro
                 pushed: Pushed::LocalImage,
             })
         })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(distinct(all))
+}
+
+/// One target per pushed reference, the first of each (`app` and `app:latest` are one): a push writes a
+/// tag once, so a reference named twice is one push with one set of findings, not two copies of it.
+fn distinct(targets: Vec<Target>) -> Vec<Target> {
+    let mut seen = HashSet::new();
+    targets
+        .into_iter()
+        .filter(|t| seen.insert(t.reference.to_string()))
+        .enumerate()
+        .map(|(key, t)| Target { key, ..t })
         .collect()
 }
 
@@ -310,7 +338,7 @@ fn from_command(argv: &[String]) -> Result<(PushCommand, Vec<Target>), Error> {
             })
         })
         .collect::<Result<_, Error>>()?;
-    Ok((plan.command, targets))
+    Ok((plan.command, distinct(targets)))
 }
 
 /// A saved run; with REFs given, only those targets of it.
@@ -319,7 +347,7 @@ fn load_facts(path: &std::path::Path, refs: &[String]) -> Result<Facts, Error> {
         path: path.to_path_buf(),
         why,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text = input::read_file(path, input::FACTS_FILE).map_err(|e| bad(e.to_string()))?;
     let mut facts: Facts = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     if facts.schema_version != FACTS_SCHEMA_VERSION {
         return Err(bad(format!(

@@ -4,10 +4,15 @@
 //! with serde_json, compose files with serde_yaml. What this does not evaluate is an error naming it, never
 //! a guess.
 
-use std::collections::HashMap;
+mod limits;
+
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
+
+use crate::input::{BAKE_FILE, read_file};
+use limits::{DEPTH_LIMIT, Expansion, estimate, glob};
 
 /// One bake target as `docker buildx bake` would build it, after groups, `inherits`, variables and `--set`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -109,6 +114,7 @@ impl Config {
 /// The targets the command builds, in the order bake resolves them, each once.
 pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, String> {
     let mut cfg = Config::default();
+    let expansion = Expansion::default();
     for (name, text) in read_files(input)? {
         // By extension; a file named otherwise is JSON when it looks like it, else HCL, as bake reads it.
         let read = if name.ends_with(".yml") || name.ends_with(".yaml") {
@@ -120,20 +126,34 @@ pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, String> {
         } else {
             read_hcl
         };
-        read(&mut cfg, &name, &text, input.env)?;
+        read(&mut cfg, &expansion, &name, &text, input.env)?;
     }
     let requested: Vec<String> = if input.targets.is_empty() {
         vec!["default".into()]
     } else {
         input.targets.to_vec()
     };
-    let mut names = Vec::new();
+    let mut names = Names::default();
     for r in &requested {
         expand(&cfg, r, &mut Vec::new(), &mut names)?;
     }
     let mut out = Vec::new();
-    for name in names {
-        let def = flatten(&cfg, &name, &mut Vec::new())?;
+    let mut flat = HashMap::new();
+    for name in names.targets {
+        let def = flatten(&cfg, &name, &mut Vec::new(), &mut flat)?;
+        // Each target holds its own copy of what it inherits: that counts too.
+        let size = [
+            &def.tags,
+            &def.platforms,
+            &def.attest,
+            &def.cache_to,
+            &def.output,
+        ]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .fold(1usize, |n, v| n.saturating_add(v.len() + 1));
+        expansion.take(size, || format!("bake target \"{name}\""))?;
         out.push(BakeTarget {
             name,
             tags: def.tags.unwrap_or_default(),
@@ -151,13 +171,14 @@ pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, String> {
 
 fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, String> {
     if input.files.is_empty() {
-        let found: Vec<(String, String)> = DEFAULT_FILES
-            .iter()
-            .filter_map(|f| {
-                let text = std::fs::read_to_string(input.cwd.join(f)).ok()?;
-                Some((f.to_string(), text))
-            })
-            .collect();
+        let mut found = Vec::new();
+        for f in DEFAULT_FILES {
+            match read_file(&input.cwd.join(f), BAKE_FILE) {
+                Ok(text) => found.push((f.to_string(), text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("bake file '{f}': {e}")),
+            }
+        }
         if found.is_empty() {
             return Err(format!(
                 "no bake file in {} (looked for {})",
@@ -176,28 +197,37 @@ fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, String> {
                     "bake file '{f}': remote or standard-input bake definitions are not read"
                 ));
             }
-            std::fs::read_to_string(input.cwd.join(f))
+            read_file(&input.cwd.join(f), BAKE_FILE)
                 .map(|t| (f.clone(), t))
                 .map_err(|e| format!("bake file '{f}': {e}"))
         })
         .collect()
 }
 
-/// A target or group name into target names, groups expanded depth first.
+/// Target names in the order groups name them, each once, and the groups already expanded.
+#[derive(Default)]
+struct Names {
+    targets: Vec<String>,
+    seen: HashSet<String>,
+    groups: HashSet<String>,
+}
+
+/// A target or group name into target names, groups expanded depth first. A group expanded once adds
+/// nothing the second time, so it is not expanded again: a "diamond" of groups costs its size, not 2^depth.
 fn expand(
     cfg: &Config,
     name: &str,
     stack: &mut Vec<String>,
-    out: &mut Vec<String>,
+    out: &mut Names,
 ) -> Result<(), String> {
     if stack.iter().any(|s| s == name) {
-        return Err(format!(
-            "bake group cycle: {} -> {name}",
-            stack.join(" -> ")
-        ));
+        return Err(format!("bake group cycle: {} -> {name}", chain(stack)));
     }
     if let Some(members) = cfg.groups.get(name) {
-        stack.push(name.to_string());
+        if !out.groups.insert(name.to_string()) {
+            return Ok(());
+        }
+        deeper(stack, name, "groups")?;
         for m in members {
             expand(cfg, m, stack, out)?;
         }
@@ -207,33 +237,61 @@ fn expand(
     if !cfg.targets.contains_key(name) {
         return Err(format!("bake target or group \"{name}\" is not defined"));
     }
-    if !out.iter().any(|o| o == name) {
-        out.push(name.to_string());
+    if out.seen.insert(name.to_string()) {
+        out.targets.push(name.to_string());
     }
     Ok(())
 }
 
-/// A target with its `inherits` applied: parents first, in order, then its own attributes.
-fn flatten(cfg: &Config, name: &str, stack: &mut Vec<String>) -> Result<Def, String> {
+/// A target with its `inherits` applied: parents first, in order, then its own attributes. Each target is
+/// flattened once (`flat`), so a parent inherited many times is not flattened many times.
+fn flatten(
+    cfg: &Config,
+    name: &str,
+    stack: &mut Vec<String>,
+    flat: &mut HashMap<String, Def>,
+) -> Result<Def, String> {
+    if let Some(def) = flat.get(name) {
+        return Ok(def.clone());
+    }
     if stack.iter().any(|s| s == name) {
-        return Err(format!(
-            "bake inherits cycle: {} -> {name}",
-            stack.join(" -> ")
-        ));
+        return Err(format!("bake inherits cycle: {} -> {name}", chain(stack)));
     }
     let own = cfg
         .targets
         .get(name)
         .ok_or_else(|| format!("bake target \"{name}\" (inherited) is not defined"))?;
-    stack.push(name.to_string());
+    deeper(stack, name, "inherits")?;
     let mut def = Def::default();
     for parent in own.inherits.iter().flatten() {
-        def.overlay(&flatten(cfg, parent, stack)?);
+        def.overlay(&flatten(cfg, parent, stack, flat)?);
     }
     stack.pop();
     def.overlay(own);
     def.inherits = None;
+    flat.insert(name.to_string(), def.clone());
     Ok(def)
+}
+
+/// One level deeper into `inherits` or groups, within [`DEPTH_LIMIT`].
+fn deeper(stack: &mut Vec<String>, name: &str, what: &str) -> Result<(), String> {
+    if stack.len() >= DEPTH_LIMIT {
+        return Err(format!(
+            "bake {what} chain deeper than {DEPTH_LIMIT} levels, the limit for bake definitions ({} -> …)",
+            chain(&stack[..3])
+        ));
+    }
+    stack.push(name.to_string());
+    Ok(())
+}
+
+/// A chain of names as an error shows it.
+fn chain(names: &[String]) -> String {
+    names
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" -> ")
 }
 
 /// `PATTERN.KEY=VALUE` or `PATTERN.KEY+=VALUE`; PATTERN is a target name or a glob (`*`, `app-*`).
@@ -317,46 +375,42 @@ fn split(v: &str) -> Vec<String> {
         .collect()
 }
 
-/// `*` matches any run of characters; everything else is literal.
-fn glob(pattern: &str, name: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((head, rest)) => {
-            let Some(tail) = name.strip_prefix(head) else {
-                return false;
-            };
-            (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob(rest, &tail[i..]))
-        }
-    }
-}
-
 // --- HCL ------------------------------------------------------------------------------------------------
 
 fn read_hcl(
     cfg: &mut Config,
+    expansion: &Expansion,
     file: &str,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), String> {
     let body = hcl::parse(text).map_err(|e| format!("{file}: {}", one_line(&e.to_string())))?;
-    let mut ctx = Context::new();
-    declare_functions(&mut ctx);
+    let mut scope = Scope {
+        ctx: Context::new(),
+        sizes: HashMap::new(),
+        expansion,
+    };
+    declare_functions(&mut scope.ctx);
     // Variables first, in file order: `variable` blocks, which the environment overrides, then top-level
     // attributes, which it does not.
     for block in body.blocks().filter(|b| b.identifier() == "variable") {
         let name = label(block, file)?;
+        let what = || format!("{file}: variable \"{name}\"");
         let value = match env(&name) {
-            Some(v) => hcl::Value::String(v),
+            Some(v) => {
+                expansion.take(v.len(), what)?;
+                hcl::Value::String(v)
+            }
             None => match block.body().attributes().find(|a| a.key() == "default") {
-                Some(a) => eval(a.expr(), &ctx, || format!("{file}: variable \"{name}\""))?,
+                Some(a) => scope.eval(a.expr(), what)?,
                 None => hcl::Value::String(String::new()),
             },
         };
-        ctx.declare_var(name, value);
+        scope.declare(name, value);
     }
     for attr in body.attributes() {
-        let value = eval(attr.expr(), &ctx, || format!("{file}: {}", attr.key()))?;
-        ctx.declare_var(attr.key(), value);
+        let value = scope.eval(attr.expr(), || format!("{file}: {}", attr.key()))?;
+        scope.declare(attr.key().to_string(), value);
     }
     for block in body.blocks() {
         match block.identifier() {
@@ -371,7 +425,7 @@ fn read_hcl(
                         continue;
                     }
                     let where_ = || format!("{file}: target \"{name}\": {}", attr.key());
-                    let value = eval(attr.expr(), &ctx, where_)?;
+                    let value = scope.eval(attr.expr(), where_)?;
                     def.set(
                         attr.key(),
                         strings(value).map_err(|e| format!("{}: {e}", where_()))?,
@@ -382,7 +436,7 @@ fn read_hcl(
             "group" => {
                 let name = label(block, file)?;
                 if let Some(attr) = block.body().attributes().find(|a| a.key() == "targets") {
-                    let value = eval(attr.expr(), &ctx, || format!("{file}: group \"{name}\""))?;
+                    let value = scope.eval(attr.expr(), || format!("{file}: group \"{name}\""))?;
                     let members = strings(value)
                         .map_err(|e| format!("{file}: group \"{name}\": targets: {e}"))?;
                     cfg.groups.insert(name, members);
@@ -401,16 +455,41 @@ fn read_hcl(
     Ok(())
 }
 
-/// An expression's value; an error names `what` and stays on one line. hcl-rs panics on some arithmetic
-/// (`1 % 0`): that too is an error naming the expression's place, not an internal error.
-fn eval(
-    expr: &hcl::Expression,
-    ctx: &Context,
-    what: impl Fn() -> String,
-) -> Result<hcl::Value, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expr.evaluate(ctx))) {
-        Ok(value) => value.map_err(|e| format!("{}: {}", what(), one_line(&e.to_string()))),
-        Err(_) => Err(format!("{}: the expression cannot be evaluated", what())),
+/// What HCL expressions see: the variables (with their sizes, to weigh an expression before evaluating
+/// it) and bake's functions.
+struct Scope<'a> {
+    ctx: Context<'a>,
+    sizes: HashMap<String, usize>,
+    expansion: &'a Expansion,
+}
+
+impl Scope<'_> {
+    fn declare(&mut self, name: String, value: hcl::Value) {
+        // Measured when evaluated (or, from the environment, a string's length).
+        let size = limits::size(&value).unwrap_or(usize::MAX);
+        self.sizes.insert(name.clone(), size);
+        self.ctx.declare_var(name, value);
+    }
+
+    /// An expression's value; an error names `what` and stays on one line. It is weighed first: one that
+    /// could expand past what is left of [`limits::EXPANSION_LIMIT`] is refused unevaluated. hcl-rs
+    /// panics on some arithmetic (`1 % 0`): that too is an error naming the expression's place.
+    fn eval(
+        &self,
+        expr: &hcl::Expression,
+        what: impl Fn() -> String,
+    ) -> Result<hcl::Value, String> {
+        self.expansion
+            .fits(estimate(expr, &|name| self.sizes.get(name).copied()), &what)?;
+        let value = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            expr.evaluate(&self.ctx)
+        })) {
+            Ok(value) => value.map_err(|e| format!("{}: {}", what(), one_line(&e.to_string())))?,
+            Err(_) => return Err(format!("{}: the expression cannot be evaluated", what())),
+        };
+        let size = limits::size(&value).map_err(|e| format!("{}: {e}", what()))?;
+        self.expansion.take(size, what)?;
+        Ok(value)
     }
 }
 
@@ -592,14 +671,21 @@ fn go_format(spec: &str, args: &[hcl::Value]) -> Result<String, String> {
     Ok(out)
 }
 
+/// A parser's message on one line, its quote of the source cut short (a one-line file quotes all of it).
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    const SHOWN: usize = 300;
+    let line = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(SHOWN) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
+    }
 }
 
 // --- bake JSON ------------------------------------------------------------------------------------------
 
 fn read_json(
     cfg: &mut Config,
+    expansion: &Expansion,
     file: &str,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
@@ -617,7 +703,8 @@ fn read_json(
         }
     }
     let interpolate = |s: &str| -> Result<String, String> {
-        substitute(s, &|name| vars.get(name).cloned(), false).map_err(|e| format!("{file}: {e}"))
+        substitute(s, &|name| vars.get(name).cloned(), false, expansion)
+            .map_err(|e| format!("{file}: {e}"))
     };
     if let Some(gs) = doc["group"].as_object() {
         for (name, g) in gs {
@@ -683,6 +770,7 @@ fn json_strings(
 /// `x-bake` extension under `build` sets bake's own attributes. The `default` group is every such service.
 fn read_compose(
     cfg: &mut Config,
+    expansion: &Expansion,
     file: &str,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
@@ -692,7 +780,8 @@ fn read_compose(
     let Some(services) = doc.get("services").and_then(|s| s.as_mapping()) else {
         return Ok(());
     };
-    let interpolate = |s: &str| substitute(s, env, true).map_err(|e| format!("{file}: {e}"));
+    let interpolate =
+        |s: &str| substitute(s, env, true, expansion).map_err(|e| format!("{file}: {e}"));
     for (name, service) in services {
         let Some(name) = name.as_str() else { continue };
         let Some(build) = service.get("build") else {
@@ -744,10 +833,13 @@ fn substitute(
     s: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     compose: bool,
+    expansion: &Expansion,
 ) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = s;
+    let what = || "an interpolated string".to_string();
     while let Some(i) = rest.find('$') {
+        expansion.fits(out.len(), &what)?;
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
         if let Some(body) = after.strip_prefix('{') {
@@ -791,6 +883,7 @@ fn substitute(
         }
     }
     out.push_str(rest);
+    expansion.take(out.len(), what)?;
     Ok(out)
 }
 

@@ -34,9 +34,11 @@ impl Env<'_> {
 
 /// Reads `argv` (`docker …`). Err: one line naming the part that is wrong or not supported.
 pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
+    // `check -- $PUSH_COMMAND` with the variable unset or blank: refused, as checking nothing would pass.
     let (program, rest) = argv
         .split_first()
-        .ok_or("no command after `--`: give the push command, e.g. -- docker push REF")?;
+        .filter(|_| argv.iter().any(|w| !w.trim().is_empty()))
+        .ok_or("no command after `--` (an unset variable?): give the push command, e.g. -- docker push REF")?;
     let name = Path::new(program)
         .file_name()
         .and_then(|n| n.to_str())
@@ -79,7 +81,13 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
         }
         _ => return Err(unsupported(&words)),
     };
-    Ok(plan.redacted(argv))
+    Ok(Plan {
+        command: PushCommand {
+            argv: redact(argv).0,
+            ..plan.command
+        },
+        ..plan
+    })
 }
 
 fn unsupported(words: &[&str]) -> String {
@@ -90,48 +98,76 @@ fn unsupported(words: &[&str]) -> String {
     )
 }
 
-impl Plan {
-    /// The command as recorded: every argument, but the values of flags that may carry secrets.
-    fn redacted(mut self, argv: &[String]) -> Plan {
-        let mut out = Vec::with_capacity(argv.len());
-        let mut hide_next = false;
-        for a in argv {
-            if hide_next {
-                out.push(hide(a));
-                hide_next = false;
-                continue;
-            }
-            match SECRET_FLAGS
-                .iter()
-                .find(|f| a == *f || a.starts_with(&format!("{f}=")))
-            {
-                Some(f) if a == f => {
-                    out.push(a.clone());
+/// The command as it may be shown (recorded in the report, quoted in an error): the values of flags that may
+/// carry secrets hidden (`--build-arg TOKEN=…`), and the hidden values, so that any other echo of the
+/// command can be scrubbed of them ([`scrub`]).
+pub fn redact(argv: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut shown = Vec::with_capacity(argv.len());
+    let mut hidden = Vec::new();
+    let mut hide_next = false;
+    for a in argv {
+        let (value, prefix) = if std::mem::take(&mut hide_next) {
+            (a.as_str(), "")
+        } else {
+            match secret_flag(a) {
+                Some(None) => {
                     hide_next = true;
+                    shown.push(a.clone());
+                    continue;
                 }
-                Some(f) => out.push(format!("{f}={}", hide(&a[f.len() + 1..]))),
-                None => out.push(a.clone()),
+                Some(Some(at)) => (&a[at + 1..], &a[..=at]),
+                None => {
+                    shown.push(a.clone());
+                    continue;
+                }
             }
-        }
-        self.command.argv = out;
-        self
+        };
+        let (kept, secret) = hide(value);
+        shown.push(format!("{prefix}{kept}"));
+        hidden.extend(secret.filter(|s| !s.is_empty()).map(str::to_string));
     }
+    // Longest first, so that a secret holding another is scrubbed whole.
+    hidden.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    (shown, hidden)
+}
+
+/// `text` with every secret value of `argv` (see [`redact`]) replaced by `…`: for errors that quote the
+/// command, whatever part of it they quote.
+pub fn scrub(text: &str, argv: &[String]) -> String {
+    redact(argv).1.iter().fold(text.to_string(), |t, secret| {
+        t.replace(secret.as_str(), "…")
+    })
 }
 
 /// Flags whose values may be secrets: a build argument keeps its name only. `--set` carries bake's
 /// `TARGET.args.NAME=VALUE` and `TARGET.secret=…`; its other values are kept as they are in `hide`.
-const SECRET_FLAGS: [&str; 3] = ["--build-arg", "--secret", "--set"];
+const SECRET_FLAGS: [&str; 3] = ["build-arg", "secret", "set"];
 
-fn hide(value: &str) -> String {
+/// Whether `arg` is a secret flag, `--NAME` (`Some(None)`: the value is the next argument) or
+/// `--NAME=VALUE` (`Some(Some(i))`: the `=` at `i`). One dash is read as two: a typo must not leak either.
+fn secret_flag(arg: &str) -> Option<Option<usize>> {
+    let body = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-'))?;
+    SECRET_FLAGS.iter().find_map(|f| {
+        let rest = body.strip_prefix(f)?;
+        match rest.strip_prefix('=') {
+            _ if rest.is_empty() => Some(None),
+            Some(_) => Some(Some(arg.len() - rest.len())),
+            None => None,
+        }
+    })
+}
+
+/// A secret flag's value as shown, and the part hidden.
+fn hide(value: &str) -> (String, Option<&str>) {
     match value.split_once('=') {
         // A bake override of anything but build arguments and secrets is no secret.
         Some((key, _))
             if key.contains('.') && !key.contains(".args") && !key.contains(".secret") =>
         {
-            value.to_string()
+            (value.to_string(), None)
         }
-        Some((name, _)) if !name.contains(',') => format!("{name}=…"),
-        _ => "…".into(),
+        Some((name, secret)) if !name.contains(',') => (format!("{name}=…"), Some(secret)),
+        _ => ("…".into(), Some(value)),
     }
 }
 

@@ -67,7 +67,8 @@ pub(super) fn read(path: &Path) -> Result<ConfigFile, Error> {
         path: path.to_path_buf(),
         why,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text =
+        crate::input::read_file(path, crate::input::CONFIG_FILE).map_err(|e| bad(e.to_string()))?;
     // toml's message spans lines (it quotes the source); keep the first line and the location.
     toml::from_str(&text).map_err(|e| bad(e.message().to_string() + &line_of(&text, e.span())))
 }

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::docker::{context_meta, current_context, docker_config_dir, resolve_endpoint};
 use super::{Fill, Plan, bounded, error_chain};
+use crate::input::{self, DOCKER_FILE, PLUGIN_OUTPUT, read_file};
 
 /// The docker CLI's system plugin directories on Linux and macOS, in its order (docker/cli
 /// `cli-plugins/manager/manager_unix.go`).
@@ -70,7 +71,7 @@ fn plugin_dirs(config_dir: &Path) -> Vec<PathBuf> {
         #[serde(rename = "cliPluginsExtraDirs", default)]
         extra: Vec<PathBuf>,
     }
-    let config: Config = std::fs::read_to_string(config_dir.join("config.json"))
+    let config: Config = read_file(&config_dir.join("config.json"), DOCKER_FILE)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
@@ -84,29 +85,21 @@ fn plugin_dirs(config_dir: &Path) -> Vec<PathBuf> {
 
 /// `docker-buildx version`: `github.com/docker/buildx v0.29.1 …` or, from distributions, `… 0.13.1+ds1-3 …`.
 async fn version(plugin: &Path) -> Fact<String> {
-    let out = tokio::process::Command::new(plugin)
-        .arg("version")
-        .kill_on_drop(true)
-        .output()
-        .await;
-    match out {
+    let mut command = tokio::process::Command::new(plugin);
+    command.arg("version");
+    match input::output(command, PLUGIN_OUTPUT).await {
         Err(e) => Fact::unavailable(format!("{} version: {e}", plugin.display())),
-        Ok(o) if !o.status.success() => Fact::unavailable(format!(
-            "{} version exited with {}",
-            plugin.display(),
-            o.status
-        )),
-        Ok(o) => {
-            let text = String::from_utf8_lossy(&o.stdout);
-            match text.split_whitespace().nth(1) {
-                Some(v) => Fact::observed(v.trim_start_matches('v').to_string()),
-                None => Fact::unavailable(format!(
-                    "{} version printed no version: {}",
-                    plugin.display(),
-                    text.trim()
-                )),
-            }
+        Ok((status, _)) if !status.success() => {
+            Fact::unavailable(format!("{} version exited with {status}", plugin.display(),))
         }
+        Ok((_, text)) => match text.split_whitespace().nth(1) {
+            Some(v) => Fact::observed(v.trim_start_matches('v').to_string()),
+            None => Fact::unavailable(format!(
+                "{} version printed no version: {}",
+                plugin.display(),
+                text.trim()
+            )),
+        },
     }
 }
 
@@ -161,12 +154,13 @@ async fn builder(config_dir: &Path, flag: Option<String>, timeout: Duration) -> 
         },
     };
     let file = store.join("instances").join(name.to_lowercase());
-    let instance = match std::fs::read_to_string(&file) {
+    let instance = match read_file(&file, DOCKER_FILE) {
         Ok(text) => match serde_json::from_str::<Instance>(&text) {
             Ok(i) => Some(i),
             Err(e) => return Fact::unavailable(format!("{}: {e}", file.display())),
         },
-        Err(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Fact::unavailable(format!("{}: {e}", file.display())),
     };
     let Some(instance) = instance else {
         if name != context && (name == "default" || context_meta(config_dir, &name).is_file()) {
@@ -215,7 +209,7 @@ fn current(store: &Path, context: &str) -> Option<String> {
         context.to_string()
     };
     let exists = |name: &str| store.join("instances").join(name.to_lowercase()).is_file();
-    if let Some(c) = std::fs::read_to_string(store.join("current"))
+    if let Some(c) = read_file(&store.join("current"), DOCKER_FILE)
         .ok()
         .and_then(|t| serde_json::from_str::<Current>(&t).ok())
         .filter(|c| !c.name.is_empty())
@@ -229,7 +223,7 @@ fn current(store: &Path, context: &str) -> Option<String> {
         }
     }
     let hash = format!("{:x}", Sha256::digest(key.as_bytes()));
-    std::fs::read_to_string(store.join("defaults").join(&hash[..20]))
+    read_file(&store.join("defaults").join(&hash[..20]), DOCKER_FILE)
         .ok()
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty() && exists(n))

@@ -8,6 +8,7 @@ use ecr_doctor_checks::facts::{Credentials, Fact};
 use serde::Deserialize;
 
 use super::{Fill, Plan};
+use crate::input::{DOCKER_FILE, read_file};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -31,7 +32,7 @@ struct AuthEntry {
 pub fn probe(plan: &Plan) -> Fill {
     let path = super::docker::docker_config_dir().join("config.json");
     let shown = path.display().to_string();
-    let config = match std::fs::read_to_string(&path) {
+    let config = match read_file(&path, DOCKER_FILE) {
         Ok(text) => serde_json::from_str::<DockerConfig>(&text)
             .map(|c| (c, age(&path)))
             .map_err(|e| format!("{shown}: {e}")),

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use tokio_util::io::StreamReader;
 
 use super::{Fill, NotGathered, Plan, Target, bounded, did_not_answer, error_chain};
+use crate::input::{DOCKER_FILE, read_file};
 
 const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 /// The API version from which `GET /images/json?manifests=1` lists an image's manifests (Engine 27.2;
@@ -567,7 +568,7 @@ pub fn resolve_endpoint() -> Result<(String, String), String> {
         Some((name, _)) if name == "default" => Ok((DEFAULT_HOST.into(), "context default".into())),
         Some((name, from)) => {
             let meta = context_meta(&config_dir, &name);
-            let text = std::fs::read_to_string(&meta).map_err(|e| {
+            let text = read_file(&meta, DOCKER_FILE).map_err(|e| {
                 format!(
                     "docker context '{name}' (from {from}) not found: {}: {e}",
                     meta.display()
@@ -621,7 +622,7 @@ fn named_context(config_dir: &std::path::Path) -> Option<(String, &'static str)>
     {
         return Some((c, "DOCKER_CONTEXT"));
     }
-    let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
+    let text = read_file(&config_dir.join("config.json"), DOCKER_FILE).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["currentContext"]
         .as_str()

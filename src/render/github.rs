@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use ecr_doctor_checks::Outcome;
 
-use super::{Report, markdown};
+use super::Report;
+use crate::cli::Format;
 use crate::error::Error;
 use crate::policy::RunVerdict;
 
@@ -64,7 +65,7 @@ fn append_step_summary(report: &Report, path: &Path) -> Result<(), Error> {
             .create(true)
             .append(true)
             .open(path)?;
-        file.write_all(markdown::render(report).as_bytes())?;
+        file.write_all(super::render(report, Format::Markdown).as_bytes())?;
         file.write_all(b"\n")
     };
     write().map_err(|e| Error::Write {

@@ -18,11 +18,7 @@ pub fn render(report: &Report) -> String {
         report.docker_endpoint
     );
     if !report.command.argv.is_empty() {
-        let _ = writeln!(
-            out,
-            "command: {}",
-            super::escape_controls(&report.command.argv.join(" "))
-        );
+        let _ = writeln!(out, "command: {}", report.command.argv.join(" "));
     }
     let width = report
         .findings
@@ -53,7 +49,7 @@ pub fn render(report: &Report) -> String {
         let _ = write!(
             out,
             "\nnot checked (not ECR): {}\n",
-            super::escape_controls(&report.command.not_checked.join(", "))
+            report.command.not_checked.join(", ")
         );
     }
     out.push('\n');

@@ -51,7 +51,8 @@ pub fn render(report: &Report) -> String {
     if !s.ends_with('\n') {
         s.push('\n');
     }
-    s
+    // quick-junit drops the C0 controls XML forbids but passes DEL and the C1 controls, which it allows.
+    super::encode_controls(s, |c| format!("&#x{c:x};"))
 }
 
 fn test_case(report: &Report, f: &Finding) -> TestCase {

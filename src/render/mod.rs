@@ -9,7 +9,10 @@ pub mod junit;
 pub mod markdown;
 pub mod sarif;
 
-use ecr_doctor_checks::facts::{PushCommand, Pushed};
+use std::collections::HashMap;
+
+use ecr_doctor_checks::check::{Evidence, Ignored, Remediation};
+use ecr_doctor_checks::facts::{BuildOutput, CacheExport, PushCommand, Pushed};
 use ecr_doctor_checks::{Finding, Outcome};
 use serde::Serialize;
 
@@ -19,7 +22,7 @@ use crate::policy::{self, RunVerdict};
 pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// Everything a renderer shows.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
@@ -33,15 +36,29 @@ pub struct Report {
     /// The findings at or above `--show`, ignored ones included (marked).
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// Where each target's findings are in `findings` (`None`: the environment's), so that rendering is
+    /// linear in the number of targets.
+    #[serde(skip)]
+    by_target: Index,
 }
 
-#[derive(Debug, Serialize)]
+type Index = HashMap<Option<String>, Vec<usize>>;
+
+fn index(findings: &[Finding]) -> Index {
+    let mut by_target = Index::new();
+    for (i, f) in findings.iter().enumerate() {
+        by_target.entry(f.target.clone()).or_default().push(i);
+    }
+    by_target
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TargetVerdict {
     pub reference: String,
     pub pushed: Pushed,
@@ -51,7 +68,7 @@ pub struct TargetVerdict {
 
 /// The verdict of the whole run and the counts over every finding, shown or not; an ignored finding counts
 /// only as ignored.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub verdict: RunVerdict,
     pub pass: usize,
@@ -141,6 +158,7 @@ impl Report {
                 .count()
         };
         let verdict = policy::verdict(&findings, policy.fail_on);
+        let all = index(&findings);
         let summary = Summary {
             verdict,
             pass: count(Outcome::Pass),
@@ -157,16 +175,23 @@ impl Report {
         let targets = targets
             .into_iter()
             .map(|(reference, pushed)| TargetVerdict {
-                verdict: policy::verdict(about(&findings, Some(&reference)), policy.fail_on),
+                verdict: policy::verdict(
+                    all.get(&Some(reference.clone()))
+                        .into_iter()
+                        .flatten()
+                        .map(|&i| &findings[i]),
+                    policy.fail_on,
+                ),
                 reference,
                 pushed,
             })
             .collect();
-        let findings = findings
+        let findings: Vec<Finding> = findings
             .into_iter()
             .filter(|f| f.outcome >= policy.show)
             .collect();
         Report {
+            by_target: index(&findings),
             schema_version: REPORT_SCHEMA_VERSION,
             tool: Tool {
                 name: env!("CARGO_PKG_NAME"),
@@ -183,23 +208,21 @@ impl Report {
 
     /// The findings about the environment (the Docker engine, this shell), in report order.
     pub fn environment_findings(&self) -> impl Iterator<Item = &Finding> {
-        about(&self.findings, None)
+        self.about(None)
     }
 
     /// The findings about one target, in report order.
-    pub fn findings_for<'a>(&'a self, reference: &'a str) -> impl Iterator<Item = &'a Finding> {
-        about(&self.findings, Some(reference))
+    pub fn findings_for(&self, reference: &str) -> impl Iterator<Item = &Finding> {
+        self.about(Some(reference.to_string()))
     }
-}
 
-/// The findings about one target (`Some(reference)`) or the environment (`None`), in order.
-fn about<'a>(
-    findings: &'a [Finding],
-    target: Option<&'a str>,
-) -> impl Iterator<Item = &'a Finding> {
-    findings
-        .iter()
-        .filter(move |f| f.target.as_deref() == target)
+    fn about(&self, target: Option<String>) -> impl Iterator<Item = &Finding> {
+        self.by_target
+            .get(&target)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.findings[i])
+    }
 }
 
 /// What the command pushes to a target, when it is not a local image's `docker push`.
@@ -233,15 +256,94 @@ pub fn remediation_heading(outcome: Outcome) -> &'static str {
     }
 }
 
-/// The report in `format`.
+/// The report in `format`. The text formats get every string from outside escaped ([`Report::escaped`]);
+/// the JSON and XML formats are encoded by their serializers ([`json::to_json`] also escapes what JSON
+/// allows raw, DEL and the C1 controls).
 pub fn render(report: &Report, format: Format) -> String {
     match format {
-        Format::Human => human::render(report),
+        Format::Human => human::render(&report.escaped()),
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),
-        Format::Github => github::render(report),
-        Format::Markdown => markdown::render(report),
+        Format::Github => github::render(&report.escaped()),
+        Format::Markdown => markdown::render(&report.escaped()),
+    }
+}
+
+impl Report {
+    /// The report with every string that comes from outside through [`escape_controls`]: references, bake
+    /// target names, the Docker endpoint (`DOCKER_HOST`, `DOCKER_CONTEXT`), finding messages and evidence
+    /// (which quote Docker, ECR and buildx answers, facts files and the environment), ignore reasons, the
+    /// command. Only the tool's own words (check IDs and names) pass as they are.
+    pub fn escaped(&self) -> Report {
+        let e = |s: &String| escape_controls(s);
+        let all = |v: &Vec<String>| v.iter().map(e).collect::<Vec<_>>();
+        let findings: Vec<Finding> = self
+            .findings
+            .iter()
+            .map(|f| Finding {
+                target: f.target.as_ref().map(e),
+                message: e(&f.message),
+                evidence: Evidence(f.evidence.0.iter().map(|(k, v)| (e(k), e(v))).collect()),
+                remediation: f
+                    .remediation
+                    .iter()
+                    .map(|r| Remediation {
+                        text: e(&r.text),
+                        commands: all(&r.commands),
+                        links: all(&r.links),
+                    })
+                    .collect(),
+                ignored: f.ignored.as_ref().map(|i| Ignored {
+                    reason: e(&i.reason),
+                    expires: i.expires.as_ref().map(e),
+                    origin: e(&i.origin),
+                }),
+                ..f.clone()
+            })
+            .collect();
+        Report {
+            schema_version: self.schema_version,
+            tool: self.tool.clone(),
+            docker_endpoint: e(&self.docker_endpoint),
+            command: PushCommand {
+                argv: all(&self.command.argv),
+                builder: self.command.builder.as_ref().map(e),
+                not_checked: all(&self.command.not_checked),
+                ..self.command.clone()
+            },
+            targets: self
+                .targets
+                .iter()
+                .map(|t| TargetVerdict {
+                    reference: e(&t.reference),
+                    pushed: match &t.pushed {
+                        Pushed::LocalImage => Pushed::LocalImage,
+                        Pushed::Build(b) => Pushed::Build(BuildOutput {
+                            bake_target: b.bake_target.as_ref().map(e),
+                            platforms: all(&b.platforms),
+                            ..b.clone()
+                        }),
+                        Pushed::Cache(c) => Pushed::Cache(CacheExport {
+                            spec: e(&c.spec),
+                            ..c.clone()
+                        }),
+                        Pushed::Index {
+                            sources,
+                            prefer_index,
+                        } => Pushed::Index {
+                            sources: all(sources),
+                            prefer_index: *prefer_index,
+                        },
+                    },
+                    verdict: t.verdict,
+                })
+                .collect(),
+            config_file: self.config_file.as_ref().map(e),
+            by_target: index(&findings),
+            findings,
+            summary: self.summary.clone(),
+        }
     }
 }
 
@@ -259,6 +361,24 @@ pub fn escape_controls(s: &str) -> String {
         }
     }
     out
+}
+
+/// A serialized document with every control character left in it but line breaks and tabs written as
+/// `encode` writes a code point: for formats whose serializer leaves some raw (they can only be in strings).
+fn encode_controls(text: String, encode: impl Fn(u32) -> String) -> String {
+    let raw = |c: char| c.is_control() && !matches!(c, '\n' | '\t' | '\r');
+    if !text.chars().any(raw) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if raw(c) {
+                encode(c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

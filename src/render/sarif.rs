@@ -99,9 +99,7 @@ pub fn render(report: &Report) -> String {
         .version("2.1.0")
         .runs(vec![run])
         .build();
-    let mut s = serde_json::to_string_pretty(&log).expect("a SARIF log always serializes");
-    s.push('\n');
-    s
+    super::json::to_json(&log)
 }
 
 /// Problems are results; passes and skips are not.
