@@ -1,6 +1,7 @@
-//! The git commit for `ecr-doctor --version`, from the checkout (`git`), else from the `.cargo_vcs_info.json`
-//! that `cargo package` writes into a crate tarball, else `ECR_DOCTOR_COMMIT` (for a source tarball made
-//! without cargo), else "unknown": a build never fails for want of git.
+//! The git commit for `ecr-doctor --version`: `ECR_DOCTOR_COMMIT` if set, else from the checkout (`git`),
+//! else from `.commit` as `git archive` fills it in a source tarball (export-subst, .gitattributes), else
+//! from the `.cargo_vcs_info.json` that `cargo package` writes into a crate, else "unknown": a build never
+//! fails for want of git.
 
 use std::{path::Path, process::Command};
 
@@ -10,6 +11,7 @@ fn main() {
         .ok()
         .filter(|c| !c.is_empty())
         .or_else(from_git)
+        .or_else(from_archive)
         .or_else(from_vcs_info)
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=ECR_DOCTOR_COMMIT={commit}");
@@ -43,6 +45,13 @@ fn watch(path: Option<String>) {
     if let Some(path) = path.filter(|p| Path::new(p).exists()) {
         println!("cargo:rerun-if-changed={path}");
     }
+}
+
+fn from_archive() -> Option<String> {
+    // In the repository the file holds the placeholder itself.
+    let text = std::fs::read_to_string(".commit").ok()?;
+    let commit = text.trim();
+    (!commit.starts_with("$Format")).then(|| commit.chars().take(12).collect())
 }
 
 fn from_vcs_info() -> Option<String> {

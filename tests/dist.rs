@@ -1000,3 +1000,48 @@ fn workflows_and_the_github_snippets_pass_actionlint() {
         text(&out)
     );
 }
+
+#[test]
+fn action_and_workflow_scripts_pass_shellcheck() {
+    let mut files = vec![Path::new(ROOT).join("action.yml")];
+    for entry in fs::read_dir(Path::new(ROOT).join(".github/workflows")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    let mut scripts = 0;
+    for file in files {
+        fn runs(v: &Yaml, out: &mut Vec<String>) {
+            match v {
+                Yaml::Sequence(s) => s.iter().for_each(|v| runs(v, out)),
+                Yaml::Mapping(m) => {
+                    if let Some(run) = m.get("run").and_then(Yaml::as_str) {
+                        out.push(run.to_string());
+                    }
+                    m.values().for_each(|v| runs(v, out));
+                }
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        runs(&yaml(&fs::read_to_string(&file).unwrap()), &mut found);
+        for script in found {
+            // An expression is a word the runner fills in before bash sees the script.
+            let script = script.replace("${{", "__").replace("}}", "__");
+            let mut child = Command::new("shellcheck")
+                .args(["--shell=bash", "--severity=warning", "-"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("shellcheck runs (scripts/peers installs it)");
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}:\n{script}\n{}",
+                file.display(),
+                text(&out)
+            );
+            scripts += 1;
+        }
+    }
+    assert!(scripts >= 10, "only {scripts} run: scripts found");
+}

