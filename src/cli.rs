@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Parser)]
 #[command(
     name = "ecr-doctor",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ECR_DOCTOR_COMMIT"), ")"),
     max_term_width = 100,
     after_help = format!("Exit codes:\n{}", exit_codes_text("  ")),
     args_conflicts_with_subcommands = true
