@@ -28,6 +28,30 @@ fn buildx_config(dist: Option<&str>) -> tempfile::TempDir {
     dir
 }
 
+/// A docker-container builder named `name` made current for `e` in the DOCKER_CONFIG `config`, by real
+/// `buildx create` (without --bootstrap it writes the builder's files and starts nothing) and `buildx use`;
+/// `opts` are its --driver-opt values. Returns the engine with that config.
+fn container_builder(e: &Engine, config: &Path, name: &str, opts: &[&str]) -> Engine {
+    let engine = Engine {
+        config: config.to_str().unwrap().to_string(),
+        ..e.clone()
+    };
+    let mut args = vec![
+        "buildx",
+        "create",
+        "--name",
+        name,
+        "--driver",
+        "docker-container",
+    ];
+    for o in opts {
+        args.extend(["--driver-opt", o]);
+    }
+    engine.docker_ok(&args, None);
+    engine.docker_ok(&["buildx", "use", name], None);
+    engine
+}
+
 /// Whether the system plugin directories hold a buildx, which a config without a cli-plugins directory
 /// (`buildx_config(None)`) then finds: a test of "no plugin" cannot run here.
 fn system_buildx_installed() -> bool {
@@ -240,24 +264,7 @@ fn the_checklist_warns_of_this_machines_push_failures() {
 fn the_checklist_warns_of_an_old_buildkit() {
     let e = peers().required_engine("new-containerd");
     let config = buildx_config(Some("sid"));
-    let engine = Engine {
-        config: config.path().to_str().unwrap().to_string(),
-        ..e.clone()
-    };
-    engine.docker_ok(
-        &[
-            "buildx",
-            "create",
-            "--name",
-            "old",
-            "--driver",
-            "docker-container",
-            "--driver-opt",
-            "image=moby/buildkit:v0.8.3",
-        ],
-        None,
-    );
-    engine.docker_ok(&["buildx", "use", "old"], None);
+    container_builder(&e, config.path(), "old", &["image=moby/buildkit:v0.8.3"]);
     let mut cmd = doctor(Some(&e), &["--format", "json", "--offline"]);
     cmd.env("DOCKER_CONFIG", config.path());
     let r = run(cmd);
@@ -440,24 +447,7 @@ fn a_docker_container_builder_is_read_from_buildx_files_without_starting_it() {
     let (_, r) = repository("cmd-container", "IMMUTABLE");
     for dist in ["trixie", "sid"] {
         let config = buildx_config(Some(dist));
-        let engine = Engine {
-            config: config.path().to_str().unwrap().to_string(),
-            ..e.clone()
-        };
-        // `create` without --bootstrap writes the builder's files and starts nothing; `use` makes it
-        // current for this endpoint.
-        engine.docker_ok(
-            &[
-                "buildx",
-                "create",
-                "--name",
-                "ci",
-                "--driver",
-                "docker-container",
-            ],
-            None,
-        );
-        engine.docker_ok(&["buildx", "use", "ci"], None);
+        let engine = container_builder(&e, config.path(), "ci", &[]);
         let run = check_command(
             &e,
             &engine.config,

@@ -8,10 +8,9 @@ use std::fmt::Write;
 use ecr_doctor_checks::Finding;
 
 use super::Report;
-use super::markdown::{cell, code, emoji, finding_body, text, verdict_emoji};
+use super::markdown::{cell, code, emoji, finding_body, summary_line, text};
 
 pub fn render(report: &Report) -> String {
-    let s = &report.summary;
     let mut out = String::from("# Pushing to Amazon ECR from this machine\n\n");
     let _ = writeln!(
         out,
@@ -64,14 +63,7 @@ pub fn render(report: &Report) -> String {
             text(&i.reason)
         );
     }
-    let _ = writeln!(
-        out,
-        "**{} {}**: {}  {}",
-        verdict_emoji(s.verdict),
-        s.verdict_word(),
-        s.counts(),
-        s.policy_note(code)
-    );
+    out.push_str(&summary_line(&report.summary));
     out
 }
 

@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use ecr_doctor_checks::{Finding, Outcome};
 
-use super::Report;
+use super::{Report, Summary};
 use crate::policy::RunVerdict;
 
 pub fn render(report: &Report) -> String {
@@ -126,18 +126,22 @@ pub fn render(report: &Report) -> String {
         out.push('\n');
     }
 
-    let _ = writeln!(
-        out,
-        "**{} {}**: {}  {}",
+    out.push_str(&summary_line(s));
+    out
+}
+
+/// The verdict, the counts and the policy, last in every Markdown page.
+pub(super) fn summary_line(s: &Summary) -> String {
+    format!(
+        "**{} {}**: {}  {}\n",
         verdict_emoji(s.verdict),
         s.verdict_word(),
         s.counts(),
         s.policy_note(code)
-    );
-    out
+    )
 }
 
-pub(super) fn verdict_emoji(v: RunVerdict) -> &'static str {
+fn verdict_emoji(v: RunVerdict) -> &'static str {
     match v {
         RunVerdict::Pass => "✅",
         RunVerdict::Fail => "❌",

@@ -188,7 +188,7 @@ pub fn machine_fixes(buildx: EngineVer, engine: EngineVer) -> Vec<Remediation> {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::{BuildEnv, BuildOutput, EngineVersion, Fact, Facts};
+    use crate::facts::{BuildEnv, BuildOutput, Fact, Facts};
     use crate::rules::fixtures::*;
 
     /// The first row: buildx 0.13.1, docker driver, engine 26.1.5 on the containerd store, default
@@ -276,12 +276,7 @@ mod tests {
                     "engine 28.5.2",
                     with(|f| {
                         default_build(f);
-                        f.docker.version = Fact::observed(EngineVersion {
-                            version: "28.5.2".into(),
-                            api_version: "1.51".into(),
-                            os: "linux".into(),
-                            arch: "amd64".into(),
-                        });
+                        f.docker.version = engine_version("28.5.2");
                     }),
                     Outcome::Pass,
                     "by digest",

@@ -175,17 +175,8 @@ fn upgrade(current: EngineVer) -> Remediation {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::{EngineVersion, Fact};
+    use crate::facts::Fact;
     use crate::rules::fixtures::*;
-
-    fn engine(v: &str) -> Fact<EngineVersion> {
-        Fact::observed(EngineVersion {
-            version: v.into(),
-            api_version: "1.45".into(),
-            os: "linux".into(),
-            arch: "amd64".into(),
-        })
-    }
 
     #[test]
     fn founding_case_fails_with_ranked_fixes() {
@@ -208,25 +199,25 @@ mod tests {
             vec![
                 (
                     "fixed engine",
-                    with(|f| f.docker.version = engine("28.5.2")),
+                    with(|f| f.docker.version = engine_version("28.5.2")),
                     Outcome::Pass,
                     "by digest",
                 ),
                 (
                     "25.0 backport",
-                    with(|f| f.docker.version = engine("25.0.16")),
+                    with(|f| f.docker.version = engine_version("25.0.16")),
                     Outcome::Pass,
                     "by digest",
                 ),
                 (
                     "25.0 before backport",
-                    with(|f| f.docker.version = engine("25.0.15")),
+                    with(|f| f.docker.version = engine_version("25.0.15")),
                     Outcome::Fail,
                     "will fail",
                 ),
                 (
                     "27.x has no backport",
-                    with(|f| f.docker.version = engine("27.5.1")),
+                    with(|f| f.docker.version = engine_version("27.5.1")),
                     Outcome::Fail,
                     "will fail",
                 ),
@@ -301,7 +292,7 @@ mod tests {
                     "offline, on a fixed engine: decided without the tag",
                     with(|f| {
                         t(f).repository = Fact::skipped("--offline: no AWS calls");
-                        f.docker.version = engine("28.5.2");
+                        f.docker.version = engine_version("28.5.2");
                     }),
                     Outcome::Pass,
                     "by digest",
@@ -333,7 +324,7 @@ mod tests {
                 (
                     "28.2.1 partial index",
                     with(|f| {
-                        f.docker.version = engine("28.2.1");
+                        f.docker.version = engine_version("28.2.1");
                         let mut s = index_with_attestation();
                         s.manifests[0].available = false;
                         *shape(f) = Fact::observed(s)
