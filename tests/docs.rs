@@ -5,7 +5,8 @@
 //!   exactly that (a line `…` stands for any number of lines, a line ending in `…` for any rest of the line)
 //!   and exit with the code its summary line names (`exit N)`), else 0.
 //! - Any other block (sh, yaml snippets) runs each line that invokes ecr-doctor, in order, in a scratch
-//!   directory with the bundled examples, a bake file and a Dockerfile — with no Docker daemon and no AWS
+//!   directory with the bundled examples, a bake file, a compose file and a Dockerfile — with no Docker
+//!   daemon and no AWS
 //!   endpoint reachable, so a command that checks something ends undecided or failed, never in a usage
 //!   error. A trailing comment `exits N` pins the code.
 //!
@@ -184,7 +185,7 @@ fn run(command: &str, dir: &Path, home: &Path) -> Output {
     cmd.output().unwrap()
 }
 
-/// A scratch project: the bundled examples, a bake file and a Dockerfile that push to `REF`.
+/// A scratch project: the bundled examples, a bake file, a compose file and a Dockerfile that push to `REF`.
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(root().join("examples"), dir.path().join("examples")).unwrap();
@@ -192,6 +193,11 @@ fn project() -> tempfile::TempDir {
     std::fs::write(
         dir.path().join("docker-bake.hcl"),
         format!("target \"default\" {{\n  tags = [\"{REF}\"]\n}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!("services:\n  app:\n    build: .\n    image: {REF}\n"),
     )
     .unwrap();
     dir

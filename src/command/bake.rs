@@ -12,7 +12,8 @@ use std::path::Path;
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 
 use crate::input::{BAKE_FILE, read_file};
-use limits::{DEPTH_LIMIT, Expansion, estimate, glob};
+pub(super) use limits::Expansion;
+use limits::{DEPTH_LIMIT, estimate, glob};
 
 /// One bake target as `docker buildx bake` would build it, after groups, `inherits`, variables and `--set`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -672,7 +673,7 @@ fn go_format(spec: &str, args: &[hcl::Value]) -> Result<String, String> {
 }
 
 /// A parser's message on one line, its quote of the source cut short (a one-line file quotes all of it).
-fn one_line(s: &str) -> String {
+pub(super) fn one_line(s: &str) -> String {
     const SHOWN: usize = 300;
     let line = s.split_whitespace().collect::<Vec<_>>().join(" ");
     match line.char_indices().nth(SHOWN) {
@@ -829,7 +830,7 @@ fn read_compose(
 
 /// `${NAME}` (and with `compose`: `${NAME:-default}`, `${NAME-default}`, `$NAME`, `$$`) replaced from
 /// `lookup`; an unknown name is empty, as in compose and bake.
-fn substitute(
+pub(super) fn substitute(
     s: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     compose: bool,

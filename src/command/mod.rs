@@ -2,6 +2,7 @@
 //! read it: which references it pushes, and what it pushes to each.
 
 mod bake;
+mod compose;
 mod flags;
 
 use std::path::Path;
@@ -45,7 +46,7 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
         .unwrap_or(program);
     if name != "docker" {
         return Err(format!(
-            "'{program}': only docker commands are read (docker push, docker build, docker buildx build, \
+            "'{program}': only docker commands are read (docker push, docker build, docker buildx build, docker compose push, \
              docker buildx bake, docker buildx imagetools create)"
         ));
     }
@@ -66,6 +67,7 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
     let plan = match words.as_slice() {
         ["push", ..] => push(after(1))?,
         ["image", "push", ..] => push(after(2))?,
+        ["compose", ..] => compose(after(1), env)?,
         ["build", ..] => docker_build(after(1), env)?,
         ["builder" | "image", "build", ..] => docker_build(after(2), env)?,
         ["buildx", ..] => {
@@ -94,7 +96,7 @@ fn unsupported(words: &[&str]) -> String {
     let shown = words.iter().take(3).copied().collect::<Vec<_>>().join(" ");
     format!(
         "'docker {shown}' is not a push command ecr-doctor reads (docker push, docker image push, docker build, \
-         docker buildx build, docker buildx bake, docker buildx imagetools create)"
+         docker buildx build, docker buildx bake, docker buildx imagetools create, docker compose push)"
     )
 }
 
@@ -201,6 +203,78 @@ fn push(args: &[String]) -> Result<Plan, String> {
         PushPath::DockerPush,
         None,
         vec![(reference.clone(), Pushed::LocalImage)],
+    ))
+}
+
+// --- docker compose push ---------------------------------------------------------------------------------
+
+/// `docker compose`'s own flags (before the subcommand).
+const COMPOSE_GLOBAL: &[Flag] = &[
+    Flag::switch("all-resources", None),
+    Flag::value("ansi", None),
+    Flag::switch("compatibility", None),
+    Flag::switch("dry-run", None),
+    Flag::value("env-file", None),
+    Flag::value("file", Some('f')),
+    Flag::value("parallel", None),
+    Flag::value("profile", None),
+    Flag::value("progress", None),
+    Flag::value("project-directory", None),
+    Flag::value("project-name", Some('p')),
+];
+
+const COMPOSE_PUSH_FLAGS: &[Flag] = &[
+    Flag::switch("dry-run", None),
+    Flag::switch("ignore-push-failures", None),
+    Flag::switch("include-deps", None),
+    Flag::switch("quiet", Some('q')),
+];
+
+/// `docker compose push [SERVICE…]`: every image Compose pushes, each with the engine's push.
+fn compose(args: &[String], env: &Env<'_>) -> Result<Plan, String> {
+    let g = flags::parse(args, COMPOSE_GLOBAL, true)?;
+    let sub: Vec<&str> = g.args.iter().map(String::as_str).collect();
+    match sub.as_slice() {
+        ["push", ..] => {}
+        ["build", ..] => {
+            return Err(
+                "'docker compose build' is not read yet: check the images it built with -- docker compose push"
+                    .into(),
+            );
+        }
+        _ => {
+            let shown = sub.first().copied().unwrap_or("");
+            return Err(format!(
+                "'docker compose {shown}' is not a push command ecr-doctor reads (docker compose push)"
+            ));
+        }
+    }
+    let p = flags::parse(&g.args[1..], COMPOSE_PUSH_FLAGS, false)?;
+    if g.is_on("dry-run") || p.is_on("dry-run") {
+        return Err("docker compose --dry-run pushes nothing".into());
+    }
+    let (files, env_files, profiles) =
+        (g.values("file"), g.values("env-file"), g.values("profile"));
+    let project_directory = g.value("project-directory");
+    let tags = compose::push_tags(&compose::ComposeInput {
+        files: &files,
+        project_directory: project_directory.as_deref(),
+        env_files: &env_files,
+        profiles: &profiles,
+        services: &p.args,
+        include_deps: p.is_on("include-deps"),
+        cwd: env.cwd,
+        env: env.var,
+    })?;
+    if tags.is_empty() {
+        return Err(
+            "docker compose push pushes nothing: no service has both `build` and `image`".into(),
+        );
+    }
+    Ok(Plan::of(
+        PushPath::DockerPush,
+        None,
+        tags.into_iter().map(|t| (t, Pushed::LocalImage)).collect(),
     ))
 }
 

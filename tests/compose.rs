@@ -1,0 +1,218 @@
+//! `ecr-doctor check -- docker compose push …` against the real Compose plugin (Debian's, unpacked by
+//! scripts/peers): what ecr-doctor plans to check is what Compose itself resolves — the files, their override,
+//! `.env` and the shell, profiles, the services named — and the verdict is the `docker push` path's.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+
+/// A project: a compose file with an override, a `.env`, a service behind a profile, one with extra
+/// `build.tags`, one that is not built (Compose does not push it), one pushed elsewhere.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com");
+    let files = [
+        (
+            "compose.yaml",
+            "services:\n\
+             \x20 api:\n\
+             \x20   build: .\n\
+             \x20   image: ${REGISTRY}/compose-api:${TAG:-dev}\n\
+             \x20   depends_on: [cache]\n\
+             \x20 worker:\n\
+             \x20   build:\n\
+             \x20     context: .\n\
+             \x20     tags: [\"${REGISTRY}/compose-worker:extra\"]\n\
+             \x20   image: ${REGISTRY}/compose-worker:${TAG:-dev}\n\
+             \x20   profiles: [jobs]\n\
+             \x20 cache:\n\
+             \x20   build: .\n\
+             \x20   image: ghcr.io/acme/cache:$TAG\n\
+             \x20 db:\n\
+             \x20   image: postgres:16\n",
+        ),
+        (
+            "compose.override.yaml",
+            "services:\n  api:\n    image: ${REGISTRY}/compose-api:${TAG:-dev}-override\n",
+        ),
+        (".env", &format!("REGISTRY={registry}\nTAG=from-dotenv\n")),
+        ("Dockerfile", "FROM scratch\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+/// What Compose pushes, from Compose itself: `docker compose [GLOBAL] config [SERVICE…]` resolves the
+/// project, and push takes every named (else every enabled) service with both `build` and `image`: its image
+/// and `build.tags`.
+fn compose_pushes(
+    plugin: &str,
+    dir: &Path,
+    env: &[(&str, &str)],
+    global: &[&str],
+    services: &[&str],
+) -> BTreeSet<String> {
+    let out = Command::new(plugin)
+        .args(global)
+        .args(["config", "--format", "json"])
+        .args(services)
+        .current_dir(dir)
+        .env_remove("COMPOSE_PROFILES")
+        .env_remove("TAG")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut pushes = BTreeSet::new();
+    for (name, service) in config["services"].as_object().unwrap() {
+        if !services.is_empty() && !services.contains(&name.as_str()) {
+            continue; // config adds what the named services depend on; push does not.
+        }
+        let (Some(_), Some(image)) = (service.get("build"), service["image"].as_str()) else {
+            continue;
+        };
+        pushes.insert(image.to_string());
+        for tag in service["build"]["tags"].as_array().into_iter().flatten() {
+            pushes.insert(tag.as_str().unwrap().to_string());
+        }
+    }
+    pushes
+}
+
+/// What ecr-doctor plans to check for the same command: its targets and the references it lists as not
+/// checked (not ECR).
+fn doctor_pushes(dir: &Path, env: &[(&str, &str)], argv: &[&str]) -> BTreeSet<String> {
+    let mut args = vec!["check", "--format", "json", "--offline", "--"];
+    args.extend_from_slice(argv);
+    let mut cmd = doctor(None, &args);
+    cmd.current_dir(dir)
+        .env("DOCKER_HOST", format!("unix://{}/no.sock", dir.display()));
+    cmd.envs(env.iter().copied());
+    let r = run(cmd);
+    assert_ne!(r.code, 2, "{argv:?}: {}", r.stderr);
+    let doc = r.json();
+    let mut refs: BTreeSet<String> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["reference"].as_str().unwrap().to_string())
+        .collect();
+    for other in doc["command"]["not_checked"].as_array().unwrap() {
+        refs.insert(other.as_str().unwrap().to_string());
+    }
+    refs
+}
+
+#[test]
+fn compose_push_is_planned_as_compose_resolves_the_project() {
+    let Some(plugin) = peers().var("ECR_DOCTOR_TEST_COMPOSE_SID") else {
+        panic!("the compose plugin is not unpacked: see scripts/peers");
+    };
+    let dir = project();
+    // (environment, global flags, services): each compared with Compose's own resolution.
+    let cases: &[(&[(&str, &str)], &[&str], &[&str])] = &[
+        (&[], &[], &[]),
+        (&[("TAG", "from-shell")], &[], &[]),
+        (&[("COMPOSE_PROFILES", "jobs")], &[], &[]),
+        (&[], &["--profile", "jobs"], &[]),
+        (&[], &["-f", "compose.yaml"], &[]),
+        (&[], &[], &["worker"]),
+    ];
+    for (env, global, services) in cases {
+        let want = compose_pushes(plugin, dir.path(), env, global, services);
+        let mut argv = vec!["docker", "compose"];
+        argv.extend_from_slice(global);
+        argv.push("push");
+        argv.extend_from_slice(services);
+        let got = doctor_pushes(dir.path(), env, &argv);
+        assert_eq!(got, want, "{env:?} {argv:?}");
+        assert!(!got.is_empty());
+    }
+    // The override file and `.env` took part.
+    let all = compose_pushes(plugin, dir.path(), &[], &[], &[]);
+    assert!(
+        all.iter()
+            .any(|r| r.ends_with("compose-api:from-dotenv-override")),
+        "{all:?}"
+    );
+}
+
+/// The verdict is the `docker push` path's, tag by tag: the founding case through Compose.
+#[test]
+fn compose_push_of_a_default_build_fails_on_engine_26_with_an_immutable_tag() {
+    let e = peers().required_engine("old-containerd");
+    let (_, r) = repository("compose-founding", "IMMUTABLE");
+    e.build(&r, "compose founding", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!("services:\n  app:\n    build: .\n    image: {r}\n"),
+    )
+    .unwrap();
+    let mut cmd = doctor(
+        Some(&e),
+        &[
+            "check", "--format", "json", "--", "docker", "compose", "push",
+        ],
+    );
+    cmd.current_dir(dir.path())
+        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
+    let run = run(cmd);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outcome("push-risk", Some(&r)), "fail");
+    assert_eq!(run.json()["command"]["path"], "docker_push");
+}
+
+/// What ecr-doctor does not read of Compose is one line and exit 2, never a guess.
+#[test]
+fn compose_commands_not_read_are_one_line_errors() {
+    let empty = tempfile::tempdir().unwrap();
+    let dir = project();
+    for (cwd, argv, says) in [
+        (
+            empty.path(),
+            &["docker", "compose", "push"][..],
+            "no compose file",
+        ),
+        (
+            dir.path(),
+            &["docker", "compose", "build", "--push"],
+            "not read yet",
+        ),
+        (
+            dir.path(),
+            &["docker", "compose", "up"],
+            "not a push command",
+        ),
+        (
+            dir.path(),
+            &["docker", "compose", "push", "nosuch"],
+            "no such service: nosuch",
+        ),
+        (
+            dir.path(),
+            &["docker", "compose", "push", "db"],
+            "pushes nothing",
+        ),
+    ] {
+        let mut args = vec!["check", "--offline", "--"];
+        args.extend_from_slice(argv);
+        let mut cmd = doctor(None, &args);
+        cmd.current_dir(cwd);
+        let r = run(cmd);
+        assert_eq!(r.code, 2, "{argv:?}: {}", r.stdout);
+        assert_eq!(r.stderr.lines().count(), 1, "{argv:?}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{argv:?}: {}", r.stderr);
+    }
+}
