@@ -114,6 +114,9 @@ fn doctor_pushes(dir: &Path, env: &[(&str, &str)], argv: &[&str]) -> BTreeSet<St
     refs
 }
 
+/// The environment, the global flags and the services named.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a [&'a str]);
+
 #[test]
 fn compose_push_is_planned_as_compose_resolves_the_project() {
     let Some(plugin) = peers().var("ECR_DOCTOR_TEST_COMPOSE_SID") else {
@@ -121,7 +124,7 @@ fn compose_push_is_planned_as_compose_resolves_the_project() {
     };
     let dir = project();
     // (environment, global flags, services): each compared with Compose's own resolution.
-    let cases: &[(&[(&str, &str)], &[&str], &[&str])] = &[
+    let cases: &[Case] = &[
         (&[], &[], &[]),
         (&[("TAG", "from-shell")], &[], &[]),
         (&[("COMPOSE_PROFILES", "jobs")], &[], &[]),

@@ -6,9 +6,8 @@
 //!   and exit with the code its summary line names (`exit N)`), else 0.
 //! - Any other block (sh, yaml snippets) runs each line that invokes ecr-doctor, in order, in a scratch
 //!   directory with the bundled examples, a bake file, a compose file and a Dockerfile — with no Docker
-//!   daemon and no AWS
-//!   endpoint reachable, so a command that checks something ends undecided or failed, never in a usage
-//!   error. A trailing comment `exits N` pins the code.
+//!   daemon and no AWS endpoint reachable, so a command that checks something ends undecided or failed,
+//!   never in a usage error. A trailing comment `exits N` pins the code.
 //!
 //! Placeholders are the docs' own: `REF` and `$IMAGE` are an ECR reference, `$CACHE` a cache reference,
 //! `${{ env.X }}` is `$X`, and any other GitHub expression a plain word.
