@@ -23,6 +23,16 @@ pub struct Peers {
     vars: HashMap<String, String>,
 }
 
+/// The shared moto's URL when the peers run (the replay tests run without them).
+fn running_moto() -> Option<String> {
+    let dir = std::env::var("ECR_DOCTOR_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers"));
+    dir.join("env")
+        .exists()
+        .then(|| peers().moto_url().to_string())
+}
+
 pub fn peers() -> &'static Peers {
     static PEERS: OnceLock<Peers> = OnceLock::new();
     PEERS.get_or_init(|| {
@@ -415,6 +425,10 @@ pub fn doctor(engine: Option<&Engine>, args: &[&str]) -> Command {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true");
+    // moto's STS answers GetCallerIdentity for any credentials, as STS does for valid ones.
+    if let Some(url) = running_moto() {
+        cmd.env("AWS_ENDPOINT_URL_STS", url);
+    }
     if let Some(e) = engine {
         cmd.env("DOCKER_HOST", &e.host);
     }

@@ -112,6 +112,8 @@ pub enum Need {
     BuildEnv,
     /// The buildx plugin and the builder a build would use.
     Buildx,
+    /// The AWS credentials and STS `GetCallerIdentity`.
+    AwsIdentity,
 }
 
 impl Need {
@@ -125,6 +127,7 @@ impl Need {
             Need::DockerConfig => "docker config file",
             Need::BuildEnv => "build environment variables",
             Need::Buildx => "buildx plugin and builder",
+            Need::AwsIdentity => "AWS identity (STS)",
         }
     }
 }

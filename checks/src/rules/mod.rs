@@ -1,6 +1,7 @@
 //! One file per check.
 
 pub mod artifact_attestations;
+pub mod aws_identity;
 pub mod build_attestations;
 pub mod builder_support;
 pub mod buildx;
