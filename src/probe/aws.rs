@@ -35,10 +35,35 @@ impl SharedAws {
 pub const NO_CREDENTIALS: &str = "no AWS credentials found: env, profile, SSO, web identity, container or \
      instance role (`aws sts get-caller-identity` in this shell shows what the AWS CLI finds)";
 
+/// How long the instance metadata service may take to connect or answer, once: off EC2 its address often
+/// goes nowhere, and the SDK's default (4 attempts of 1 s each) would hold every run that has no other
+/// credentials for seconds.
+const IMDS_TIMEOUT: Duration = Duration::from_millis(500);
+
 async fn load(timeout: Duration) -> Aws {
+    let imds = aws_config::imds::Client::builder()
+        .max_attempts(1)
+        .connect_timeout(IMDS_TIMEOUT)
+        .read_timeout(IMDS_TIMEOUT)
+        .build();
+    // Clients take the registry's region; the credential chain (web identity, SSO, assume-role) takes the
+    // shell's, from the environment or the profile only: the SDK's default would also ask IMDS.
+    let region = || {
+        aws_config::meta::region::RegionProviderChain::first_try(
+            aws_config::environment::EnvironmentVariableRegionProvider::new(),
+        )
+        .or_else(aws_config::profile::ProfileFileRegionProvider::new())
+    };
+    let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+        .region(region())
+        .imds_client(imds)
+        .build()
+        .await;
     // Explicit retry settings also keep a malformed AWS_MAX_ATTEMPTS / AWS_RETRY_MODE from panicking inside
     // aws-config.
     let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(region())
+        .credentials_provider(chain)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .timeout_config(
             TimeoutConfig::builder()

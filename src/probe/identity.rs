@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_config::Region;
+use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use ecr_doctor_checks::facts::{AwsIdentity, Caller, Fact, Facts};
 
@@ -17,6 +18,27 @@ const REFUSED: [&str; 5] = [
     "SignatureDoesNotMatch",
     "InvalidAccessKeyId",
 ];
+
+/// Credentials STS did not accept: a code that says so, or any HTTP 403 (GetCallerIdentity needs no
+/// permission, so a 403 is about the credentials themselves).
+fn refused<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Option<Caller> {
+    let SdkError::ServiceError(ctx) = e else {
+        return None;
+    };
+    let (err, raw) = (ctx.err(), ctx.raw());
+    if !(err.code().is_some_and(|c| REFUSED.contains(&c)) || raw.status().as_u16() == 403) {
+        return None;
+    }
+    Some(Caller::Refused {
+        code: err
+            .code()
+            .map_or_else(|| format!("HTTP {}", raw.status().as_u16()), str::to_string),
+        message: err
+            .message()
+            .unwrap_or("the credentials were not accepted")
+            .to_string(),
+    })
+}
 
 pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
     for t in &mut facts.targets {
@@ -85,12 +107,9 @@ async fn caller(
             account: out.account().unwrap_or_default().to_string(),
             arn: out.arn().unwrap_or_default().to_string(),
         }),
-        Err(e @ SdkError::ServiceError(_)) if e.code().is_some_and(|c| REFUSED.contains(&c)) => {
-            identity(Caller::Refused {
-                code: e.code().unwrap_or_default().to_string(),
-                message: e.message().unwrap_or("no message").to_string(),
-            })
-        }
-        Err(e) => Fact::unavailable(super::ecr::call_failed(&e, &format!("STS in {region}"))),
+        Err(e) => match refused(&e) {
+            Some(caller) => identity(caller),
+            None => Fact::unavailable(super::ecr::call_failed(&e, &format!("STS in {region}"))),
+        },
     }
 }

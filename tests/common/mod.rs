@@ -2,6 +2,7 @@
 //! engines on both image stores, the distribution registry), and the built binary run against them.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod ecr_extras;
 pub mod paging_ecr;
 
 use std::collections::HashMap;
@@ -641,4 +642,42 @@ pub fn http_with(
         return Err(format!("HTTP {}: {}", reply.status, reply.body));
     }
     Ok(reply.body)
+}
+
+/// An IAM user of moto allowed only `actions`, through moto's IAM query API (fixture side). Returns its
+/// access key and secret.
+pub fn iam_user(moto: &RecordingMoto, actions: &[&str]) -> (String, String) {
+    let call = |params: &str| {
+        let auth = "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
+        let headers = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", auth),
+        ];
+        http_with(
+            "POST",
+            &format!("{}/", moto.url),
+            &headers,
+            &format!("{params}&Version=2010-05-08"),
+        )
+        .unwrap()
+    };
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }]
+    })
+    .to_string();
+    let encoded: String = policy.bytes().map(|b| format!("%{b:02X}")).collect();
+    call("Action=CreateUser&UserName=pusher");
+    call(&format!(
+        "Action=PutUserPolicy&UserName=pusher&PolicyName=push-only&PolicyDocument={encoded}"
+    ));
+    let xml = call("Action=CreateAccessKey&UserName=pusher");
+    let tag = |name: &str| {
+        xml.split(&format!("<{name}>"))
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap()
+            .to_string()
+    };
+    (tag("AccessKeyId"), tag("SecretAccessKey"))
 }
