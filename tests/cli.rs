@@ -28,7 +28,9 @@ fn passing_cases_replay_to_exit_0() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|f| f["outcome"] == "pass"),
+            // The repository policy is read only for a caller of another account.
+            .all(|f| f["outcome"] == "pass"
+                || (f["check"] == "repository-policy" && f["outcome"] == "skip")),
         "{}",
         r.stdout
     );

@@ -270,3 +270,117 @@ fn a_repository_a_template_creates_on_push_is_not_missing_and_takes_the_template
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
 }
+
+/// The ECR API of moto as the account of these credentials (fixture side).
+fn ecr_as(key: &str, secret: &str, token: &str) -> (aws_sdk_ecr::Client, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = rt.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(peers().moto_url())
+            .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+                key,
+                secret,
+                Some(token.to_string()),
+                None,
+                "tests",
+            ))
+            .load(),
+    );
+    (aws_sdk_ecr::Client::new(&config), rt)
+}
+
+#[test]
+fn a_cross_account_push_needs_a_grant_in_the_repository_policy() {
+    // The CI role of account 210987654321 pushes to registry 123456789012. moto keeps one ECR backend per
+    // calling account, so the fixture creates the registry's repositories (registryId 123456789012) from
+    // the caller's account, where the caller's reads find them; the policies are set through the real SDK.
+    let (key, secret, token) = assume_role("arn:aws:iam::210987654321:role/ci-pusher");
+    let (ecr, rt) = ecr_as(&key, &secret, &token);
+    let push = r#"["ecr:BatchCheckLayerAvailability", "ecr:CompleteLayerUpload",
+                   "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"]"#;
+    let policy =
+        |statement: String| format!(r#"{{"Version": "2012-10-17", "Statement": [{statement}]}}"#);
+    let cases = [
+        (
+            "allowed",
+            Some(policy(format!(
+                r#"{{"Sid": "AllowCrossAccountPush", "Effect": "Allow",
+                    "Principal": {{"AWS": "arn:aws:iam::210987654321:role/ci-pusher"}}, "Action": {push}}}"#
+            ))),
+        ),
+        (
+            "denied",
+            Some(policy(
+                r#"{"Sid": "AllowAccount", "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::210987654321:root"}, "Action": "ecr:*"},
+                   {"Sid": "NoPutImage", "Effect": "Deny", "Principal": "*", "Action": "ecr:PutImage"}"#
+                    .to_string(),
+            )),
+        ),
+        ("no-policy", None),
+        (
+            "condition",
+            Some(policy(format!(
+                r#"{{"Sid": "FromOrg", "Effect": "Allow", "Principal": "*", "Action": {push},
+                    "Condition": {{"StringEquals": {{"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}}}}"#
+            ))),
+        ),
+    ];
+    let mut refs = Vec::new();
+    for (name, policy) in &cases {
+        let repo = unique(&format!("cross/{name}"));
+        rt.block_on(
+            ecr.create_repository()
+                .registry_id(ACCOUNT)
+                .repository_name(&repo)
+                .send(),
+        )
+        .unwrap();
+        if let Some(text) = policy {
+            rt.block_on(
+                ecr.set_repository_policy()
+                    .registry_id(ACCOUNT)
+                    .repository_name(&repo)
+                    .policy_text(text)
+                    .send(),
+            )
+            .unwrap();
+        }
+        refs.push(ecr_ref(&repo, "v1"));
+    }
+    let mut cmd = aws_only(&refs.iter().map(String::as_str).collect::<Vec<_>>());
+    cmd.env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_SESSION_TOKEN", token);
+    let run = common::run(cmd);
+    let caller = "arn:aws:sts::210987654321:assumed-role/ci-pusher/ci";
+    let said = |i: usize| message(&run, "repository-policy", &refs[i]);
+    assert!(
+        said(0).starts_with(&format!(
+            "pass the repository policy of '{}' grants {caller} the push (statement 'AllowCrossAccountPush')",
+            refs[0].split_once('/').unwrap().1.trim_end_matches(":v1")
+        )),
+        "{}",
+        said(0)
+    );
+    assert!(
+        said(1).starts_with("fail statement 'NoPutImage' of the repository policy of")
+            && said(1).ends_with(&format!("denies {caller} ecr:PutImage")),
+        "{}",
+        said(1)
+    );
+    assert!(said(2).contains("has no repository policy"), "{}", said(2));
+    assert!(
+        said(3).starts_with("unknown could not decide")
+            && said(3).contains(
+                "statement 'FromOrg' allows it only under the condition StringEquals aws:PrincipalOrgID"
+            ),
+        "{}",
+        said(3)
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+}

@@ -110,6 +110,7 @@ impl Facts {
                     credentials: why(),
                     identity: why(),
                     creation_template: why(),
+                    repository_policy: why(),
                 })
                 .collect(),
         }
@@ -205,6 +206,10 @@ pub struct TargetFacts {
     /// (`DescribeRepositoryCreationTemplates`); `None`: no template applies.
     #[serde(default = "not_recorded")]
     pub creation_template: Fact<Option<CreationTemplate>>,
+    /// Only for a caller of another account: the repository's policy text (`GetRepositoryPolicy`); `None`:
+    /// the repository has no policy.
+    #[serde(default = "not_recorded")]
+    pub repository_policy: Fact<Option<String>>,
 }
 
 /// The AWS identity that calls ECR: the ecr-login credential helper, run in the same environment, pushes as

@@ -198,14 +198,14 @@ pub async fn probe(plan: &Plan) -> Fill {
 
 /// One registry's API: a client for the registry's own region (not AWS_REGION), FIPS and dual-stack as its
 /// host says; the account to ask about; and the endpoint the client calls, to name in errors.
-struct Registry {
+pub struct Registry {
     client: Client,
     account: String,
-    endpoint: String,
+    pub endpoint: String,
 }
 
 impl Registry {
-    async fn new(shared: &SdkConfig, r: &EcrRef) -> Registry {
+    pub async fn new(shared: &SdkConfig, r: &EcrRef) -> Registry {
         let config = aws_sdk_ecr::config::Builder::from(shared)
             .region(Region::new(r.region.clone()))
             .use_fips(r.fips)
@@ -342,6 +342,26 @@ async fn list_repositories(
         if next.is_none() {
             return Ok(pick(names, found));
         }
+    }
+}
+
+/// The repository's policy text; `None` when it has none. Read for a caller of another account, whose push
+/// the policy must grant.
+pub async fn repository_policy(reg: &Registry, repo: &str) -> Fact<Option<String>> {
+    match reg
+        .client
+        .get_repository_policy()
+        .registry_id(&reg.account)
+        .repository_name(repo)
+        .send()
+        .await
+    {
+        Ok(out) => Fact::observed(out.policy_text().map(str::to_string)),
+        Err(e) if e.code() == Some("RepositoryPolicyNotFoundException") => Fact::observed(None),
+        Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => {
+            Fact::skipped("not read: the repository does not exist")
+        }
+        Err(e) => failure(e, "ecr:GetRepositoryPolicy", &reg.endpoint),
     }
 }
 

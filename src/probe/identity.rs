@@ -1,11 +1,13 @@
 //! Who the AWS credentials are: STS GetCallerIdentity (which needs no permission) once per registry region,
-//! in that region and its partition, since credentials of one partition are refused in another.
+//! in that region and its partition, since credentials of one partition are refused in another. For a
+//! registry of another account, also the repository policy that must grant that caller the push.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use aws_config::Region;
+use aws_config::{Region, SdkConfig};
 use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use ecr_doctor_checks::Need;
 use ecr_doctor_checks::facts::{AwsIdentity, Caller, Fact, Facts};
 
 use super::{Fill, NotGathered, Plan, bounded};
@@ -43,6 +45,7 @@ fn refused<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Option<Cal
 pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
     for t in &mut facts.targets {
         t.identity = why.fact();
+        t.repository_policy = why.fact();
     }
 }
 
@@ -72,12 +75,97 @@ pub async fn probe(plan: &Plan) -> Fill {
             };
             keys.into_iter().map(move |k| (k, fact.clone()))
         });
-    let answers: Vec<_> = futures_util::future::join_all(calls)
+    let identities: HashMap<usize, Fact<AwsIdentity>> = futures_util::future::join_all(calls)
         .await
         .into_iter()
         .flatten()
         .collect();
-    Box::new(move |facts| super::per_target(facts, answers, |t, fact| t.identity = fact))
+    let policies = policies(plan, &aws.config, &identities).await;
+    let answers: Vec<_> = identities
+        .into_iter()
+        .map(|(k, identity)| {
+            let policy = policies.get(&k).cloned().unwrap_or_else(|| {
+                Fact::skipped("not read: the caller is in the registry's account")
+            });
+            (k, (identity, policy))
+        })
+        .collect();
+    Box::new(move |facts| {
+        super::per_target(facts, answers, |t, (identity, policy)| {
+            t.identity = identity;
+            t.repository_policy = policy;
+        })
+    })
+}
+
+/// The repository policy of each target whose registry is in another account than the caller's (its push
+/// needs a grant there), read once per repository; what stopped the caller from being known, for the others
+/// that could not be told apart.
+async fn policies(
+    plan: &Plan,
+    shared: &SdkConfig,
+    identities: &HashMap<usize, Fact<AwsIdentity>>,
+) -> HashMap<usize, Fact<Option<String>>> {
+    let mut out = HashMap::new();
+    let mut cross: BTreeMap<(&str, &str), Vec<&super::Target>> = BTreeMap::new();
+    for t in &plan.targets {
+        let caller = identities
+            .get(&t.key)
+            .map(|f| f.clone().map(|id| id.caller));
+        match caller {
+            Some(Fact::Observed {
+                value: Caller::Known { account, .. },
+            }) if account != t.reference.account => {
+                let r = &t.reference;
+                cross
+                    .entry((&r.registry, &r.repository))
+                    .or_default()
+                    .push(t);
+            }
+            // The registry's own account: the default, not read.
+            Some(Fact::Observed {
+                value: Caller::Known { .. },
+            }) => {}
+            Some(Fact::Observed { .. }) => {
+                out.insert(
+                    t.key,
+                    Fact::unavailable("STS refused the credentials (see aws-identity)"),
+                );
+            }
+            Some(other) => {
+                out.insert(t.key, other.map(|_| None));
+            }
+            None => {}
+        }
+    }
+    if !plan.wants(Need::RepositoryPolicy) {
+        let why = NotGathered::Skipped(super::NOT_NEEDED.into());
+        return cross
+            .into_values()
+            .flatten()
+            .map(|t| (t.key, why.fact()))
+            .chain(out)
+            .collect();
+    }
+    let reads = cross.into_iter().map(|((_, repo), targets)| async move {
+        let r = &targets[0].reference;
+        let reg = super::ecr::Registry::new(shared, r).await;
+        let what = format!("the ECR API at {} (GetRepositoryPolicy)", reg.endpoint);
+        let fact = bounded(
+            plan.timeout,
+            &what,
+            super::ecr::repository_policy(&reg, repo),
+        )
+        .await;
+        targets.into_iter().map(move |t| (t.key, fact.clone()))
+    });
+    out.extend(
+        futures_util::future::join_all(reads)
+            .await
+            .into_iter()
+            .flatten(),
+    );
+    out
 }
 
 async fn caller(

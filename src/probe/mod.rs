@@ -91,7 +91,7 @@ const PROBES: [Probe; 6] = [
         run: |plan| Box::pin(ecr::probe(plan)),
     },
     Probe {
-        serves: &[Need::AwsIdentity],
+        serves: &[Need::AwsIdentity, Need::RepositoryPolicy],
         aws: true,
         not_gathered: identity::not_gathered,
         run: |plan| Box::pin(identity::probe(plan)),

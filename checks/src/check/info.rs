@@ -114,6 +114,8 @@ pub enum Need {
     Buildx,
     /// The AWS credentials and STS `GetCallerIdentity`.
     AwsIdentity,
+    /// `GetRepositoryPolicy`, for a caller of another account.
+    RepositoryPolicy,
 }
 
 impl Need {
@@ -128,6 +130,7 @@ impl Need {
             Need::BuildEnv => "build environment variables",
             Need::Buildx => "buildx plugin and builder",
             Need::AwsIdentity => "AWS identity (STS)",
+            Need::RepositoryPolicy => "repository policy (cross-account)",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod registry_cache;
 pub mod registry_credentials;
 pub mod registry_ref;
 pub mod repository_exists;
+pub mod repository_policy;
 pub mod tag_collision;
 pub mod tag_mutability;
 
