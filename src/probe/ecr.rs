@@ -1,6 +1,7 @@
 //! The ECR API: DescribeRepositories and DescribeImages (BatchGetImage only where DescribeImages is
-//! denied). Read-only calls only; one client per registry (account + region); per registry one
-//! DescribeRepositories per 100 repositories, per repository one DescribeImages per 1000 tagged images.
+//! denied), and for a registry with a missing repository its creation templates. Read-only calls only; one
+//! client per registry (account + region); per registry one DescribeRepositories per 100 repositories, per
+//! repository one DescribeImages per 1000 tagged images.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
