@@ -50,31 +50,29 @@ pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
 }
 
 pub async fn probe(plan: &Plan) -> Fill {
-    // One call per (region, FIPS, dual-stack): the endpoint is all that differs between registries.
-    let mut by_endpoint: BTreeMap<(&str, bool, bool), Vec<usize>> = BTreeMap::new();
+    // One call per region. FIPS and dual-stack come from the shell's AWS settings, not from the registry
+    // host: STS has FIPS endpoints in few regions, and the caller is the same through any endpoint.
+    let mut by_region: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for t in &plan.targets {
-        let r = &t.reference;
-        by_endpoint
-            .entry((&r.region, r.fips, r.dual_stack))
+        by_region
+            .entry(&t.reference.region)
             .or_default()
             .push(t.key);
     }
-    if by_endpoint.is_empty() {
+    if by_region.is_empty() {
         return Box::new(|_| ());
     }
     let aws = plan.aws.get(plan.timeout).await;
-    let calls = by_endpoint
-        .into_iter()
-        .map(|((region, fips, dual), keys)| async move {
-            let fact = match &aws.credentials {
-                Err(why) => Fact::unavailable(why.clone()),
-                Ok(source) => {
-                    let what = format!("STS in {region} (GetCallerIdentity)");
-                    bounded(plan.timeout, &what, caller(aws, region, fips, dual, source)).await
-                }
-            };
-            keys.into_iter().map(move |k| (k, fact.clone()))
-        });
+    let calls = by_region.into_iter().map(|(region, keys)| async move {
+        let fact = match &aws.credentials {
+            Err(why) => Fact::unavailable(why.clone()),
+            Ok(source) => {
+                let what = format!("STS in {region} (GetCallerIdentity)");
+                bounded(plan.timeout, &what, caller(aws, region, source)).await
+            }
+        };
+        keys.into_iter().map(move |k| (k, fact.clone()))
+    });
     let identities: HashMap<usize, Fact<AwsIdentity>> = futures_util::future::join_all(calls)
         .await
         .into_iter()
@@ -168,17 +166,9 @@ async fn policies(
     out
 }
 
-async fn caller(
-    aws: &super::aws::Aws,
-    region: &str,
-    fips: bool,
-    dual_stack: bool,
-    source: &Option<String>,
-) -> Fact<AwsIdentity> {
+async fn caller(aws: &super::aws::Aws, region: &str, source: &Option<String>) -> Fact<AwsIdentity> {
     let config = aws_sdk_sts::config::Builder::from(&aws.config)
         .region(Region::new(region.to_string()))
-        .use_fips(fips)
-        .use_dual_stack(dual_stack)
         .build();
     let identity = |caller| {
         Fact::observed(AwsIdentity {
