@@ -384,3 +384,21 @@ fn a_cross_account_push_needs_a_grant_in_the_repository_policy() {
     );
     assert_eq!(run.code, 1, "{}", run.stdout);
 }
+
+#[test]
+fn a_silent_sts_is_unknown_within_the_timeout() {
+    let (_held, port) = silent_port();
+    let (_, r) = repository("iam-silent", "MUTABLE");
+    let mut cmd = aws_only(&["--timeout", "2", &r]);
+    cmd.env("AWS_ENDPOINT_URL_STS", format!("http://127.0.0.1:{port}"));
+    let run = common::run(cmd);
+    assert!(run.elapsed < Duration::from_secs(4), "{:?}", run.elapsed);
+    assert_eq!(
+        message(&run, "aws-identity", &r),
+        "unknown could not decide: the AWS identity (STS GetCallerIdentity) is unknown: STS in us-east-1 \
+         (GetCallerIdentity) did not answer within 2s"
+    );
+    // The ECR reads do not wait on it.
+    assert_eq!(run.outcome("repository-exists", Some(&r)), "pass");
+    assert_eq!(run.code, 3, "an unknown identity leaves the run undecided");
+}

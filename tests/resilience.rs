@@ -217,7 +217,8 @@ fn only_read_only_calls_and_one_describe_per_repository() {
         Some(&e),
         &[&["check", "--format", "json"][..], &refs].concat(),
     );
-    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
+        .env("AWS_ENDPOINT_URL_STS", &moto.url);
     let run = run(cmd);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let actions = moto.recorded_actions();
@@ -234,6 +235,8 @@ fn only_read_only_calls_and_one_describe_per_repository() {
         "one per repository: {actions:?}"
     );
     assert_eq!(count("BatchGetImage"), 0, "{actions:?}");
+    // One caller identity for the run's one region.
+    assert_eq!(count("GetCallerIdentity"), 1, "{actions:?}");
 }
 
 fn is_read_only(action: &str) -> bool {
@@ -406,11 +409,17 @@ fn offline_makes_no_aws_call() {
     let r = ecr_ref("offline/app", "v1");
     e.build(&r, "offline", &["--provenance=false"]);
     let mut cmd = doctor(Some(&e), &["check", "--format", "json", "--offline", &r]);
-    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
+        .env("AWS_ENDPOINT_URL_STS", &moto.url);
     let run = run(cmd);
     assert_eq!(moto.recorded_actions(), Vec::<String>::new());
     // The user's choice: the checks that need ECR are skipped, saying why; nothing is unknown.
-    for name in ["repository-exists", "tag-mutability", "tag-collision"] {
+    for name in [
+        "repository-exists",
+        "tag-mutability",
+        "tag-collision",
+        "aws-identity",
+    ] {
         let f = run.finding(name, Some(&r));
         assert_eq!(f["outcome"], "skip", "{f}");
         assert!(f["message"].as_str().unwrap().contains("--offline"), "{f}");

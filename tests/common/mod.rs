@@ -525,7 +525,8 @@ impl RecordingMoto {
         .unwrap();
     }
 
-    /// The `X-Amz-Target` action of every recorded request, e.g. `DescribeRepositories`.
+    /// The action of every recorded request, e.g. `DescribeRepositories`: its `X-Amz-Target` (JSON
+    /// protocols: ECR), else the `Action` of its form body (query protocols: STS, IAM).
     pub fn recorded_actions(&self) -> Vec<String> {
         http(
             "POST",
@@ -541,8 +542,22 @@ impl RecordingMoto {
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
                 let v: Value = serde_json::from_str(l).unwrap();
-                let target = v["headers"]["X-Amz-Target"].as_str().unwrap_or("(none)");
-                target.rsplit('.').next().unwrap().to_string()
+                if let Some(target) = v["headers"]["X-Amz-Target"].as_str() {
+                    return target.rsplit('.').next().unwrap().to_string();
+                }
+                use base64::Engine;
+                let body = v["body"].as_str().unwrap_or_default();
+                let body = match v["body_encoded"].as_bool() {
+                    Some(true) => base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default(),
+                    _ => body.to_string(),
+                };
+                body.split('&')
+                    .find_map(|p| p.strip_prefix("Action="))
+                    .unwrap_or("(none)")
+                    .to_string()
             })
             .collect()
     }
