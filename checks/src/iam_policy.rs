@@ -176,10 +176,6 @@ impl Statement {
 
     /// Whether the statement speaks to this request, conditions aside; `Err` for an element not evaluated.
     fn applies(&self, caller: &Caller<'_>, action: &str, resource: &str) -> Result<bool, String> {
-        if self.not_principal.is_some() {
-            return Err("NotPrincipal is not evaluated".into());
-        }
-        let principal = self.principal.as_ref().is_some_and(|p| p.matches(caller));
         let action = match (&self.action, &self.not_action) {
             (Some(a), _) => a.iter().any(|p| glob(p, action, true)),
             (None, Some(na)) => !na.iter().any(|p| glob(p, action, true)),
@@ -191,7 +187,13 @@ impl Statement {
             (None, Some(nr)) => !nr.iter().any(|p| glob(p, resource, false)),
             (None, None) => true,
         };
-        Ok(principal && action && resource)
+        if !(action && resource) {
+            return Ok(false);
+        }
+        if self.not_principal.is_some() {
+            return Err("NotPrincipal is not evaluated".into());
+        }
+        Ok(self.principal.as_ref().is_some_and(|p| p.matches(caller)))
     }
 }
 
@@ -420,6 +422,15 @@ mod tests {
         );
         let not_principal = r#"{"Statement": [{"Effect": "Deny",
             "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "ecr:*"}]}"#;
+        // A statement about other actions stays out of it, NotPrincipal or not.
+        let elsewhere = r#"{"Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "ecr:*"},
+            {"Effect": "Deny", "NotPrincipal": {"AWS": "arn:aws:iam::999999999999:root"},
+             "Action": "ecr:DeleteRepository"}]}"#;
+        assert!(matches!(
+            decide(elsewhere, &ROLE_SESSION, "ecr:PutImage"),
+            Decision::Allowed(_)
+        ));
         assert!(
             matches!(decide(not_principal, &ROLE_SESSION, "ecr:PutImage"), Decision::Unknown(w) if w.contains("NotPrincipal"))
         );

@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
-use crate::facts::{AwsIdentity, Caller, Fact};
+use crate::facts::{Caller, TargetFacts};
 use crate::reference::EcrRef;
 
 pub struct AwsIdentityCheck;
@@ -84,20 +84,14 @@ impl Check for AwsIdentityCheck {
                 ))
                 .evidence("caller", arn)
                 .fix(Remediation::text(PARTITION_CREDENTIALS)),
-                _ => known(&r, id, account, arn, source, cx),
+                _ => known(&r, t, account, arn, source),
             },
         })
     }
 }
 
-fn known(
-    r: &EcrRef,
-    id: &AwsIdentity,
-    account: &str,
-    arn: &str,
-    source: &str,
-    cx: &Context<'_>,
-) -> Verdict {
+/// The caller, in the registry's partition; and which principal the push itself runs as.
+fn known(r: &EcrRef, t: &TargetFacts, account: &str, arn: &str, source: &str) -> Verdict {
     let mut message = format!("{arn} (account {account}, from {source})");
     if account != r.account {
         message += &format!(
@@ -105,21 +99,19 @@ fn known(
             r.account
         );
     }
-    let mut v = Verdict::pass(message)
+    let v = Verdict::pass(message)
         .evidence("caller", arn)
-        .evidence("credentials", id.source.as_deref().unwrap_or("unknown"));
-    // Which principal the verdicts about permissions are about.
-    if let Some(Fact::Observed { value: c }) = cx.target.map(|t| &t.credentials) {
-        if c.helper.as_deref() == Some("ecr-login") {
-            v = v.evidence("pushes as", "this identity (docker-credential-ecr-login)");
-        } else if c.logged_in {
-            v = v.evidence(
-                "pushes as",
-                "whoever ran `docker login` (its token does not say)",
-            );
+        .evidence("credentials", source);
+    match t.credentials.value() {
+        Some(c) if c.helper.as_deref() == Some("ecr-login") => {
+            v.evidence("pushes as", "this identity (docker-credential-ecr-login)")
         }
+        Some(c) if c.logged_in => v.evidence(
+            "pushes as",
+            "whoever ran `docker login` (its token does not say)",
+        ),
+        _ => v,
     }
-    v
 }
 
 /// `arn:PARTITION:…`
@@ -131,6 +123,7 @@ fn arn_partition(arn: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::check::Outcome;
+    use crate::facts::{AwsIdentity, Fact};
     use crate::rules::fixtures::*;
 
     fn caller(caller: Caller) -> crate::facts::Facts {

@@ -150,14 +150,14 @@ impl Check for RepositoryPolicy {
                  organization, tags), or grant the push without it.",
             ));
         }
-        let statements: Vec<&str> = decisions
+        let mut statements: Vec<&str> = decisions
             .iter()
             .filter_map(|(_, d)| match d {
                 Decision::Allowed(s) => Some(s.as_str()),
                 _ => None,
             })
             .collect();
-        let mut statements = statements;
+        statements.sort_unstable();
         statements.dedup();
         Ok(Verdict::pass(format!(
             "the repository policy of '{}' grants {arn} the push ({}); its own account's IAM policies must \
