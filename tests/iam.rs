@@ -198,6 +198,44 @@ fn no_credentials_are_said_plainly_quickly_and_cost_no_more_than_before() {
         "{}",
         message(&run, "aws-identity", &r)
     );
+
+    // Instance metadata that refuses (a proxy's 403, as on machines that block it): still no credentials,
+    // and what it said.
+    let port = refusing_port();
+    let mut cmd = aws_only(&[&r]);
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        );
+    let run = common::run(cmd);
+    let said = message(&run, "aws-identity", &r);
+    assert!(
+        said.contains(
+            "no AWS credentials found: not in env, profile, SSO, web identity or container, and the \
+             instance metadata service gave none (failed to load IMDS session token"
+        ),
+        "{said}"
+    );
+}
+
+/// A port whose every HTTP request is answered 403 Forbidden.
+fn refusing_port() -> u16 {
+    use std::io::{Read, Write};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nConnection: close\r\n\r\ndenied",
+            );
+        }
+    });
+    port
 }
 
 #[test]

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_config::imds::client::error::ImdsError;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -100,13 +101,25 @@ async fn load(timeout: Duration) -> Aws {
                     ),
                     false,
                 ),
-                other => (
-                    format!(
-                        "the AWS credentials could not be loaded: {}",
-                        super::error_chain(other)
+                // The chain ends with instance metadata: an answer from it that is not credentials
+                // (a proxy's 403, IMDS turned off) means nothing before it had any either.
+                other => match super::find_cause::<ImdsError>(other) {
+                    Some(imds) => (
+                        format!(
+                            "no AWS credentials found: not in env, profile, SSO, web identity or container, \
+                             and the instance metadata service gave none ({})",
+                            super::error_chain(imds)
+                        ),
+                        false,
                     ),
-                    false,
-                ),
+                    None => (
+                        format!(
+                            "the AWS credentials could not be loaded: {}",
+                            super::error_chain(other)
+                        ),
+                        false,
+                    ),
+                },
             };
             (failing(why.clone(), not_loaded), Err(why))
         }

@@ -788,7 +788,9 @@ pub fn call_failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
         ),
         SdkError::TimeoutError(_) => format!("{api} did not answer in time"),
         _ => match credentials_problem(e) {
-            Some(c) if let Some(why) = find_cause::<super::aws::NoCredentials>(c) => why.0.clone(),
+            Some(c) if let Some(why) = super::find_cause::<super::aws::NoCredentials>(c) => {
+                why.0.clone()
+            }
             Some(CredentialsError::CredentialsNotLoaded(_)) => {
                 super::aws::NO_CREDENTIALS.to_string()
             }
@@ -810,21 +812,7 @@ pub fn call_failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
 fn credentials_problem<'e>(
     e: &'e (dyn std::error::Error + 'static),
 ) -> Option<&'e CredentialsError> {
-    find_cause(e)
-}
-
-/// The first error of type `T` in `e`'s chain of causes.
-fn find_cause<'e, T: std::error::Error + 'static>(
-    e: &'e (dyn std::error::Error + 'static),
-) -> Option<&'e T> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(c) = err.downcast_ref::<T>() {
-            return Some(c);
-        }
-        cur = err.source();
-    }
-    None
+    super::find_cause(e)
 }
 
 /// The innermost cause: `Connection refused (os error 111)`, `failed to lookup address information: …`.

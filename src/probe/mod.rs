@@ -211,3 +211,17 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// The first error of type `T` in `e`'s chain of causes.
+pub fn find_cause<'e, T: std::error::Error + 'static>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e T> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(c) = err.downcast_ref::<T>() {
+            return Some(c);
+        }
+        cur = err.source();
+    }
+    None
+}
