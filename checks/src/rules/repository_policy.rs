@@ -43,7 +43,7 @@ static INFO: CheckInfo = CheckInfo {
                assumed-role sessions), a session or user ARN; actions with `*` and `?` wildcards, case aside; \
                `NotAction`, `Resource`, `NotResource`. A statement with a Condition, or `NotPrincipal`, is not \
                evaluated: the verdict is unknown and names it. The caller's own IAM policies must allow the \
-               actions as well: see push-permission.",
+               actions as well; this check does not read them.",
         why: "A cross-account push needs a grant on both sides; without one in the repository policy every upload \
               fails with `denied: User: … is not authorized to perform: ecr:InitiateLayerUpload on resource: … \
               because no resource-based policy allows the ecr:InitiateLayerUpload action`, often shown only as \
