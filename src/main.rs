@@ -194,6 +194,7 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
                 needs,
                 offline: settings.offline.value,
                 timeout: Duration::from_secs_f64(settings.timeout.value),
+                aws: Default::default(),
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)

@@ -29,7 +29,9 @@ fn passing_cases_replay_to_exit_0() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|f| f["outcome"] == "pass"),
+            // The repository policy is read only for a caller of another account.
+            .all(|f| f["outcome"] == "pass"
+                || (f["check"] == "repository-policy" && f["outcome"] == "skip")),
         "{}",
         r.stdout
     );
@@ -98,7 +100,7 @@ fn json_report_has_the_documented_shape() {
     let s = &doc["summary"];
     assert_eq!(
         (s["fail"].as_u64(), s["warn"].as_u64(), s["pass"].as_u64()),
-        (Some(1), Some(1), Some(9))
+        (Some(1), Some(1), Some(10))
     );
     assert_eq!(s["verdict"], "fail");
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use serde_json::json;
 
 /// Repository + image on `engine`, built the default way (buildx: an index with provenance on the
 /// containerd store) unless `extra` says otherwise.
@@ -195,7 +196,11 @@ fn missing_repository_fails_and_dependent_checks_skip() {
     let e = peers().required_engine("old-containerd");
     let r = ecr_ref(&unique("nowhere"), "v1");
     e.build(&r, "nowhere", &[]);
-    let run = check(&e, &[&r], &[]);
+    // A registry without creation templates (moto lacks the API: the stand-in answers it).
+    let ecr = common::ecr_extras::EcrExtras::start(peers().moto_url(), json!([]), json!([]));
+    let mut cmd = doctor(Some(&e), &["check", "--format", "json", &r]);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &ecr.url);
+    let run = common::run(cmd);
     assert_eq!(run.outcome("repository-exists", Some(&r)), "fail");
     assert!(
         run.finding("repository-exists", Some(&r))["remediation"][0]["commands"][0]

@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use common::*;
+use serde_json::json;
 
 /// A listener that accepts connections and never answers.
 fn silent_listener() -> (TcpListener, u16) {
@@ -218,7 +219,8 @@ fn only_read_only_calls_and_one_describe_per_repository() {
         Some(&e),
         &[&["check", "--format", "json"][..], &refs].concat(),
     );
-    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
+        .env("AWS_ENDPOINT_URL_STS", &moto.url);
     let run = run(cmd);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let actions = moto.recorded_actions();
@@ -235,6 +237,8 @@ fn only_read_only_calls_and_one_describe_per_repository() {
         "one per repository: {actions:?}"
     );
     assert_eq!(count("BatchGetImage"), 0, "{actions:?}");
+    // One caller identity for the run's one region.
+    assert_eq!(count("GetCallerIdentity"), 1, "{actions:?}");
 }
 
 fn is_read_only(action: &str) -> bool {
@@ -367,8 +371,10 @@ fn a_missing_repository_among_many_costs_one_listing_not_one_call_each() {
     }
     let refs: Vec<String> = repos.iter().map(|r| ecr_ref(r, "new")).collect();
     let facts = tempfile::NamedTempFile::new().unwrap();
+    // A registry without creation templates (moto lacks the API: the stand-in answers it).
+    let ecr = common::ecr_extras::EcrExtras::start(&moto.url, json!([]), json!([]));
     moto.start_recording();
-    let run = ecr_only(&moto.url, &refs, facts.path());
+    let run = ecr_only(&ecr.url, &refs, facts.path());
     let actions = moto.recorded_actions();
     assert!(actions.iter().all(|a| is_read_only(a)), "{actions:?}");
     let count = |name: &str| actions.iter().filter(|a| *a == name).count();
@@ -386,7 +392,7 @@ fn a_missing_repository_among_many_costs_one_listing_not_one_call_each() {
 
     // Alone, the missing repository costs the one call that says so.
     moto.start_recording();
-    let run = ecr_only(&moto.url, &refs[11..], facts.path());
+    let run = ecr_only(&ecr.url, &refs[11..], facts.path());
     assert_eq!(
         moto.recorded_actions()
             .iter()
@@ -405,11 +411,17 @@ fn offline_makes_no_aws_call() {
     let r = ecr_ref("offline/app", "v1");
     e.build(&r, "offline", &["--provenance=false"]);
     let mut cmd = doctor(Some(&e), &["check", "--format", "json", "--offline", &r]);
-    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
+        .env("AWS_ENDPOINT_URL_STS", &moto.url);
     let run = run(cmd);
     assert_eq!(moto.recorded_actions(), Vec::<String>::new());
     // The user's choice: the checks that need ECR are skipped, saying why; nothing is unknown.
-    for name in ["repository-exists", "tag-mutability", "tag-collision"] {
+    for name in [
+        "repository-exists",
+        "tag-mutability",
+        "tag-collision",
+        "aws-identity",
+    ] {
         let f = run.finding(name, Some(&r));
         assert_eq!(f["outcome"], "skip", "{f}");
         assert!(f["message"].as_str().unwrap().contains("--offline"), "{f}");
@@ -524,44 +536,6 @@ fn secrets_never_appear_and_bad_retry_settings_do_not_panic() {
             assert!(!text.contains(FAKE_REGISTRY_TOKEN), "registry token leaked");
         }
     }
-}
-
-/// An IAM user of moto allowed only `actions`, through moto's IAM query API (fixture side). Returns its
-/// access key and secret.
-fn iam_user(moto: &RecordingMoto, actions: &[&str]) -> (String, String) {
-    let call = |params: &str| {
-        let auth = "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
-        let headers = [
-            ("Content-Type", "application/x-www-form-urlencoded"),
-            ("Authorization", auth),
-        ];
-        http_with(
-            "POST",
-            &format!("{}/", moto.url),
-            &headers,
-            &format!("{params}&Version=2010-05-08"),
-        )
-        .unwrap()
-    };
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }]
-    })
-    .to_string();
-    let encoded: String = policy.bytes().map(|b| format!("%{b:02X}")).collect();
-    call("Action=CreateUser&UserName=pusher");
-    call(&format!(
-        "Action=PutUserPolicy&UserName=pusher&PolicyName=push-only&PolicyDocument={encoded}"
-    ));
-    let xml = call("Action=CreateAccessKey&UserName=pusher");
-    let tag = |name: &str| {
-        xml.split(&format!("<{name}>"))
-            .nth(1)
-            .and_then(|r| r.split('<').next())
-            .unwrap()
-            .to_string()
-    };
-    (tag("AccessKeyId"), tag("SecretAccessKey"))
 }
 
 #[test]

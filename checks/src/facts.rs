@@ -108,6 +108,9 @@ impl Facts {
                     repository: why(),
                     remote_tag: why(),
                     credentials: why(),
+                    identity: why(),
+                    creation_template: why(),
+                    repository_policy: why(),
                 })
                 .collect(),
         }
@@ -195,6 +198,98 @@ pub struct TargetFacts {
     /// How the docker CLI would authenticate to the registry host.
     #[serde(default = "not_recorded")]
     pub credentials: Fact<Credentials>,
+    /// Who the AWS credentials of this shell are in the registry's partition and region (STS
+    /// `GetCallerIdentity`).
+    #[serde(default = "not_recorded")]
+    pub identity: Fact<AwsIdentity>,
+    /// Only for a repository that does not exist: the repository creation template that applies to it
+    /// (`DescribeRepositoryCreationTemplates`); `None`: no template applies.
+    #[serde(default = "not_recorded")]
+    pub creation_template: Fact<Option<CreationTemplate>>,
+    /// Only for a caller of another account: the repository's policy text (`GetRepositoryPolicy`); `None`:
+    /// the repository has no policy.
+    #[serde(default = "not_recorded")]
+    pub repository_policy: Fact<Option<String>>,
+}
+
+/// The AWS identity that calls ECR: the ecr-login credential helper, run in the same environment, pushes as
+/// it too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AwsIdentity {
+    /// Where the SDK's credential chain found the credentials, e.g. `environment variables`, `profile`,
+    /// `SSO`, `web identity`, `container`, `instance metadata (IMDS)`; `None` when it does not say.
+    #[serde(default)]
+    pub source: Option<String>,
+    pub caller: Caller,
+}
+
+/// What STS made of the credentials.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Caller {
+    /// `GetCallerIdentity` answered.
+    Known { account: String, arn: String },
+    /// STS refused them: `InvalidClientTokenId` (another partition's, or deleted, keys), `ExpiredToken`, …
+    Refused { code: String, message: String },
+}
+
+/// A repository creation template (`DescribeRepositoryCreationTemplates`), as far as a push cares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreationTemplate {
+    /// `ROOT` or a namespace prefix (`prod` applies to `prod/…`).
+    pub prefix: String,
+    /// `CREATE_ON_PUSH`, `PULL_THROUGH_CACHE`, `REPLICATION`.
+    #[serde(default)]
+    pub applied_for: Vec<String>,
+    /// `imageTagMutability` of the repositories it creates (ECR's default: MUTABLE).
+    pub tag_mutability: String,
+    #[serde(default)]
+    pub exclusion_filters: Vec<ExclusionFilter>,
+}
+
+impl CreationTemplate {
+    pub const CREATE_ON_PUSH: &'static str = "CREATE_ON_PUSH";
+
+    pub fn creates_on_push(&self) -> bool {
+        self.applied_for.iter().any(|a| a == Self::CREATE_ON_PUSH)
+    }
+
+    /// Whether the template covers `repository`: a prefix `p` covers `p/…` (ECR always assumes the
+    /// trailing `/`), `ROOT` every repository.
+    pub fn covers(&self, repository: &str) -> bool {
+        self.prefix == "ROOT"
+            || repository
+                .strip_prefix(self.prefix.trim_end_matches('/'))
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+
+    /// The template ECR applies to `repository`: the most specific prefix that covers it, else `ROOT`.
+    pub fn applying<'t>(
+        templates: impl IntoIterator<Item = &'t CreationTemplate>,
+        repository: &str,
+    ) -> Option<&'t CreationTemplate> {
+        templates
+            .into_iter()
+            .filter(|t| t.covers(repository))
+            .max_by_key(|t| {
+                if t.prefix == "ROOT" {
+                    0
+                } else {
+                    t.prefix.len() + 1
+                }
+            })
+    }
+
+    /// The repository a push would create from this template.
+    pub fn repository(&self, name: &str, registry_id: &str) -> Repository {
+        Repository {
+            name: name.to_string(),
+            registry_id: registry_id.to_string(),
+            uri: String::new(),
+            tag_mutability: self.tag_mutability.clone(),
+            exclusion_filters: self.exclusion_filters.clone(),
+        }
+    }
 }
 
 /// The command whose push is predicted.
@@ -503,4 +598,43 @@ pub struct RemoteImage {
     pub status: Option<String>,
     /// The API call that saw it: `DescribeImages` or `BatchGetImage`.
     pub source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(prefix: &str) -> CreationTemplate {
+        CreationTemplate {
+            prefix: prefix.into(),
+            applied_for: vec![CreationTemplate::CREATE_ON_PUSH.into()],
+            tag_mutability: "MUTABLE".into(),
+            exclusion_filters: vec![],
+        }
+    }
+
+    #[test]
+    fn a_template_covers_its_namespace_and_the_most_specific_applies() {
+        // The API reference's examples: `prod` covers `prod/…`, `prod/team` covers `prod/team/…`, a trailing
+        // `/` is always assumed, `ROOT` covers what no other template does.
+        let all = [template("ROOT"), template("prod"), template("prod/team")];
+        let applying =
+            |name: &str| CreationTemplate::applying(&all, name).map(|t| t.prefix.as_str());
+        assert_eq!(applying("prod/team/api"), Some("prod/team"));
+        assert_eq!(applying("prod/team1"), Some("prod"));
+        assert_eq!(applying("prod/repository1"), Some("prod"));
+        assert_eq!(
+            applying("production/api"),
+            Some("ROOT"),
+            "a prefix is a namespace, not a string prefix"
+        );
+        assert_eq!(
+            applying("prod"),
+            Some("ROOT"),
+            "`prod` itself is not under `prod/`"
+        );
+        assert_eq!(applying("api"), Some("ROOT"));
+        assert!(template("ecr-public/").covers("ecr-public/library/nginx"));
+        assert_eq!(CreationTemplate::applying(&all[1..], "api"), None);
+    }
 }

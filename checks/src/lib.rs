@@ -6,6 +6,7 @@ pub mod check;
 pub mod diagnostics;
 pub mod docs;
 pub mod facts;
+pub mod iam_policy;
 pub mod mutability;
 pub mod reference;
 pub mod registry;

@@ -14,6 +14,8 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::registry_ref::RegistryRef,
     &rules::repository_exists::RepositoryExists,
     &rules::registry_credentials::RegistryCredentials,
+    &rules::aws_identity::AwsIdentityCheck,
+    &rules::repository_policy::RepositoryPolicy,
     &rules::tag_mutability::TagMutability,
     &rules::tag_collision::TagCollision,
     &rules::local_image::LocalImage,

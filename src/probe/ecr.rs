@@ -1,22 +1,24 @@
 //! The ECR API: DescribeRepositories and DescribeImages (BatchGetImage only where DescribeImages is
-//! denied). Read-only calls only; one client per registry (account + region); per registry one
-//! DescribeRepositories per 100 repositories, per repository one DescribeImages per 1000 tagged images.
+//! denied), and for a registry with a missing repository its creation templates. Read-only calls only; one
+//! client per registry (account + region); per registry one DescribeRepositories per 100 repositories, per
+//! repository one DescribeImages per 1000 tagged images.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{
-    DescribeImagesFilter, ImageFailureCode, ImageIdentifier, ImageStatusFilter, TagStatus,
+    DescribeImagesFilter, ImageFailureCode, ImageIdentifier, ImageStatusFilter,
+    ImageTagMutabilityExclusionFilter, TagStatus,
 };
-use ecr_doctor_checks::facts::{ExclusionFilter, Fact, Facts, RemoteImage, Repository};
+use ecr_doctor_checks::facts::{
+    CreationTemplate, ExclusionFilter, Fact, Facts, RemoteImage, Repository,
+};
 use ecr_doctor_checks::{EcrRef, Need};
 use futures_util::{StreamExt, stream};
 
@@ -42,6 +44,7 @@ pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
     for t in &mut facts.targets {
         t.repository = why.fact();
         t.remote_tag = why.fact();
+        t.creation_template = why.fact();
     }
 }
 
@@ -70,7 +73,7 @@ pub async fn probe(plan: &Plan) -> Fill {
     if grouped.is_empty() {
         return Box::new(|_| ());
     }
-    let shared = &shared_config(timeout).await;
+    let shared = &plan.aws.get(timeout).await.config;
     let mut registries = Vec::new();
     for (host, repos) in grouped {
         // The host names the account and region: any target of this registry will do.
@@ -125,6 +128,29 @@ pub async fn probe(plan: &Plan) -> Fill {
     );
     let repositories: HashMap<(&str, &str), Fact<Option<Repository>>> =
         repositories.into_iter().flatten().collect();
+    // Only a registry with a missing repository is asked for its creation templates.
+    let template_reads = registries
+        .iter()
+        .filter(|r| {
+            r.repos
+                .keys()
+                .any(|n| repositories.get(&(r.host, *n)) == Some(&Fact::observed(None)))
+        })
+        .map(|r| async move {
+            let what = format!(
+                "the ECR API at {} (DescribeRepositoryCreationTemplates)",
+                r.reg.endpoint
+            );
+            let templates = tokio::time::timeout_at(deadline, creation_templates(&r.reg))
+                .await
+                .unwrap_or_else(|_| Fact::unavailable(super::did_not_answer(&what, timeout)));
+            (r.host, templates)
+        });
+    let templates: HashMap<&str, Fact<Vec<CreationTemplate>>> =
+        futures_util::future::join_all(template_reads)
+            .await
+            .into_iter()
+            .collect();
     let mut images: HashMap<usize, Fact<Option<RemoteImage>>> =
         images.into_iter().flatten().collect();
     // What the deadline cut, each target says so, naming its registry's endpoint.
@@ -147,44 +173,40 @@ pub async fn probe(plan: &Plan) -> Fill {
             let image = images
                 .remove(&t.key)
                 .unwrap_or_else(|| late("DescribeImages").fact());
-            (t.key, (repository, image))
+            let template = match &repository {
+                Fact::Observed { value: Some(_) } => {
+                    Fact::skipped("not read: the repository exists")
+                }
+                Fact::Observed { value: None } => match templates.get(r.host) {
+                    Some(all) => all
+                        .clone()
+                        .map(|all| CreationTemplate::applying(&all, repo).cloned()),
+                    None => late("DescribeRepositoryCreationTemplates").fact(),
+                },
+                other => other.clone().map(|_| None),
+            };
+            (t.key, (repository, image, template))
         })
         .collect();
     Box::new(move |facts| {
-        super::per_target(facts, answers, |t, (repository, image)| {
+        super::per_target(facts, answers, |t, (repository, image, template)| {
             t.repository = repository;
             t.remote_tag = image;
+            t.creation_template = template;
         })
     })
 }
 
-/// The shared AWS configuration, loaded once so the credential chain (env, profile, SSO, web identity,
-/// IMDS) is resolved and cached once for every registry. Explicit retry settings also keep a malformed
-/// AWS_MAX_ATTEMPTS / AWS_RETRY_MODE from panicking inside aws-config.
-async fn shared_config(timeout: Duration) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(timeout.min(Duration::from_secs(3)))
-                .operation_attempt_timeout(timeout)
-                .operation_timeout(timeout)
-                .build(),
-        )
-        .load()
-        .await
-}
-
 /// One registry's API: a client for the registry's own region (not AWS_REGION), FIPS and dual-stack as its
 /// host says; the account to ask about; and the endpoint the client calls, to name in errors.
-struct Registry {
+pub struct Registry {
     client: Client,
     account: String,
-    endpoint: String,
+    pub endpoint: String,
 }
 
 impl Registry {
-    async fn new(shared: &SdkConfig, r: &EcrRef) -> Registry {
+    pub async fn new(shared: &SdkConfig, r: &EcrRef) -> Registry {
         let config = aws_sdk_ecr::config::Builder::from(shared)
             .region(Region::new(r.region.clone()))
             .use_fips(r.fips)
@@ -324,6 +346,84 @@ async fn list_repositories(
     }
 }
 
+/// The repository's policy text; `None` when it has none. Read for a caller of another account, whose push
+/// the policy must grant.
+pub async fn repository_policy(reg: &Registry, repo: &str) -> Fact<Option<String>> {
+    match reg
+        .client
+        .get_repository_policy()
+        .registry_id(&reg.account)
+        .repository_name(repo)
+        .send()
+        .await
+    {
+        Ok(out) => Fact::observed(out.policy_text().map(str::to_string)),
+        Err(e) if e.code() == Some("RepositoryPolicyNotFoundException") => Fact::observed(None),
+        Err(e) if e.code() == Some(REPOSITORY_NOT_FOUND) => {
+            Fact::skipped("not read: the repository does not exist")
+        }
+        Err(e) => failure(e, "ecr:GetRepositoryPolicy", &reg.endpoint),
+    }
+}
+
+/// The registry's repository creation templates, every page. ECR lists only the caller's own registry's, so
+/// for another account's registry they cannot be read.
+async fn creation_templates(reg: &Registry) -> Fact<Vec<CreationTemplate>> {
+    let mut found = Vec::new();
+    let mut next = None;
+    loop {
+        let out = match reg
+            .client
+            .describe_repository_creation_templates()
+            .max_results(100)
+            .set_next_token(next)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                return failure(e, "ecr:DescribeRepositoryCreationTemplates", &reg.endpoint);
+            }
+        };
+        if let Some(other) = out.registry_id().filter(|id| *id != reg.account) {
+            return Fact::unavailable(format!(
+                "ECR lists only the caller's own repository creation templates (registry {other}), not \
+                 those of registry {}",
+                reg.account
+            ));
+        }
+        found.extend(out.repository_creation_templates().iter().map(|t| {
+            CreationTemplate {
+                prefix: t.prefix().unwrap_or_default().to_string(),
+                applied_for: t
+                    .applied_for()
+                    .iter()
+                    .map(|a| a.as_str().to_string())
+                    .collect(),
+                tag_mutability: t
+                    .image_tag_mutability()
+                    .map_or("MUTABLE", |m| m.as_str())
+                    .to_string(),
+                exclusion_filters: exclusion_filters(t.image_tag_mutability_exclusion_filters()),
+            }
+        }));
+        next = out.next_token().map(str::to_string);
+        if next.is_none() {
+            return Fact::observed(found);
+        }
+    }
+}
+
+fn exclusion_filters(filters: &[ImageTagMutabilityExclusionFilter]) -> Vec<ExclusionFilter> {
+    filters
+        .iter()
+        .map(|f| ExclusionFilter {
+            filter_type: f.filter_type().as_str().to_string(),
+            filter: f.filter().to_string(),
+        })
+        .collect()
+}
+
 fn pick(names: &[&str], found: Vec<Repository>) -> Vec<Option<Repository>> {
     names
         .iter()
@@ -340,14 +440,7 @@ fn repository(r: &aws_sdk_ecr::types::Repository) -> Repository {
             .image_tag_mutability()
             .map(|m| m.as_str().to_string())
             .unwrap_or_else(|| "MUTABLE".into()),
-        exclusion_filters: r
-            .image_tag_mutability_exclusion_filters()
-            .iter()
-            .map(|f| ExclusionFilter {
-                filter_type: f.filter_type().as_str().to_string(),
-                filter: f.filter().to_string(),
-            })
-            .collect(),
+        exclusion_filters: exclusion_filters(r.image_tag_mutability_exclusion_filters()),
     }
 }
 
@@ -676,48 +769,50 @@ fn failure<T, E: ProvideErrorMetadata + std::error::Error + 'static>(
                 .unwrap_or("access denied (HTTP 403)")
                 .to_string(),
         },
-        SdkError::ServiceError(_) => Fact::unavailable(format!(
-            "the ECR API at {endpoint} answered {}: {}",
+        _ => Fact::unavailable(call_failed(&e, &format!("the ECR API at {endpoint}"))),
+    }
+}
+
+/// Why a call to `api` (e.g. `the ECR API at URL`) failed, in plain words: no credentials, an unreachable
+/// or a silent endpoint, or what the service answered; without request details (which could carry
+/// credentials).
+pub fn call_failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    e: &SdkError<E, HttpResponse>,
+    api: &str,
+) -> String {
+    match e {
+        SdkError::ServiceError(_) => format!(
+            "{api} answered {}: {}",
             e.code().unwrap_or("an error"),
             e.message().unwrap_or("no message")
-        )),
-        SdkError::TimeoutError(_) => {
-            Fact::unavailable(format!("the ECR API at {endpoint} did not answer in time"))
-        }
-        _ => Fact::unavailable(match credentials_problem(&e) {
-            Some(CredentialsError::CredentialsNotLoaded(_)) => NO_CREDENTIALS.to_string(),
+        ),
+        SdkError::TimeoutError(_) => format!("{api} did not answer in time"),
+        _ => match credentials_problem(e) {
+            Some(c) if let Some(why) = super::find_cause::<super::aws::NoCredentials>(c) => {
+                why.0.clone()
+            }
+            Some(CredentialsError::CredentialsNotLoaded(_)) => {
+                super::aws::NO_CREDENTIALS.to_string()
+            }
             Some(other) => format!(
                 "the AWS credentials could not be loaded: {}",
                 super::error_chain(other)
             ),
-            None => match &e {
+            None => match e {
                 SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
-                    format!("cannot reach the ECR API at {endpoint}: {}", root_cause(&e))
+                    format!("cannot reach {api}: {}", root_cause(e))
                 }
-                _ => format!(
-                    "the ECR API at {endpoint} could not be called: {}",
-                    super::error_chain(&e)
-                ),
+                _ => format!("{api} could not be called: {}", super::error_chain(e)),
             },
-        }),
+        },
     }
 }
-
-const NO_CREDENTIALS: &str = "no AWS credentials found: env, profile, SSO, web identity, container or \
-     instance role (`aws sts get-caller-identity` in this shell shows what the AWS CLI finds)";
 
 /// The credential chain's own error, if that is what stopped the call.
 fn credentials_problem<'e>(
     e: &'e (dyn std::error::Error + 'static),
 ) -> Option<&'e CredentialsError> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(c) = err.downcast_ref::<CredentialsError>() {
-            return Some(c);
-        }
-        cur = err.source();
-    }
-    None
+    super::find_cause(e)
 }
 
 /// The innermost cause: `Connection refused (os error 111)`, `failed to lookup address information: …`.

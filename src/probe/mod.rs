@@ -1,10 +1,12 @@
 //! Probes: the only code that talks to Docker or AWS. Each runs concurrently with the others, under its
 //! own timeout, and turns every failure into an Unavailable or Denied fact with its reason.
 
+pub mod aws;
 pub mod buildx;
 pub mod credentials;
 pub mod docker;
 pub mod ecr;
+pub mod identity;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -34,6 +36,8 @@ pub struct Plan {
     pub needs: HashSet<Need>,
     pub offline: bool,
     pub timeout: Duration,
+    /// The AWS configuration and credentials, resolved once for every AWS probe.
+    pub aws: aws::SharedAws,
 }
 
 impl Plan {
@@ -73,7 +77,7 @@ struct Probe {
 }
 
 /// Every probe. A new fact: a field in `Facts`, a probe here (or a field its probe fills), a rule.
-const PROBES: [Probe; 5] = [
+const PROBES: [Probe; 6] = [
     Probe {
         serves: &[Need::DockerEngine, Need::LocalImage],
         aws: false,
@@ -85,6 +89,12 @@ const PROBES: [Probe; 5] = [
         aws: true,
         not_gathered: ecr::not_gathered,
         run: |plan| Box::pin(ecr::probe(plan)),
+    },
+    Probe {
+        serves: &[Need::AwsIdentity, Need::RepositoryPolicy],
+        aws: true,
+        not_gathered: identity::not_gathered,
+        run: |plan| Box::pin(identity::probe(plan)),
     },
     Probe {
         serves: &[Need::DockerConfig],
@@ -200,4 +210,18 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The first error of type `T` in `e`'s chain of causes.
+pub fn find_cause<'e, T: std::error::Error + 'static>(
+    e: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e T> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(c) = err.downcast_ref::<T>() {
+            return Some(c);
+        }
+        cur = err.source();
+    }
+    None
 }

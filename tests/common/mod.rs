@@ -2,6 +2,7 @@
 //! engines on both image stores, the distribution registry), and the built binary run against them.
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
+pub mod ecr_extras;
 pub mod paging_ecr;
 
 use std::collections::HashMap;
@@ -21,6 +22,16 @@ pub const REGION: &str = "us-east-1";
 /// The peers' addresses, from `$ECR_DOCTOR_PEERS_DIR/env` (written by `scripts/peers start`).
 pub struct Peers {
     vars: HashMap<String, String>,
+}
+
+/// The shared moto's URL when the peers run (the replay tests run without them).
+fn running_moto() -> Option<String> {
+    let dir = std::env::var("ECR_DOCTOR_PEERS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers"));
+    dir.join("env")
+        .exists()
+        .then(|| peers().moto_url().to_string())
 }
 
 pub fn peers() -> &'static Peers {
@@ -415,6 +426,10 @@ pub fn doctor(engine: Option<&Engine>, args: &[&str]) -> Command {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true");
+    // moto's STS answers GetCallerIdentity for any credentials, as STS does for valid ones.
+    if let Some(url) = running_moto() {
+        cmd.env("AWS_ENDPOINT_URL_STS", url);
+    }
     if let Some(e) = engine {
         cmd.env("DOCKER_HOST", &e.host);
     }
@@ -510,7 +525,8 @@ impl RecordingMoto {
         .unwrap();
     }
 
-    /// The `X-Amz-Target` action of every recorded request, e.g. `DescribeRepositories`.
+    /// The action of every recorded request, e.g. `DescribeRepositories`: its `X-Amz-Target` (JSON
+    /// protocols: ECR), else the `Action` of its form body (query protocols: STS, IAM).
     pub fn recorded_actions(&self) -> Vec<String> {
         http(
             "POST",
@@ -526,8 +542,22 @@ impl RecordingMoto {
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
                 let v: Value = serde_json::from_str(l).unwrap();
-                let target = v["headers"]["X-Amz-Target"].as_str().unwrap_or("(none)");
-                target.rsplit('.').next().unwrap().to_string()
+                if let Some(target) = v["headers"]["X-Amz-Target"].as_str() {
+                    return target.rsplit('.').next().unwrap().to_string();
+                }
+                use base64::Engine;
+                let body = v["body"].as_str().unwrap_or_default();
+                let body = match v["body_encoded"].as_bool() {
+                    Some(true) => base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default(),
+                    _ => body.to_string(),
+                };
+                body.split('&')
+                    .find_map(|p| p.strip_prefix("Action="))
+                    .unwrap_or("(none)")
+                    .to_string()
             })
             .collect()
     }
@@ -627,4 +657,42 @@ pub fn http_with(
         return Err(format!("HTTP {}: {}", reply.status, reply.body));
     }
     Ok(reply.body)
+}
+
+/// An IAM user of moto allowed only `actions`, through moto's IAM query API (fixture side). Returns its
+/// access key and secret.
+pub fn iam_user(moto: &RecordingMoto, actions: &[&str]) -> (String, String) {
+    let call = |params: &str| {
+        let auth = "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
+        let headers = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Authorization", auth),
+        ];
+        http_with(
+            "POST",
+            &format!("{}/", moto.url),
+            &headers,
+            &format!("{params}&Version=2010-05-08"),
+        )
+        .unwrap()
+    };
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }]
+    })
+    .to_string();
+    let encoded: String = policy.bytes().map(|b| format!("%{b:02X}")).collect();
+    call("Action=CreateUser&UserName=pusher");
+    call(&format!(
+        "Action=PutUserPolicy&UserName=pusher&PolicyName=push-only&PolicyDocument={encoded}"
+    ));
+    let xml = call("Action=CreateAccessKey&UserName=pusher");
+    let tag = |name: &str| {
+        xml.split(&format!("<{name}>"))
+            .nth(1)
+            .and_then(|r| r.split('<').next())
+            .unwrap()
+            .to_string()
+    };
+    (tag("AccessKeyId"), tag("SecretAccessKey"))
 }

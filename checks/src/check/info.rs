@@ -137,6 +137,10 @@ pub enum Need {
     BuildEnv,
     /// The buildx plugin and the builder a build would use.
     Buildx,
+    /// The AWS credentials and STS `GetCallerIdentity`.
+    AwsIdentity,
+    /// `GetRepositoryPolicy`, for a caller of another account.
+    RepositoryPolicy,
 }
 
 impl Need {
@@ -150,6 +154,8 @@ impl Need {
             Need::DockerConfig => "docker config file",
             Need::BuildEnv => "build environment variables",
             Need::Buildx => "buildx plugin and builder",
+            Need::AwsIdentity => "AWS identity (STS)",
+            Need::RepositoryPolicy => "repository policy (cross-account)",
         }
     }
 }

@@ -7,6 +7,8 @@ mod verdict;
 pub use info::{CheckInfo, Doc, Need, Scope, Severity};
 pub use verdict::{Evidence, Finding, Ignored, Outcome, Remediation, Unknown, Verdict};
 
+use std::borrow::Cow;
+
 use crate::facts::{
     EngineInfo, Fact, Facts, ImageShape, LocalImage, Pushed, Repository, TargetFacts,
 };
@@ -114,7 +116,8 @@ pub enum TagPolicy<'a> {
     NoRepository,
     Tag {
         tag: String,
-        repo: &'a Repository,
+        /// The repository, or the one a creation template makes on push.
+        repo: Cow<'a, Repository>,
         rule: TagRule,
     },
 }
@@ -122,7 +125,7 @@ pub enum TagPolicy<'a> {
 impl<'a> TagPolicy<'a> {
     /// The tag, its repository and what the repository does with it; or, when the push writes no tag or
     /// the repository does not exist (repository-exists reports that), the Skip of a check about the tag.
-    pub fn tagged(self) -> Result<(String, &'a Repository, TagRule), Verdict> {
+    pub fn tagged(self) -> Result<(String, Cow<'a, Repository>, TagRule), Verdict> {
         match self {
             TagPolicy::NoTag => Err(Verdict::skip("a digest reference: the push writes no tag")),
             TagPolicy::NoRepository => Err(Verdict::skip(
@@ -145,22 +148,37 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// A repository that does not exist yet but that a creation template makes on push has the template's
+    /// tag mutability.
     pub fn tag_policy(&self) -> Result<TagPolicy<'a>, Unknown> {
-        let Some(tag) = self.reference()?.tag else {
+        let r = self.reference()?;
+        let Some(tag) = r.tag else {
             return Ok(TagPolicy::NoTag);
         };
+        let t = self.target()?;
         let repo = need(
-            &self.target()?.repository,
+            &t.repository,
             "the repository's tag mutability (DescribeRepositories)",
             ECR_REMEDY,
         )?;
-        Ok(match repo {
-            None => TagPolicy::NoRepository,
-            Some(repo) => TagPolicy::Tag {
-                rule: tag_rule(repo, &tag),
-                tag,
-                repo,
+        let repo = match repo {
+            Some(repo) => Cow::Borrowed(repo),
+            None => match need(
+                &t.creation_template,
+                "whether a creation template makes the missing repository on push, and with which tag \
+                 mutability (DescribeRepositoryCreationTemplates)",
+                ECR_REMEDY,
+            )? {
+                Some(template) if template.creates_on_push() => {
+                    Cow::Owned(template.repository(&r.repository, &r.account))
+                }
+                _ => return Ok(TagPolicy::NoRepository),
             },
+        };
+        Ok(TagPolicy::Tag {
+            rule: tag_rule(&repo, &tag),
+            tag,
+            repo,
         })
     }
 }

@@ -42,7 +42,21 @@ pub fn founding() -> Facts {
                 helper: Some("ecr-login".into()),
                 ..no_credentials()
             }),
+            identity: Fact::observed(identity("123456789012")),
+            creation_template: Fact::skipped("not read: the repository exists"),
+            repository_policy: Fact::skipped("not read: the caller is in the registry's account"),
         }],
+    }
+}
+
+/// The CI role of `account`, from web identity.
+pub fn identity(account: &str) -> AwsIdentity {
+    AwsIdentity {
+        source: Some("web identity".into()),
+        caller: Caller::Known {
+            account: account.into(),
+            arn: format!("arn:aws:sts::{account}:assumed-role/ci/gha-1"),
+        },
     }
 }
 
@@ -173,6 +187,24 @@ pub fn remote(digest: &str) -> RemoteImage {
         size_bytes: Some(1234),
         status: Some("ACTIVE".into()),
         source: "DescribeImages".into(),
+    }
+}
+
+/// The founding case on a repository that does not exist, under `template` (if any).
+pub fn missing_repository(template: Option<CreationTemplate>) -> Facts {
+    with(|f| {
+        t(f).repository = Fact::observed(None);
+        t(f).creation_template = Fact::observed(template);
+    })
+}
+
+/// A creation template for `prefix`, applied for `applied_for`, making repositories of tag mutability `mode`.
+pub fn template(prefix: &str, applied_for: &[&str], mode: &str) -> CreationTemplate {
+    CreationTemplate {
+        prefix: prefix.into(),
+        applied_for: applied_for.iter().map(|a| a.to_string()).collect(),
+        tag_mutability: mode.into(),
+        exclusion_filters: vec![],
     }
 }
 

@@ -1,6 +1,7 @@
 //! One file per check.
 
 pub mod artifact_attestations;
+pub mod aws_identity;
 pub mod build_attestations;
 pub mod builder_support;
 pub mod buildx;
@@ -16,6 +17,7 @@ pub mod registry_cache;
 pub mod registry_credentials;
 pub mod registry_ref;
 pub mod repository_exists;
+pub mod repository_policy;
 pub mod tag_collision;
 pub mod tag_mutability;
 

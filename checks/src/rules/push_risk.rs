@@ -317,9 +317,21 @@ mod tests {
                 ),
                 (
                     "missing repo",
-                    with(|f| t(f).repository = Fact::observed(None)),
+                    missing_repository(None),
                     Outcome::Skip,
                     "does not exist",
+                ),
+                (
+                    "repository an IMMUTABLE template creates on push",
+                    missing_repository(Some(template("ROOT", &["CREATE_ON_PUSH"], "IMMUTABLE"))),
+                    Outcome::Fail,
+                    "will fail",
+                ),
+                (
+                    "repository a MUTABLE template creates on push",
+                    missing_repository(Some(template("ROOT", &["CREATE_ON_PUSH"], "MUTABLE"))),
+                    Outcome::Pass,
+                    "mutable",
                 ),
                 (
                     "28.2.1 partial index",

@@ -27,9 +27,14 @@ static INFO: CheckInfo = CheckInfo {
     doc: Doc {
         what: "Calls DescribeRepositories for the repository in the registry named by the host (registryId = \
                the account in the host, client in the host's region).",
-        why: "ECR does not create repositories on push (unless a repository creation template with \
-              CREATE_ON_PUSH matches): the push fails with `name unknown: The repository with name '…' does \
-              not exist in the registry with id '…'` after the layers were uploaded.",
+        why: "ECR does not create repositories on push unless a repository creation template with \
+              CREATE_ON_PUSH applies: the push fails with `name unknown: The repository with name '…' does \
+              not exist in the registry with id '…'` after the layers were uploaded. For a missing repository \
+              the registry's templates are read (DescribeRepositoryCreationTemplates): the template whose \
+              prefix covers the name (`prod` covers `prod/…`; the most specific prefix wins, `ROOT` covers the \
+              rest) decides; when it applies to CREATE_ON_PUSH the push creates the repository with the \
+              template's tag mutability, which the tag checks then use. ECR lists only the caller's own \
+              templates, so for another account's registry this is unknown.",
         fixes: &[CREATE_REPOSITORY, CREATION_TEMPLATE, CHECK_THE_NAME],
         example: "✗ ED102 repository-exists  repository 'api' does not exist in registry 123456789012 (eu-west-1)",
         references: &[
@@ -53,12 +58,55 @@ impl Check for RepositoryExists {
             "the repository (DescribeRepositories)",
             ECR_REMEDY,
         )?;
-        Ok(match repo {
-            Some(repo) => Verdict::pass(format!("repository '{}' exists in registry {}", repo.name, repo.registry_id))
+        let template = match repo {
+            Some(repo) => {
+                return Ok(Verdict::pass(format!(
+                    "repository '{}' exists in registry {}",
+                    repo.name, repo.registry_id
+                ))
                 .evidence("repositoryUri", &repo.uri)
-                .evidence("imageTagMutability", &repo.tag_mutability),
-            None => Verdict::fail(format!(
-                "repository '{}' does not exist in registry {} ({}): the push would fail with 'name unknown'",
+                .evidence("imageTagMutability", &repo.tag_mutability));
+            }
+            None => need(
+                &cx.target()?.creation_template,
+                &format!(
+                    "repository '{}' does not exist, and whether a creation template creates it on push \
+                     (DescribeRepositoryCreationTemplates)",
+                    r.repository
+                ),
+                ECR_REMEDY,
+            )?,
+        };
+        if let Some(t) = template.as_ref().filter(|t| t.creates_on_push()) {
+            let filters: Vec<&str> = t
+                .exclusion_filters
+                .iter()
+                .map(|f| f.filter.as_str())
+                .collect();
+            let filters = match filters.as_slice() {
+                [] => String::new(),
+                fs => format!(" and exclusion filters [{}]", fs.join(", ")),
+            };
+            return Ok(Verdict::pass(format!(
+                "repository '{}' does not exist yet: the push creates it from the creation template '{}' \
+                 (CREATE_ON_PUSH), with tag mutability {}{filters}",
+                r.repository, t.prefix, t.tag_mutability
+            ))
+            .evidence("DescribeRepositories", "RepositoryNotFoundException")
+            .evidence("creation template", &t.prefix)
+            .evidence("imageTagMutability", &t.tag_mutability));
+        }
+        let no_template = match template {
+            Some(t) => format!(
+                "its creation template '{}' applies to {} only, not CREATE_ON_PUSH",
+                t.prefix,
+                t.applied_for.join(", ")
+            ),
+            None => "no creation template applies to it".to_string(),
+        };
+        Ok(Verdict::fail(format!(
+                "repository '{}' does not exist in registry {} ({}) and {no_template}: the push would fail with \
+                 'name unknown'",
                 r.repository, r.account, r.region
             ))
             .evidence("DescribeRepositories", "RepositoryNotFoundException")
@@ -70,8 +118,7 @@ impl Check for RepositoryExists {
             .fix(Remediation::text(CHECK_THE_NAME).command(format!(
                 "aws ecr describe-repositories --region {} --registry-id {} --query 'repositories[].repositoryName'",
                 r.region, r.account
-            ))),
-        })
+            ))))
     }
 }
 
@@ -90,9 +137,33 @@ mod tests {
                 ("exists", founding(), Outcome::Pass, "'api' exists"),
                 (
                     "missing",
-                    with(|f| t(f).repository = Fact::observed(None)),
+                    missing_repository(None),
                     Outcome::Fail,
-                    "does not exist",
+                    "does not exist in registry 123456789012 (eu-west-1) and no creation template applies",
+                ),
+                (
+                    "created on push",
+                    missing_repository(Some(template("ROOT", &["CREATE_ON_PUSH"], "IMMUTABLE"))),
+                    Outcome::Pass,
+                    "the push creates it from the creation template 'ROOT' (CREATE_ON_PUSH), with tag mutability IMMUTABLE",
+                ),
+                (
+                    "template for pull-through cache only",
+                    missing_repository(Some(template("ROOT", &["PULL_THROUGH_CACHE"], "MUTABLE"))),
+                    Outcome::Fail,
+                    "its creation template 'ROOT' applies to PULL_THROUGH_CACHE only",
+                ),
+                (
+                    "templates unreadable",
+                    with(|f| {
+                        t(f).repository = Fact::observed(None);
+                        t(f).creation_template = Fact::Denied {
+                            action: "ecr:DescribeRepositoryCreationTemplates".into(),
+                            why: "AccessDenied".into(),
+                        };
+                    }),
+                    Outcome::Unknown,
+                    "repository 'api' does not exist, and whether a creation template creates it on push",
                 ),
                 (
                     "denied",

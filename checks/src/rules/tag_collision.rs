@@ -335,7 +335,7 @@ mod tests {
                 ),
                 (
                     "missing repo",
-                    with(|f| t(f).repository = Fact::observed(None)),
+                    missing_repository(None),
                     Outcome::Skip,
                     "does not exist",
                 ),

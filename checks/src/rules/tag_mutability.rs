@@ -50,7 +50,7 @@ impl Check for TagMutability {
             Ok(tagged) => tagged,
             Err(skip) => return Ok(skip),
         };
-        let filters = filter_list(repo);
+        let filters = filter_list(&repo);
         let word = if rule.immutable {
             "immutable"
         } else {
@@ -64,10 +64,17 @@ impl Check for TagMutability {
             (_, None) => format!("{mode} and it matches none of the filters {filters}"),
         };
         let mut v = Verdict::pass(format!("tag '{tag}' is {word}: {because}"))
-            .evidence("imageTagMutability", mode)
+            .evidence("imageTagMutability", mode);
+        if let Some(Some(template)) = cx.target()?.creation_template.value() {
+            v.message += &format!(
+                " (the creation template '{}' that makes the repository on push)",
+                template.prefix
+            );
+        }
+        let mut v = v
             .evidence("exclusion filters", &filters)
             .evidence("tag", &tag);
-        if let Some(problem) = problems(repo).into_iter().next() {
+        if let Some(problem) = problems(&repo).into_iter().next() {
             v.outcome = Outcome::Warn;
             v.message = format!("{}; but {problem}", v.message);
             v = v.fix(Remediation::text(VALID_FILTERS).link(FILTERS_DOC));
@@ -204,9 +211,24 @@ mod tests {
                 ),
                 (
                     "missing repo",
-                    with(|f| t(f).repository = Fact::observed(None)),
+                    missing_repository(None),
                     Outcome::Skip,
                     "does not exist",
+                ),
+                (
+                    "repository a template creates on push",
+                    missing_repository(Some(template("ROOT", &["CREATE_ON_PUSH"], "IMMUTABLE"))),
+                    Outcome::Pass,
+                    "'v42' is immutable: IMMUTABLE (the creation template 'ROOT' that makes the repository on push)",
+                ),
+                (
+                    "templates unreadable",
+                    with(|f| {
+                        t(f).repository = Fact::observed(None);
+                        t(f).creation_template = Fact::unavailable("did not answer within 2s");
+                    }),
+                    Outcome::Unknown,
+                    "whether a creation template makes the missing repository on push",
                 ),
                 (
                     "unknown repo",

@@ -1,0 +1,142 @@
+//! A hand-written stand-in for the ECR APIs moto 5.2 does not implement — DescribeRepositoryCreationTemplates
+//! and DescribePullThroughCacheRules — in front of moto, which answers every other call. Its answers have
+//! the real API's JSON shapes (AWS's ECR API model: `repositoryCreationTemplates[]` with `prefix`,
+//! `appliedFor`, `imageTagMutability`, `imageTagMutabilityExclusionFilters`; `pullThroughCacheRules[]` with
+//! `ecrRepositoryPrefix`, `upstreamRegistryUrl`, `upstreamRegistry`, `upstreamRepositoryPrefix`), from the
+//! fixed lists a test gives. Nothing else is faked.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Request, Response};
+use hyper_util::client::legacy::{Client, connect::HttpConnector};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+
+use super::ACCOUNT;
+
+pub struct EcrExtras {
+    pub url: String,
+    _rt: tokio::runtime::Runtime,
+}
+
+struct Answers {
+    moto: String,
+    templates: Value,
+    rules: Value,
+}
+
+impl EcrExtras {
+    /// In front of the moto at `moto`, answering with these `repositoryCreationTemplates[]` and
+    /// `pullThroughCacheRules[]` of registry [`ACCOUNT`].
+    pub fn start(moto: &str, templates: Value, rules: Value) -> EcrExtras {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let answers = Arc::new(Answers {
+            moto: moto.to_string(),
+            templates,
+            rules,
+        });
+        rt.spawn(async move {
+            let http: Client<HttpConnector, Full<Bytes>> =
+                Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+            while let Ok((stream, _)) = listener.accept().await {
+                let (answers, http) = (answers.clone(), http.clone());
+                let service = hyper::service::service_fn(move |req| {
+                    let (answers, http) = (answers.clone(), http.clone());
+                    async move { Ok::<_, Infallible>(answer(req, &answers, &http).await) }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        EcrExtras { url, _rt: rt }
+    }
+}
+
+/// A template of the API's shape.
+pub fn template(prefix: &str, applied_for: &[&str], mode: &str) -> Value {
+    json!({
+        "prefix": prefix,
+        "appliedFor": applied_for,
+        "imageTagMutability": mode,
+        "imageTagMutabilityExclusionFilters": [],
+        "createdAt": 1.7e9,
+        "updatedAt": 1.7e9,
+    })
+}
+
+/// A pull-through cache rule of the API's shape.
+pub fn rule(prefix: &str, upstream: &str) -> Value {
+    json!({
+        "ecrRepositoryPrefix": prefix,
+        "upstreamRegistryUrl": upstream,
+        "upstreamRegistry": "docker-hub",
+        "upstreamRepositoryPrefix": "ROOT",
+        "registryId": ACCOUNT,
+        "createdAt": 1.7e9,
+    })
+}
+
+async fn answer(
+    req: Request<hyper::body::Incoming>,
+    answers: &Answers,
+    http: &Client<HttpConnector, Full<Bytes>>,
+) -> Response<Full<Bytes>> {
+    let action = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or_default()
+        .to_string();
+    let reply = match action.as_str() {
+        "DescribeRepositoryCreationTemplates" => json!({
+            "registryId": ACCOUNT,
+            "repositoryCreationTemplates": answers.templates,
+        }),
+        "DescribePullThroughCacheRules" => json!({"pullThroughCacheRules": answers.rules}),
+        _ => return forward(req, &answers.moto, http).await,
+    };
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Full::new(Bytes::from(reply.to_string())))
+        .unwrap()
+}
+
+async fn forward(
+    req: Request<hyper::body::Incoming>,
+    moto: &str,
+    http: &Client<HttpConnector, Full<Bytes>>,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut out = Request::builder()
+        .method(parts.method)
+        .uri(format!("{moto}{path}"));
+    for (k, v) in &parts.headers {
+        if k != "host" {
+            out = out.header(k, v);
+        }
+    }
+    let resp = http
+        .request(out.body(Full::new(body)).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    Response::from_parts(parts, Full::new(body))
+}
