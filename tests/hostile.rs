@@ -853,3 +853,128 @@ fn report_size_and_run_time_grow_linearly_with_the_targets() {
         small.elapsed, large.elapsed
     );
 }
+
+// --- builder names, output specs, standard output -------------------------------------------------------
+
+#[test]
+fn a_builder_name_buildx_refuses_is_refused_not_read_as_a_path() {
+    let reference = format!("{ECR}/app:v1");
+    let build = ["docker", "buildx", "build", "--push", "-t", &reference, "."];
+    let case = Case::new();
+    for name in [
+        "/etc/passwd",
+        "../../x",
+        "a/b",
+        "1st",
+        "-x",
+        "name with space",
+    ] {
+        let mut args = vec![
+            "check",
+            "--offline",
+            "--",
+            "docker",
+            "buildx",
+            "--builder",
+            name,
+        ];
+        args.extend(&build[2..]);
+        assert_refused(
+            &case.run(&args),
+            &format!("--builder '{name}': not a builder name"),
+            name,
+        );
+        let mut args = vec!["check", "--offline", "--"];
+        args.extend(build);
+        let run = Case::new().env("BUILDX_BUILDER", name).run(&args);
+        assert_refused(
+            &run,
+            &format!("BUILDX_BUILDER '{name}': not a builder name"),
+            name,
+        );
+    }
+    // A name buildx accepts still works.
+    let mut args = vec![
+        "check",
+        "--offline",
+        "--format",
+        "json",
+        "--",
+        "docker",
+        "buildx",
+    ];
+    args.extend([
+        "--builder",
+        "ci_builder-2.x",
+        "build",
+        "--push",
+        "-t",
+        &reference,
+        ".",
+    ]);
+    let run = case.run(&args);
+    assert_clean(&run, "valid name");
+    assert_ne!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn a_spec_with_broken_quoting_is_refused_naming_it() {
+    let reference = format!("{ECR}/app:v1");
+    let case = Case::new();
+    for (flag, spec, why) in [
+        ("-o", "type=image,\"name=x", "a quoted field is not closed"),
+        (
+            "-o",
+            "type=image,\"name=x\"y,push=true",
+            "text after a quoted field",
+        ),
+        (
+            "-o",
+            "type=registry,name=a\"b",
+            "a quote inside an unquoted field",
+        ),
+        (
+            "-o",
+            "type=registry\nname=other",
+            "a line break in the spec",
+        ),
+        (
+            "--cache-to",
+            "type=registry,\"ref=x",
+            "a quoted field is not closed",
+        ),
+        (
+            "--attest",
+            "type=provenance,\"mode=max",
+            "a quoted field is not closed",
+        ),
+    ] {
+        let mut args = vec!["check", "--offline", "--", "docker", "buildx", "build"];
+        args.extend(["--push", "-t", &reference, flag, spec, "."]);
+        let run = case.run(&args);
+        let shown = spec.replace('\n', "\\n");
+        assert_refused(&run, &format!("'{shown}': {why}"), spec);
+    }
+}
+
+#[test]
+fn a_report_that_cannot_be_written_to_stdout_is_an_error() {
+    let case = Case::new();
+    let reference = format!("{ECR}/app:v1");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-doctor"));
+    cmd.args(["check", "--offline", &reference])
+        .env_clear()
+        .envs(case.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(case.dir.path())
+        .stdout(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        );
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot write standard output"), "{stderr}");
+}
