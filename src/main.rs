@@ -91,7 +91,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {
             check(args, sub, command_given)
         }
         Some(Command::Checks { format }) => {
-            print(&list_checks(format));
+            print(&list_checks(format))?;
             Ok(0)
         }
         Some(Command::Explain { check, format }) => {
@@ -99,7 +99,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {
             print(&match format {
                 DocFormat::Json => render::json::to_json(info),
                 DocFormat::Human | DocFormat::Markdown => docs::explain_markdown(info),
-            });
+            })?;
             Ok(0)
         }
         Some(Command::Config(args)) => {
@@ -107,14 +107,14 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {
                 &args.run,
                 &args.output,
                 sub,
-            )?));
+            )?))?;
             Ok(0)
         }
         Some(Command::Init { force }) => init(force),
         Some(Command::Completions { shell }) => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "ecr-doctor", &mut out);
-            print(&String::from_utf8_lossy(&out));
+            print(&String::from_utf8_lossy(&out))?;
             Ok(0)
         }
         Some(Command::Man) => {
@@ -122,7 +122,7 @@ fn run(cli: Cli, matches: &ArgMatches) -> Result<u8, Error> {
             clap_mangen::Man::new(Cli::command())
                 .render(&mut out)
                 .map_err(|e| Error::Internal(e.to_string()))?;
-            print(&String::from_utf8_lossy(&out));
+            print(&String::from_utf8_lossy(&out))?;
             Ok(0)
         }
     }
@@ -183,6 +183,13 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
     let facts = match &facts_file {
         Some(path) => load_facts(path, &refs)?,
         None => {
+            // buildx refuses a bad name in any build; ecr-doctor must not read a file of that name.
+            if let Some(name) = std::env::var("BUILDX_BUILDER")
+                .ok()
+                .filter(|b| !b.is_empty())
+            {
+                command::builder_name(&name, "BUILDX_BUILDER").map_err(Error::Usage)?;
+            }
             let needs: HashSet<_> = registry::select(&push_command, targets.is_empty())
                 .map(|c| c.info())
                 .filter(|i| skipped(i).is_none())
@@ -239,9 +246,9 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
         Some(path) => {
             write_file(path, &text)?;
             set_color(settings.color.value, std::io::stdout().is_terminal());
-            print(&render::human::summary_line(&report));
+            print(&render::human::summary_line(&report))?;
         }
-        None => print(&text),
+        None => print(&text)?,
     }
     // An extra file for the job page: failing to write it must not change the verdict.
     if format == Format::Github
@@ -408,8 +415,15 @@ fn write_file(path: &std::path::Path, text: &str) -> Result<(), Error> {
     })
 }
 
-/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
-fn print(s: &str) {
+/// Writes to stdout. A closed pipe (`| head`) is the reader's choice; any other failure (a full disk) loses
+/// the report, and is an error.
+fn print(s: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes()).and_then(|_| out.flush());
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Write {
+            path: "standard output".into(),
+            why: e.to_string(),
+        }),
+        _ => Ok(()),
+    }
 }

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{FAKE_REGISTRY_TOKEN, Run};
+use proptest::prelude::*;
 
 /// The address space a run may use: ecr-doctor is a few MB of work; 1 GiB is far above any real input.
 const MEMORY_LIMIT: u64 = 1 << 30;
@@ -852,4 +853,251 @@ fn report_size_and_run_time_grow_linearly_with_the_targets() {
         "1 000 refs: {:?}; 10 000 refs: {:?}",
         small.elapsed, large.elapsed
     );
+}
+
+// --- builder names, output specs, standard output -------------------------------------------------------
+
+#[test]
+fn a_builder_name_buildx_refuses_is_refused_not_read_as_a_path() {
+    let reference = format!("{ECR}/app:v1");
+    let build = ["docker", "buildx", "build", "--push", "-t", &reference, "."];
+    let case = Case::new();
+    for name in [
+        "/etc/passwd",
+        "../../x",
+        "a/b",
+        "1st",
+        "-x",
+        "name with space",
+    ] {
+        let mut args = vec![
+            "check",
+            "--offline",
+            "--",
+            "docker",
+            "buildx",
+            "--builder",
+            name,
+        ];
+        args.extend(&build[2..]);
+        assert_refused(
+            &case.run(&args),
+            &format!("--builder '{name}': not a builder name"),
+            name,
+        );
+        let mut args = vec!["check", "--offline", "--"];
+        args.extend(build);
+        let run = Case::new().env("BUILDX_BUILDER", name).run(&args);
+        assert_refused(
+            &run,
+            &format!("BUILDX_BUILDER '{name}': not a builder name"),
+            name,
+        );
+    }
+    // A name buildx accepts still works.
+    let mut args = vec![
+        "check",
+        "--offline",
+        "--format",
+        "json",
+        "--",
+        "docker",
+        "buildx",
+    ];
+    args.extend([
+        "--builder",
+        "ci_builder-2.x",
+        "build",
+        "--push",
+        "-t",
+        &reference,
+        ".",
+    ]);
+    let run = case.run(&args);
+    assert_clean(&run, "valid name");
+    assert_ne!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn a_spec_with_broken_quoting_is_refused_naming_it() {
+    let reference = format!("{ECR}/app:v1");
+    let case = Case::new();
+    for (flag, spec, why) in [
+        ("-o", "type=image,\"name=x", "a quoted field is not closed"),
+        (
+            "-o",
+            "type=image,\"name=x\"y,push=true",
+            "text after a quoted field",
+        ),
+        (
+            "-o",
+            "type=registry,name=a\"b",
+            "a quote inside an unquoted field",
+        ),
+        (
+            "-o",
+            "type=registry\nname=other",
+            "a line break in the spec",
+        ),
+        (
+            "--cache-to",
+            "type=registry,\"ref=x",
+            "a quoted field is not closed",
+        ),
+        (
+            "--attest",
+            "type=provenance,\"mode=max",
+            "a quoted field is not closed",
+        ),
+    ] {
+        let mut args = vec!["check", "--offline", "--", "docker", "buildx", "build"];
+        args.extend(["--push", "-t", &reference, flag, spec, "."]);
+        let run = case.run(&args);
+        let shown = spec.replace('\n', "\\n");
+        assert_refused(&run, &format!("'{shown}': {why}"), spec);
+    }
+}
+
+#[test]
+fn a_report_that_cannot_be_written_to_stdout_is_an_error() {
+    let case = Case::new();
+    let reference = format!("{ECR}/app:v1");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-doctor"));
+    cmd.args(["check", "--offline", &reference])
+        .env_clear()
+        .envs(case.env.iter().map(|(k, v)| (k, v)))
+        .current_dir(case.dir.path())
+        .stdout(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap(),
+        );
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot write standard output"), "{stderr}");
+}
+
+// --- generated bake definitions -----------------------------------------------------------------------
+
+/// An HCL expression over the variables `v0..v{vars}` and, inside `for`, its item `x`: the shapes that
+/// multiply (templates, lists, `for`, the functions that grow), nested a few levels.
+fn hcl_expr(vars: usize) -> impl Strategy<Value = String> {
+    let var = (0..vars.max(1)).prop_map(|i| format!("v{i}"));
+    let leaf = prop_oneof![
+        var.clone(),
+        "[a-z0-9:/._-]{0,12}".prop_map(|s| format!("\"{s}\"")),
+        Just(format!("\"{ECR}/app:v1\"")),
+        Just("x".to_string()),
+        any::<i16>().prop_map(|n| n.to_string()),
+    ];
+    leaf.prop_recursive(4, 32, 4, move |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("\"${{{a}}}${{{b}}}\"")),
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+            (inner.clone(), inner.clone()).prop_map(|(c, b)| format!("[for x in {c} : {b}]")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("formatlist(\"%s-%s\", {a}, {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("replace({a}, \"a\", {b})")),
+            inner.clone().prop_map(|a| format!("join(\",\", {a})")),
+            inner.clone().prop_map(|a| format!("upper({a})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{{ k = {a}, l = {b} }}")),
+            (inner.clone(), inner).prop_map(|(a, b)| format!("equal({a}, {b}) ? {a} : {b}")),
+        ]
+    })
+}
+
+/// A bake file: variables built from earlier ones, targets whose tags are expressions and which inherit
+/// one another (cycles included), a default group, and now and then a line of noise.
+fn hcl_file() -> impl Strategy<Value = String> {
+    (1usize..8, 1usize..6).prop_flat_map(|(vars, targets)| {
+        (
+            prop::collection::vec(hcl_expr(vars), vars),
+            prop::collection::vec(
+                (hcl_expr(vars), prop::collection::vec(0..targets, 0..3)),
+                targets,
+            ),
+            prop::collection::vec(0..targets, 1..4),
+            prop::option::weighted(0.1, "[ -~]{0,20}"),
+        )
+            .prop_map(move |(defaults, defs, default, noise)| {
+                let mut hcl = String::new();
+                for (i, d) in defaults.iter().enumerate() {
+                    // A variable reads only earlier ones, as bake evaluates them in order.
+                    let d = if d.contains(&format!("v{i}")) {
+                        "\"x\""
+                    } else {
+                        d
+                    };
+                    hcl += &format!("variable \"v{i}\" {{\n  default = {d}\n}}\n");
+                }
+                for (i, (tags, inherits)) in defs.iter().enumerate() {
+                    let inherits: Vec<String> =
+                        inherits.iter().map(|t| format!("\"t{t}\"")).collect();
+                    hcl += &format!(
+                        "target \"t{i}\" {{\n  tags = [{tags}]\n  inherits = [{}]\n}}\n",
+                        inherits.join(", ")
+                    );
+                }
+                let default: Vec<String> = default.iter().map(|t| format!("\"t{t}\"")).collect();
+                hcl += &format!(
+                    "group \"default\" {{\n  targets = [{}]\n}}\n",
+                    default.join(", ")
+                );
+                hcl + &noise.unwrap_or_default()
+            })
+    })
+}
+
+/// A compose file whose anchors repeat earlier ones, its image an alias or an interpolation.
+fn compose_file() -> impl Strategy<Value = String> {
+    (1usize..12, 1usize..4, any::<bool>(), "[A-Z]{1,3}").prop_map(|(levels, fan, alias, var)| {
+        let mut yaml = "x-a0: &a0 [\"lol\"]\n".to_string();
+        for i in 1..levels {
+            let refs = vec![format!("*a{}", i - 1); fan].join(", ");
+            yaml += &format!("x-a{i}: &a{i} [{refs}]\n");
+        }
+        let image = if alias {
+            format!("*a{}", levels - 1)
+        } else {
+            format!("\"{ECR}/app:${{{var}:-v1}}${{{var}}}\"")
+        };
+        yaml + &format!("services:\n  app:\n    image: {image}\n    build: .\n")
+    })
+}
+
+/// Whatever the input: an exit code 0–3, one line on stderr when refused, within the harness's limits.
+fn assert_well_behaved(run: &Run, input: &str) -> Result<(), TestCaseError> {
+    assert_clean(run, input);
+    prop_assert!(
+        (0..=3).contains(&run.code),
+        "exit {} for:\n{input}\n{}",
+        run.code,
+        run.stderr
+    );
+    if run.code == 2 {
+        prop_assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    }
+    Ok(())
+}
+
+proptest! {
+    // Every case is a process under the limits: few cases, a few seconds in all.
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn generated_hcl_bake_files_are_read_within_the_limits(hcl in hcl_file()) {
+        let case = Case::new();
+        case.write("docker-bake.hcl", &hcl);
+        assert_well_behaved(&bake(&case, &[]), &hcl)?;
+    }
+
+    #[test]
+    fn generated_compose_files_are_read_within_the_limits(yaml in compose_file()) {
+        let case = Case::new().env("ABC", "y");
+        case.write("compose.yaml", &yaml);
+        assert_well_behaved(&bake(&case, &[]), &yaml)?;
+    }
 }

@@ -456,7 +456,7 @@ fn read_hcl(
     Ok(())
 }
 
-/// What HCL expressions see: the variables (with their sizes, to weigh an expression before evaluating
+/// What HCL expressions see: the variables (with their weights, to weigh an expression before evaluating
 /// it) and bake's functions.
 struct Scope<'a> {
     ctx: Context<'a>,
@@ -467,7 +467,7 @@ struct Scope<'a> {
 impl Scope<'_> {
     fn declare(&mut self, name: String, value: hcl::Value) {
         // Measured when evaluated (or, from the environment, a string's length).
-        let size = limits::size(&value).unwrap_or(usize::MAX);
+        let size = limits::weight(&value).unwrap_or(usize::MAX);
         self.sizes.insert(name.clone(), size);
         self.ctx.declare_var(name, value);
     }

@@ -83,6 +83,9 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
         }
         _ => return Err(unsupported(&words)),
     };
+    if let Some(b) = &plan.command.builder {
+        builder_name(b, "--builder")?;
+    }
     Ok(Plan {
         command: PushCommand {
             argv: redact(argv).0,
@@ -90,6 +93,25 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
         },
         ..plan
     })
+}
+
+/// Whether buildx accepts `name` as a builder name (docker/buildx `store/util.go`, `ValidateName`:
+/// `^[a-zA-Z][a-zA-Z0-9\.\-_]*$`). buildx refuses any other name before it looks for the builder; ecr-doctor
+/// must too, as it reads the builder's record from a file of that name.
+pub fn valid_builder_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// A builder named by `from` (`--builder`, `BUILDX_BUILDER`), refused as buildx refuses it.
+pub fn builder_name(name: &str, from: &str) -> Result<(), String> {
+    if valid_builder_name(name) {
+        return Ok(());
+    }
+    Err(format!(
+        "{from} '{name}': not a builder name buildx accepts (a letter, then letters, digits, '.', '-' or '_')"
+    ))
 }
 
 fn unsupported(words: &[&str]) -> String {
@@ -524,23 +546,58 @@ fn split_lists(values: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// `type=image,"name=a,b",push=true`: the CSV fields of a buildx spec as key/value pairs.
+/// `type=image,"name=a,b",push=true`: the fields of a buildx spec as key/value pairs, read as buildx
+/// reads them (Go's encoding/csv): a quoted field may hold commas and `""`; a stray or unclosed quote, or
+/// a line break, is an error naming the spec, never a guess at what was meant.
 fn csv_attrs(spec: &str, flag: &str) -> Result<Vec<(String, String)>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .trim(csv::Trim::All)
-        .from_reader(spec.as_bytes());
-    let record = match reader.records().next() {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return Err(format!("{flag} '{spec}': {e}")),
-        None => return Ok(Vec::new()),
-    };
-    Ok(record
-        .iter()
+    let bad = |why: &str| format!("{flag} '{spec}': {why}");
+    if spec.contains(['\n', '\r']) {
+        return Err(bad("a line break in the spec"));
+    }
+    if spec.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut fields = Vec::new();
+    let mut rest = spec;
+    loop {
+        let field = rest.trim_start();
+        let (value, after) = match field.strip_prefix('"') {
+            Some(quoted) => {
+                let mut value = String::new();
+                let mut chars = quoted.char_indices().peekable();
+                loop {
+                    match chars.next() {
+                        None => return Err(bad("a quoted field is not closed")),
+                        Some((_, '"')) if chars.peek().map(|(_, c)| *c) == Some('"') => {
+                            value.push('"');
+                            chars.next();
+                        }
+                        Some((i, '"')) => break (value, quoted[i + 1..].trim_start()),
+                        Some((_, c)) => value.push(c),
+                    }
+                }
+            }
+            None => {
+                let end = field.find(',').unwrap_or(field.len());
+                if field[..end].contains('"') {
+                    return Err(bad("a quote inside an unquoted field"));
+                }
+                (field[..end].trim_end().to_string(), &field[end..])
+            }
+        };
+        fields.push(value);
+        match after.strip_prefix(',') {
+            Some(next) => rest = next,
+            None if after.is_empty() => break,
+            None => return Err(bad("text after a quoted field")),
+        }
+    }
+    Ok(fields
+        .into_iter()
         .map(|field| match field.split_once('=') {
-            Some((k, v)) => (k.to_ascii_lowercase(), v.to_string()),
+            Some((k, v)) => (k.trim().to_ascii_lowercase(), v.trim().to_string()),
             // A field without `=` in an output spec is a destination path (`-o ./out`).
-            None => ("dest".into(), field.to_string()),
+            None => ("dest".into(), field),
         })
         .collect())
 }

@@ -421,3 +421,35 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn specs_are_read_as_go_reads_csv() {
+    let attrs = csv_attrs(r#" type=image , "name=a,""b""" ,push=true"#, "-o").unwrap();
+    assert_eq!(
+        attrs,
+        [
+            ("type".to_string(), "image".to_string()),
+            ("name".into(), "a,\"b\"".into()),
+            ("push".into(), "true".into()),
+        ]
+    );
+    assert_eq!(
+        csv_attrs("./out", "-o").unwrap(),
+        [("dest".to_string(), "./out".to_string())]
+    );
+    assert!(csv_attrs("", "-o").unwrap().is_empty());
+    for bad in [r#"type=image,"name=a"#, r#"a"b"#, r#""a"b,c"#, "a\nb"] {
+        let e = csv_attrs(bad, "-o").unwrap_err();
+        assert!(e.starts_with(&format!("-o '{bad}': ")), "{e}");
+    }
+}
+
+#[test]
+fn builder_names_are_the_ones_buildx_accepts() {
+    for ok in ["default", "ci", "My_Builder-2.x"] {
+        assert!(valid_builder_name(ok), "{ok}");
+    }
+    for bad in ["", "/etc/passwd", "../x", "2nd", "_x", "a b", "a/b", "é"] {
+        assert!(!valid_builder_name(bad), "{bad}");
+    }
+}

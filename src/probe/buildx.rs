@@ -208,7 +208,11 @@ fn current(store: &Path, context: &str) -> Option<String> {
     } else {
         context.to_string()
     };
-    let exists = |name: &str| store.join("instances").join(name.to_lowercase()).is_file();
+    // A name from buildx's files is a file name only when buildx would accept it.
+    let exists = |name: &str| {
+        crate::command::valid_builder_name(name)
+            && store.join("instances").join(name.to_lowercase()).is_file()
+    };
     if let Some(c) = read_file(&store.join("current"), DOCKER_FILE)
         .ok()
         .and_then(|t| serde_json::from_str::<Current>(&t).ok())

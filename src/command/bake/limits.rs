@@ -74,15 +74,33 @@ pub fn size(value: &hcl::Value) -> Result<usize, String> {
     walk(value, 0)
 }
 
-/// An upper bound on the [`size`] of `expr`'s value, from the sizes of the variables it reads (`var`):
-/// templates and lists add their parts, `for` multiplies its body by its collection, and each function
-/// grows at most as bake's do (`replace` by its replacement, `join` and `formatlist` by their list).
+/// The most a value may grow when a template renders it as text (a list or object is written out with
+/// quotes, escapes and an indent per level of nesting).
+const RENDERED: usize = 2 * NESTING_LIMIT + 8;
+/// A number's longest decimal form (f64: over 300 digits).
+const NUMBER: usize = 400;
+
+/// A variable's weight for [`estimate`]: its [`size`], or for a list or object its length as a template
+/// renders it, when that is more.
+pub fn weight(value: &hcl::Value) -> Result<usize, String> {
+    let size = size(value)?;
+    Ok(match value {
+        hcl::Value::String(_) => size,
+        other => size.max(other.to_string().len()),
+    })
+}
+
+/// An upper bound on the [`size`] of `expr`'s value, from the weights of the variables it reads (`var`,
+/// see [`weight`]): templates and lists add their parts, `for` multiplies its body by its collection, and
+/// each function grows at most as bake's do (`replace` by its replacement, `join` and `formatlist` by
+/// their list).
 pub fn estimate(expr: &E, var: &dyn Fn(&str) -> Option<usize>) -> usize {
     let sum = |items: &mut dyn Iterator<Item = &E>| {
         items.fold(0usize, |n, e| n.saturating_add(estimate(e, var)))
     };
     match expr {
-        E::Null | E::Bool(_) | E::Number(_) => 1,
+        E::Null | E::Bool(_) => 1,
+        E::Number(_) => NUMBER,
         E::String(s) => s.len().max(1),
         E::Array(items) => 1 + sum(&mut items.iter()),
         E::Object(o) => o.iter().fold(1usize, |n, (k, v)| {
@@ -154,7 +172,7 @@ fn template(t: &Template, var: &dyn Fn(&str) -> Option<usize>) -> usize {
     t.elements().iter().fold(1usize, |n, e| {
         n.saturating_add(match e {
             Element::Literal(s) => s.len(),
-            Element::Interpolation(i) => estimate(&i.expr, var),
+            Element::Interpolation(i) => as_text(&i.expr, var),
             Element::Directive(d) => match d.as_ref() {
                 Directive::If(i) => estimate(&i.cond_expr, var).saturating_add(
                     template(&i.true_template, var)
@@ -175,6 +193,27 @@ fn template(t: &Template, var: &dyn Fn(&str) -> Option<usize>) -> usize {
             },
         })
     })
+}
+
+/// An upper bound on the length of `expr`'s value as a template renders it: a string as it is, anything
+/// else written out.
+fn as_text(expr: &E, var: &dyn Fn(&str) -> Option<usize>) -> usize {
+    match expr {
+        // Strings, and variables whose weight is already their rendered length.
+        E::String(_) | E::TemplateExpr(_) | E::Variable(_) | E::Number(_) => estimate(expr, var),
+        E::FuncCall(f)
+            if matches!(
+                f.name.name.as_str(),
+                "lower" | "upper" | "trimprefix" | "trimsuffix" | "replace" | "format" | "join"
+            ) =>
+        {
+            estimate(expr, var)
+        }
+        E::Parenthesis(e) => as_text(e, var),
+        E::Conditional(c) => estimate(&c.cond_expr, var)
+            .saturating_add(as_text(&c.true_expr, var).max(as_text(&c.false_expr, var))),
+        other => estimate(other, var).saturating_mul(RENDERED),
+    }
 }
 
 /// `*` matches any run of characters, everything else is literal: the literal pieces between the stars,
@@ -200,7 +239,76 @@ pub fn glob(pattern: &str, name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use hcl::eval::{Context, Evaluate};
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Expressions over `v0` (a string), `v1` (a list) and `v2` (an object), in the shapes that grow.
+    fn expr() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            prop::sample::select(vec!["v0", "v1", "v2", "x", "\"ab\"", "\"\"", "3"])
+                .prop_map(str::to_string),
+        ];
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("\"${{{a}}}-${{{b}}}\"")),
+                prop::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{}]", v.join(", "))),
+                (inner.clone(), inner.clone()).prop_map(|(c, b)| format!("[for x in {c} : {b}]")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(c, b)| format!("{{for x in {c} : x => {b}}}")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(c, b)| format!("\"%{{for x in {c}}}${{{b}}}%{{endfor}}\"")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| format!("replace({a}, \"a\", {b})")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| format!("formatlist(\"%s%s\", {a}, {b})")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| format!("format(\"%s/%s\", {a}, {b})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("join({a}, {b})")),
+                inner.clone().prop_map(|a| format!("upper({a})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{{ k = {a}, l = {b} }}")),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| format!("v1[0] == {a} ? {a} : {b}")),
+                inner.prop_map(|a| format!("{a}.k")),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// The weighing is an upper bound: what an expression evaluates to is never larger, so no
+        /// expression passes the weighing and then expands past it.
+        #[test]
+        fn the_estimate_bounds_the_value(text in expr()) {
+            let Ok(expr) = text.parse::<hcl::Expression>() else { return Ok(()) };
+            let mut ctx = Context::new();
+            super::super::declare_functions(&mut ctx);
+            let vars = [
+                ("v0", hcl::Value::from("abc")),
+                ("v1", hcl::Value::from(vec!["a", "bb"])),
+                ("v2", hcl::Value::from_iter([("k", "x")])),
+            ];
+            let mut sizes = HashMap::new();
+            for (name, value) in vars {
+                sizes.insert(name, weight(&value).unwrap());
+                ctx.declare_var(name, value);
+            }
+            let bound = estimate(&expr, &|n| sizes.get(n).copied());
+            if bound >= 1 << 16 {
+                return Ok(()); // too large to evaluate here
+            }
+            let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expr.evaluate(&ctx)));
+            if let Ok(Ok(value)) = evaluated {
+                let actual = size(&value).unwrap();
+                prop_assert!(actual <= bound, "{text}: {actual} > {bound}: {value:?}");
+            }
+        }
+    }
 
     #[test]
     fn glob_matches_as_the_recursive_reading_did() {
