@@ -14,6 +14,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::registry_ref::RegistryRef,
     &rules::repository_exists::RepositoryExists,
     &rules::registry_credentials::RegistryCredentials,
+    &rules::registry_reachable::RegistryReachable,
     &rules::tag_mutability::TagMutability,
     &rules::tag_collision::TagCollision,
     &rules::local_image::LocalImage,
