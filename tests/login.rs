@@ -310,3 +310,51 @@ fn bad_seams_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn the_real_ecr_credential_helper_is_run_as_docker_runs_it() {
+    let helper = common::peers()
+        .var("ECR_DOCTOR_TEST_ECR_LOGIN")
+        .expect("scripts/peers unpacks docker-credential-ecr-login: restart the peers")
+        .to_string();
+    // moto's GetAuthorizationToken hands out this password (no ECR envelope, so no expiry to read).
+    let token = format!("{}-auth-token", common::ACCOUNT);
+    let registry = EcrRegistry::start(HOST, HOST, &token, "unused");
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&helper, bin.path().join("docker-credential-ecr-login")).unwrap();
+    let config = json!({"credHelpers": {HOST: "ecr-login"}}).to_string();
+    let login = Login::new(&config, registry.addr);
+    let run_helper = |aws: bool| {
+        // The helper keeps its cache and log under HOME/.ecr: a fresh one per run.
+        let home = tempfile::tempdir().unwrap();
+        let mut cmd = login.cmd(&registry.ca, &["--format", "json"]);
+        cmd.env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()))
+            .env("HOME", home.path())
+            .env("AWS_ENDPOINT_URL_ECR", common::peers().moto_url());
+        if !aws {
+            cmd.env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY");
+        }
+        let r = run(cmd);
+        let f = r.finding("registry-credentials", Some(REF));
+        (r, f)
+    };
+
+    let (r, f) = run_helper(true);
+    assert_eq!(f["outcome"], "pass", "{f}");
+    assert!(
+        message(&f)
+            .contains("accepts the credential from docker-credential-ecr-login (credHelpers)"),
+        "{f}"
+    );
+    assert!(!r.stdout.contains(&token) && !r.stderr.contains(&token));
+
+    // No AWS credentials: it answers docker "credentials not found" and logs why; docker pushes anonymously.
+    let (_, f) = run_helper(false);
+    assert_eq!(f["outcome"], "fail", "{f}");
+    assert!(
+        message(&f).contains("docker-credential-ecr-login has no credential for")
+            && message(&f).contains("it logged 'ecr: Failed to get authorization token"),
+        "{f}"
+    );
+}

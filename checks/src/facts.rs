@@ -382,6 +382,10 @@ pub struct Resolved {
     /// `error getting credentials`.
     #[serde(default)]
     pub helper_error: Option<String>,
+    /// Why the ECR credential helper found no credential, from its log (it answers docker only "credentials
+    /// not found" and logs the cause: no AWS credentials, AccessDenied, …).
+    #[serde(default)]
+    pub helper_log: Option<String>,
     /// The program refreshes the token itself at every push (the ECR credential helper), so the token seen now
     /// says nothing about the one the push will use.
     #[serde(default)]

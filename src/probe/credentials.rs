@@ -327,6 +327,7 @@ async fn from_helper(
         ..Resolved::default()
     };
     let what = format!("{program} get");
+    let started = SystemTime::now();
     let ran = tokio::time::timeout(plan.timeout, run_helper(program, host)).await;
     let (status, out) = match ran {
         Err(_) => {
@@ -348,7 +349,13 @@ async fn from_helper(
     if !status.success() {
         // docker-credential-helpers' `errCredentialsNotFoundMessage`: docker then pushes anonymously.
         if text.trim() == "credentials not found in native keychain" {
-            return (Fact::observed(base), None);
+            let r = Resolved {
+                helper_log: (program == ECR_LOGIN)
+                    .then(|| ecr_login_error(started))
+                    .flatten(),
+                ..base
+            };
+            return (Fact::observed(r), None);
         }
         let line = one_line(&text);
         let why = if line.is_empty() {
@@ -427,6 +434,43 @@ async fn run_helper(
         out = err;
     }
     Ok((status, out))
+}
+
+/// The error the ECR credential helper logged in this run: the last `level=error` line of
+/// `${AWS_ECR_CACHE_DIR:-~/.ecr}/log/ecr-login.log` (awslabs/amazon-ecr-credential-helper `config/log.go`),
+/// when the file was written since `since`.
+fn ecr_login_error(since: SystemTime) -> Option<String> {
+    let dir = std::env::var_os("AWS_ECR_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".ecr")
+        });
+    let mut file = std::fs::File::open(dir.join("log/ecr-login.log")).ok()?;
+    let meta = file.metadata().ok()?;
+    // Modification times may be coarser than the clock: a second of slack.
+    if meta.modified().ok()? + std::time::Duration::from_secs(1) < since {
+        return None;
+    }
+    // The log only grows: its tail holds this run.
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(meta.len().saturating_sub(64 * 1024)))
+        .ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    let text = String::from_utf8_lossy(&tail);
+    let line = text.lines().rev().find(|l| l.contains("level=error"))?;
+    let quoted = &line[line.find("error=\"")? + "error=\"".len()..];
+    // logrus quotes the value Go-style: \" and \\ are escapes, the first bare " ends it.
+    let mut value = String::new();
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => value.extend(chars.next()),
+            '"' => break,
+            c => value.push(c),
+        }
+    }
+    Some(one_line(&value))
 }
 
 /// The first non-empty line, trimmed and bounded: a helper's failure as one plain line.

@@ -101,7 +101,12 @@ impl Check for RegistryCredentials {
                     "{program} has no credential for {host}, and the token in auths is not used while a \
                      helper or store is configured"
                 ),
-                (Some(program), false) => format!("{program} has no credential for {host}"),
+                (Some(program), false) => match &resolved.helper_log {
+                    Some(log) => {
+                        format!("{program} has no credential for {host}: it logged '{log}'")
+                    }
+                    None => format!("{program} has no credential for {host}"),
+                },
                 (None, _) if c.logged_in => {
                     format!(
                         "the auths entry for {host} in {} holds no token",
@@ -489,6 +494,19 @@ mod tests {
                     }),
                     Outcome::Fail,
                     "docker cannot load /home/dev/.docker/config.json (auths[\"x\"].auth is not base64 of user:password), so it runs with no credentials: docker push would fail with 'no basic auth credentials'",
+                ),
+                (
+                    "the ECR helper's logged cause",
+                    creds(|c, r| {
+                        c.helper = Some("ecr-login".into());
+                        r.source = Some(CredentialSource::CredHelpers);
+                        r.program = Some("docker-credential-ecr-login".into());
+                        r.helper_log = Some(
+                            "ecr: Failed to get authorization token: no EC2 IMDS role found".into(),
+                        );
+                    }),
+                    Outcome::Fail,
+                    "docker-credential-ecr-login has no credential for 123456789012.dkr.ecr.eu-west-1.amazonaws.com: it logged 'ecr: Failed to get authorization token: no EC2 IMDS role found': docker push would fail with 'no basic auth credentials'",
                 ),
                 (
                     "helper silent",
