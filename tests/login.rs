@@ -358,3 +358,32 @@ fn the_real_ecr_credential_helper_is_run_as_docker_runs_it() {
         "{f}"
     );
 }
+
+#[test]
+fn behind_a_proxy_a_direct_failure_is_undecided_and_the_proxy_password_never_shows() {
+    let registry = EcrRegistry::start(HOST, HOST, "x", "y");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let login = Login::new(&auths(&ecr_password(6 * 3600, "CANARY-proxy")), closed);
+    let mut cmd = login.cmd(&registry.ca, &["--format", "json"]);
+    cmd.env(
+        "HTTPS_PROXY",
+        "http://ci:CANARY-proxy-pw@proxy.example.internal:3128",
+    );
+    let r = run(cmd);
+    let path = r.finding("registry-reachable", Some(REF));
+    assert_eq!(path["outcome"], "unknown", "{path}");
+    assert!(
+        message(&path).contains("this shell sets the proxy http://proxy.example.internal:3128"),
+        "{path}"
+    );
+    assert!(!r.stdout.contains("CANARY-proxy-pw"));
+    // NO_PROXY covering the host: the direct path is the push's path, and its failure is a failure.
+    let mut cmd = login.cmd(&registry.ca, &["--format", "json"]);
+    cmd.env("HTTPS_PROXY", "http://proxy.example.internal:3128")
+        .env("NO_PROXY", ".amazonaws.com");
+    let path = run(cmd).finding("registry-reachable", Some(REF));
+    assert_eq!(path["outcome"], "fail", "{path}");
+}

@@ -447,6 +447,10 @@ pub struct RegistryPath {
     /// The Docker daemon is on another machine (`tcp://`, `ssh://`): its network may differ from this one.
     #[serde(default)]
     pub remote_daemon: Option<String>,
+    /// The proxy this shell sets for the host (`HTTPS_PROXY`, `ALL_PROXY`; not when `NO_PROXY` covers it),
+    /// without its credentials. The probe connects directly; the daemon pushes through its own proxy settings.
+    #[serde(default)]
+    pub proxy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -49,6 +49,7 @@ pub async fn probe(
         anonymous: None,
         login: Fact::skipped("no credential to send"),
         remote_daemon: remote_daemon(),
+        proxy: env_proxy(host, |name| std::env::var(name).ok()),
     };
     let deadline = Instant::now() + plan.timeout;
     if let Err(failure) = ask(host, secret, plan, tls, deadline, &mut path).await {
@@ -252,6 +253,25 @@ fn remote_daemon() -> Option<String> {
     remote.then(|| format!("{host} ({from})"))
 }
 
+/// The proxy `HTTPS_PROXY` / `ALL_PROXY` (either case) names for `host` unless `NO_PROXY` covers it, shown
+/// without any `user:password@`.
+fn env_proxy(host: &str, env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let var = |names: [&str; 2]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
+    let proxy = var(["HTTPS_PROXY", "https_proxy"]).or_else(|| var(["ALL_PROXY", "all_proxy"]))?;
+    let no_proxy = var(["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    let covered = no_proxy.split(',').map(str::trim).any(|p| {
+        let p = p.trim_start_matches('.');
+        p == "*" || (!p.is_empty() && (host == p || host.ends_with(&format!(".{p}"))))
+    });
+    if covered {
+        return None;
+    }
+    Some(match proxy.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.rsplit('@').next().unwrap_or(rest)),
+        None => proxy.rsplit('@').next().unwrap_or(&proxy).to_string(),
+    })
+}
+
 /// One stage under what is left of the deadline.
 async fn bounded<T>(
     stage: PathStage,
@@ -279,6 +299,26 @@ fn failure(stage: PathStage, detail: String) -> PathFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_proxy_is_shown_without_its_credentials_unless_no_proxy_covers_the_host() {
+        let env = |no_proxy: &'static str| {
+            move |name: &str| match name {
+                "https_proxy" => Some("http://user:s3cret@proxy.corp:3128".to_string()),
+                "no_proxy" => Some(no_proxy.to_string()),
+                _ => None,
+            }
+        };
+        let ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+        let shown = env_proxy(ecr, env("localhost, .internal.corp"));
+        assert_eq!(shown.as_deref(), Some("http://proxy.corp:3128"));
+        assert_eq!(
+            env_proxy("registry.internal.corp", env("localhost, .internal.corp")),
+            None
+        );
+        assert_eq!(env_proxy(ecr, env(".amazonaws.com")), None);
+        assert_eq!(env_proxy(ecr, |_| None), None);
+    }
 
     #[test]
     fn the_registry_reason_is_its_first_error() {

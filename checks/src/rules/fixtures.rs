@@ -137,6 +137,7 @@ pub fn registry_answers(login: u16) -> RegistryPath {
             reason: None,
         }),
         remote_daemon: None,
+        proxy: None,
     }
 }
 

@@ -35,7 +35,9 @@ static INFO: CheckInfo = CheckInfo {
                something other than ECR answers for the host. The whole exchange is bounded by --timeout; a \
                stage that stays silent is undecided, not a pass. When the Docker daemon is on another machine \
                (a tcp:// or ssh:// host), a failure seen from here may not be the daemon's and is undecided. \
-               The daemon's own proxy settings are not applied. Not asked with --offline or --no-login-check.",
+               Proxies are not used: when HTTPS_PROXY or ALL_PROXY is set for the host, a failure of the \
+               direct path is undecided too, since the daemon pushes through its own proxy settings. Not asked \
+               with --offline or --no-login-check.",
         why: "The daemon pushes over this path: `dial tcp: lookup …: no such host`, `net/http: TLS handshake \
               timeout`, `x509: certificate signed by unknown authority` behind an inspecting proxy, or a push \
               that hangs from a private subnet without the ECR VPC endpoints.",
@@ -58,6 +60,18 @@ impl Check for RegistryReachable {
             "the registry's answer to GET /v2/",
             "Run without --offline and --no-login-check, on a machine that can reach the registry.",
         )?;
+        if let Some(proxy) = &p.proxy
+            && let Some(problem) = problem(p, host)
+        {
+            return Err(Unknown::new(
+                format!(
+                    "{problem}, connecting directly; this shell sets the proxy {proxy}, and the daemon pushes \
+                     through its own proxy settings"
+                ),
+                "Check the daemon's proxy (`docker info | grep -i proxy`) and try the path through it: \
+                 `curl -x PROXY -sI https://HOST/v2/` should answer 401.",
+            ));
+        }
         if let Some(remote) = &p.remote_daemon
             && let Some(problem) = problem(p, host)
         {
@@ -249,6 +263,15 @@ mod tests {
                     }),
                     Outcome::Unknown,
                     "the Docker daemon at ssh://builder (DOCKER_HOST) pushes from its own network",
+                ),
+                (
+                    "behind a proxy",
+                    path(|p| {
+                        broken(PathStage::Tcp, "Connection timed out", false)(p);
+                        p.proxy = Some("http://proxy.corp:3128".into());
+                    }),
+                    Outcome::Unknown,
+                    "connecting directly; this shell sets the proxy http://proxy.corp:3128",
                 ),
                 (
                     "not asked",
