@@ -86,33 +86,37 @@ pub async fn probe(plan: &Plan) -> Fill {
         None => Ok(registry::tls_config(&plan.login.extra_roots)),
         Some(why) => Err(why),
     };
-    // Targets on one host share one resolution and one probe of the registry.
-    let mut by_host: BTreeMap<&str, (Fact<Credentials>, Fact<RegistryPath>)> = BTreeMap::new();
-    for t in &plan.targets {
-        let host = t.reference.registry.as_str();
-        if by_host.contains_key(host) {
-            continue;
-        }
-        let found = match &config {
-            Err(why) => (
-                Fact::unavailable(why.clone()),
-                Fact::unavailable(format!("the credential is unknown: {why}")),
-            ),
+    // Targets on one host share one resolution and one probe of the registry; hosts are asked concurrently.
+    let mut hosts: Vec<&str> = plan
+        .targets
+        .iter()
+        .map(|t| t.reference.registry.as_str())
+        .collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    let (config, env_auths, shown, tls) = (&config, &env_auths, &shown, &tls);
+    let answers = futures_util::future::join_all(hosts.iter().map(|&host| async move {
+        let (creds, secret) = match config {
+            Err(why) => (Fact::unavailable(why.clone()), None),
             Ok((config, load_error)) => {
                 let (mut creds, secret) =
-                    for_host(config, env_auths.as_ref(), host, &shown, plan).await;
+                    for_host(config, env_auths.as_ref(), host, shown, plan).await;
                 creds.load_error = load_error.clone();
-                let path = match &tls {
-                    Err(why) => Fact::skipped(why.clone()),
-                    Ok(tls) => Fact::observed(
-                        registry::probe(host, secret.as_ref(), plan, tls.clone()).await,
-                    ),
-                };
-                (Fact::observed(creds), path)
+                (Fact::observed(creds), secret)
             }
         };
-        by_host.insert(host, found);
-    }
+        // The way to the registry needs no credential: it is asked even when none could be read.
+        let path = match tls {
+            Err(why) => Fact::skipped(why.clone()),
+            Ok(tls) => {
+                Fact::observed(registry::probe(host, secret.as_ref(), plan, tls.clone()).await)
+            }
+        };
+        (host, (creds, path))
+    }))
+    .await;
+    let by_host: BTreeMap<&str, (Fact<Credentials>, Fact<RegistryPath>)> =
+        answers.into_iter().collect();
     let found: Vec<_> = plan
         .targets
         .iter()
