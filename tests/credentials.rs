@@ -138,6 +138,35 @@ fn a_credential_store_is_asked_as_docker_asks_it() {
 }
 
 #[test]
+fn an_expired_token_in_a_credential_store_fails_naming_when() {
+    // The commonest Docker Desktop case: the store keeps what `docker login` gave it, 12 hours ago.
+    let bin = helper("teststore", FILE_STORE);
+    let expired_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 2 * 3600;
+    let envelope = format!(
+        r#"{{"payload":"CANARY-desktop","datakey":"k","version":"2","type":"DATA_KEY","expiration":{expired_at}}}"#
+    );
+    let password = base64_encode(&envelope);
+    std::fs::write(
+        bin.path().join(format!("{HOST}.json")),
+        format!(r#"{{"ServerURL":"{HOST}","Username":"AWS","Secret":"{password}"}}"#),
+    )
+    .unwrap();
+    let (r, f) = credentials(Some(STORE), &path_with(&bin));
+    assert_eq!(f["outcome"], "fail", "{f}");
+    assert!(
+        message(&f)
+            .contains("the ECR token from docker-credential-teststore (credsStore) expired at")
+            && message(&f).contains("(2 h ago)"),
+        "{f}"
+    );
+    assert!(!r.stdout.contains(&password) && !r.stdout.contains("CANARY"));
+}
+
+#[test]
 fn a_failing_helper_is_one_plain_line_and_a_silent_one_is_cut_at_the_timeout() {
     for (script, outcome, says) in [
         (
