@@ -387,3 +387,58 @@ fn behind_a_proxy_a_direct_failure_is_undecided_and_the_proxy_password_never_sho
     let path = run(cmd).finding("registry-reachable", Some(REF));
     assert_eq!(path["outcome"], "fail", "{path}");
 }
+
+#[test]
+fn what_the_real_docker_login_writes_is_found_and_verified() {
+    // The docker CLI logs in by itself when no daemon answers (docker/cli `loginClientSide`), resolving the
+    // host with its own resolver: it reaches the stand-in through the stand-in's CONNECT proxy.
+    let cli = common::peers()
+        .var("ECR_DOCTOR_TEST_NEW_CLASSIC_CLI")
+        .or_else(|| common::peers().var("ECR_DOCTOR_TEST_OLD_CLASSIC_CLI"))
+        .expect("a docker CLI from the peers")
+        .to_string();
+    let canary = "CANARY-docker-login-4e7";
+    let password = ecr_password(11 * 3600, canary);
+    let registry = EcrRegistry::start(HOST, HOST, &password, "unused");
+    let login = Login::new("{}", registry.addr);
+    let mut docker = std::process::Command::new(&cli);
+    docker
+        .args(["login", "--username", "AWS", "--password-stdin", HOST])
+        .env_clear()
+        .env("HOME", login.dir.path())
+        .env("DOCKER_CONFIG", login.dir.path())
+        .env(
+            "DOCKER_HOST",
+            format!("unix://{}/no-daemon.sock", login.dir.path().display()),
+        )
+        .env("HTTPS_PROXY", format!("http://{}", registry.proxy))
+        .env("SSL_CERT_FILE", &registry.ca)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = docker.spawn().unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "docker login: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(login.dir.path().join("config.json")).unwrap();
+    assert!(written.contains("auths"), "{written}");
+
+    let (r, creds, path) = login.json(&registry.ca, &[]);
+    assert_eq!(creds["outcome"], "pass", "{creds}");
+    assert!(
+        message(&creds).contains("accepts the credential from auths"),
+        "{creds}"
+    );
+    assert_eq!(path["outcome"], "pass", "{path}");
+    assert!(!r.stdout.contains(canary) && !r.stdout.contains(&password));
+}

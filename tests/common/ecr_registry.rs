@@ -7,7 +7,9 @@
 //! again."}]}` (the `denied: Your authorization token has expired…` of aws/aws-cli#3042 and
 //! aws-actions/amazon-ecr-login#337). Its certificate is made at test time by the openssl CLI, signed by a
 //! throwaway CA the tests trust through SSL_CERT_FILE or --ca-file; the host name reaches it through
-//! --resolve. It also offers a port that accepts connections and never answers (a silent host).
+//! --resolve. It also offers a port that accepts connections and never answers (a silent host), and an
+//! HTTP CONNECT proxy that tunnels every request to it (how a Go client such as the docker CLI, which resolves
+//! names itself, reaches it under the ECR host name).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -32,6 +34,8 @@ pub struct EcrRegistry {
     pub addr: SocketAddr,
     /// A port that accepts and never answers.
     pub silent: SocketAddr,
+    /// An HTTP CONNECT proxy whose every tunnel leads to `addr`.
+    pub proxy: SocketAddr,
     /// The CA that signed its certificate (PEM).
     pub ca: PathBuf,
     _dir: tempfile::TempDir,
@@ -64,7 +68,14 @@ impl EcrRegistry {
         let silent = rt
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .unwrap();
-        let (addr, silent_addr) = (listener.local_addr().unwrap(), silent.local_addr().unwrap());
+        let proxy = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let (addr, silent_addr, proxy_addr) = (
+            listener.local_addr().unwrap(),
+            silent.local_addr().unwrap(),
+            proxy.local_addr().unwrap(),
+        );
         let accounts = Arc::new((
             host.to_string(),
             BASE64.encode(format!("AWS:{valid}")),
@@ -94,13 +105,42 @@ impl EcrRegistry {
                 held.push(tcp);
             }
         });
+        rt.spawn(async move {
+            while let Ok((client, _)) = proxy.accept().await {
+                tokio::spawn(tunnel(client, addr));
+            }
+        });
         EcrRegistry {
             addr,
             silent: silent_addr,
+            proxy: proxy_addr,
             ca,
             _dir: dir,
             _rt: rt,
         }
+    }
+}
+
+/// Answers one CONNECT, whatever its target, then relays bytes both ways to the registry.
+async fn tunnel(mut client: tokio::net::TcpStream, registry: SocketAddr) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match client.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let Ok(mut upstream) = tokio::net::TcpStream::connect(registry).await else {
+        return;
+    };
+    if client
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .await
+        .is_ok()
+    {
+        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
     }
 }
 
