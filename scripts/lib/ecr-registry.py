@@ -14,6 +14,8 @@ host, cert, key, basic = sys.argv[1:5]
 
 class Registry(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: without this, Nagle and delayed ACKs add 40 ms to each answer.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         if self.headers.get("Authorization") == f"Basic {basic}":

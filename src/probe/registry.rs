@@ -21,12 +21,13 @@ use super::credentials::Secret;
 /// The most of an answer's body read: ECR's errors are one short JSON document.
 const BODY_CAP: usize = 16 * 1024;
 
-/// The system's trust roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` replace them, as for OpenSSL) and `--ca-file`.
+/// The system's trust roots (`SSL_CERT_FILE` / `SSL_CERT_DIR` replace them, as for OpenSSL) and `--ca-file`;
+/// ring's crypto (Cargo.toml says why not aws-lc's).
 pub fn tls_config(extra: &[CertificateDer<'static>]) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     roots.add_parsable_certificates(extra.iter().cloned());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("the provider supports the default protocol versions")

@@ -49,7 +49,7 @@ impl EcrRegistry {
         let dir = tempfile::tempdir().unwrap();
         let (ca, chain, key) = certificates(dir.path(), cert_name);
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
+            rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
         .unwrap()
