@@ -160,6 +160,22 @@ pub struct RunArgs {
     /// Seconds each probe (Docker or AWS call) may take [default: 10]
     #[arg(long, value_name = "SECS", env = "ECR_DOCTOR_TIMEOUT", value_parser = parse_timeout, allow_negative_numbers = true)]
     pub timeout: Option<f64>,
+    /// Do not ask the registry (GET https://HOST/v2/) whether it is reachable and accepts the credential docker
+    /// would send; --offline does not ask it either
+    #[arg(long, env = "ECR_DOCTOR_NO_LOGIN_CHECK", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_login_check: Option<bool>,
+    /// A stored registry token that expires sooner than this warns (e.g. 90m, 2h; 0 turns it off): a build
+    /// that outlives its token fails at the push [default: 1h]
+    #[arg(long, value_name = "DURATION", env = "ECR_DOCTOR_MIN_TOKEN_VALIDITY", value_parser = parse_token_validity)]
+    pub min_token_validity: Option<u64>,
+    /// Reach HOST at ADDR (an IP, or IP:PORT / [IPv6]:PORT) instead of its DNS answer, as curl's --resolve:
+    /// to test a VPC endpoint or private DNS (repeatable)
+    #[arg(long, value_name = "HOST:ADDR", env = "ECR_DOCTOR_RESOLVE", value_delimiter = ',', value_parser = parse_resolve)]
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
+    /// Trust the CA certificates in this PEM file when talking to the registry, besides the system's
+    /// (SSL_CERT_FILE replaces the system's)
+    #[arg(long, value_name = "FILE", env = "ECR_DOCTOR_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
     /// Do not run this check (ID or name; repeatable): its probes are not run either
     #[arg(
         long,
@@ -308,6 +324,43 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
             "'{s}' is not a number of seconds between 0 and 3600"
         )),
     }
+}
+
+/// `1h`, `90m`, `2h 30m`, or seconds; at most 12 hours, an ECR token's whole life.
+pub fn parse_token_validity(s: &str) -> Result<u64, String> {
+    let secs = match s.trim().parse::<u64>() {
+        Ok(secs) => Some(secs),
+        Err(_) => s
+            .parse::<jiff::SignedDuration>()
+            .ok()
+            .filter(|d| !d.is_negative())
+            .map(|d| d.as_secs() as u64),
+    };
+    match secs {
+        Some(secs) if secs <= 12 * 3600 => Ok(secs),
+        _ => Err(format!(
+            "'{s}' is not a duration between 0 and 12h (e.g. 90m, 2h)"
+        )),
+    }
+}
+
+/// `HOST:ADDR`, ADDR an IP (port 443) or `IP:PORT` / `[IPv6]:PORT`.
+fn parse_resolve(s: &str) -> Result<(String, std::net::SocketAddr), String> {
+    let bad = || format!("'{s}' is not HOST:ADDR (ADDR an IP address, or IP:PORT)");
+    let (host, addr) = s.split_once(':').ok_or_else(bad)?;
+    if host.is_empty() {
+        return Err(bad());
+    }
+    let addr = addr
+        .parse::<std::net::SocketAddr>()
+        .or_else(|_| {
+            addr.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .map(|ip| std::net::SocketAddr::new(ip, 443))
+        })
+        .map_err(|_| bad())?;
+    Ok((host.to_ascii_lowercase(), addr))
 }
 
 #[cfg(test)]

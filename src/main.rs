@@ -24,7 +24,7 @@ use ecr_doctor_checks::{EcrRef, docs, registry};
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format};
 use crate::config::Settings;
 use crate::error::Error;
-use crate::probe::{Plan, Target};
+use crate::probe::{LoginCheck, Plan, Target};
 use crate::render::{Policy, Report};
 
 fn main() -> ExitCode {
@@ -168,6 +168,7 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
         save_facts,
         consumer,
         output,
+        run,
         ..
     } = args;
     let (mut push_command, targets) = if command_given {
@@ -202,6 +203,15 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
                 offline: settings.offline.value,
                 timeout: Duration::from_secs_f64(settings.timeout.value),
                 aws: Default::default(),
+                login: LoginCheck {
+                    check: settings.login_check.value,
+                    min_token_validity: Duration::from_secs(settings.min_token_validity.value),
+                    resolve: run.resolve.clone(),
+                    extra_roots: match &run.ca_file {
+                        Some(path) => ca_file(path)?,
+                        None => vec![],
+                    },
+                },
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -260,6 +270,22 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
         );
     }
     Ok(exit_code)
+}
+
+/// The certificates of a PEM file; a file with none is bad input.
+fn ca_file(
+    path: &std::path::Path,
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| Error::Usage(format!("--ca-file {}: {why}", path.display()));
+    let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(bad("no PEM certificate in it".into()));
+    }
+    Ok(certs)
 }
 
 /// A config path under the current directory, relative to it: what SARIF consumers resolve against the

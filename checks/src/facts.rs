@@ -111,6 +111,7 @@ impl Facts {
                     identity: why(),
                     creation_template: why(),
                     repository_policy: why(),
+                    registry: why(),
                 })
                 .collect(),
         }
@@ -210,6 +211,9 @@ pub struct TargetFacts {
     /// the repository has no policy.
     #[serde(default = "not_recorded")]
     pub repository_policy: Fact<Option<String>>,
+    /// The registry's front door, reached from this machine, with and without that credential.
+    #[serde(default = "not_recorded")]
+    pub registry: Fact<RegistryPath>,
 }
 
 /// The AWS identity that calls ECR: the ecr-login credential helper, run in the same environment, pushes as
@@ -440,8 +444,8 @@ fn not_recorded<T>() -> Fact<T> {
     Fact::unavailable("not recorded in this facts file")
 }
 
-/// What `$DOCKER_CONFIG/config.json` says about one registry host. Presence only: a token's value is
-/// never read into facts.
+/// What `$DOCKER_CONFIG/config.json` says about one registry host, and the credential the docker CLI would
+/// send for it. A secret's value is never recorded: only where it came from and what it allows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Credentials {
     pub config_path: String,
@@ -454,15 +458,144 @@ pub struct Credentials {
     /// `docker-credential-<name>` programs of the helper or store that were not found on PATH.
     #[serde(default)]
     pub missing_programs: Vec<String>,
-    /// `auths[host]` exists (written by `docker login`).
+    /// `auths` has an entry for the host (written by `docker login`).
     #[serde(default)]
     pub logged_in: bool,
-    /// `auths[host].auth` holds a token in the file itself.
+    /// That entry holds a token in the file itself.
     #[serde(default)]
     pub inline_token: bool,
-    /// Seconds since config.json was last written: with an inline token, roughly since the last login.
+    /// Why the CLI cannot load the file (an `auth` value that is not base64 of `user:password`): it warns
+    /// and runs with no credentials at all.
     #[serde(default)]
-    pub config_age_secs: Option<u64>,
+    pub load_error: Option<String>,
+    /// The credential the CLI would send, resolved as it resolves it (helper, store or file).
+    #[serde(default = "not_recorded")]
+    pub resolved: Fact<Resolved>,
+}
+
+/// The credential the docker CLI would send for one host (docker/cli `configfile.GetAuthConfig`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Resolved {
+    /// Where it came from; `None`: nowhere, so docker pushes anonymously ("no basic auth credentials").
+    #[serde(default)]
+    pub source: Option<CredentialSource>,
+    /// The `docker-credential-*` program that was asked, for a helper or store.
+    #[serde(default)]
+    pub program: Option<String>,
+    /// The `auths` key that matched, e.g. `https://HOST`, when the file answered (`DOCKER_AUTH_CONFIG`
+    /// when that variable did).
+    #[serde(default)]
+    pub entry: Option<String>,
+    /// A secret came back: a password, or an identity token.
+    #[serde(default)]
+    pub secret: bool,
+    /// The secret is an identity token (a refresh token for an OAuth registry), not a password.
+    #[serde(default)]
+    pub identity_token: bool,
+    /// The program failed (not "credentials not found"): its own words, one line. docker fails the push with
+    /// `error getting credentials`.
+    #[serde(default)]
+    pub helper_error: Option<String>,
+    /// Why the ECR credential helper found no credential, from its log (it answers docker only "credentials
+    /// not found" and logs the cause: no AWS credentials, AccessDenied, …).
+    #[serde(default)]
+    pub helper_log: Option<String>,
+    /// The program refreshes the token itself at every push (the ECR credential helper), so the token seen now
+    /// says nothing about the one the push will use.
+    #[serde(default)]
+    pub refreshed_per_push: bool,
+    /// The secret's expiry, when it is an ECR authorization token.
+    #[serde(default)]
+    pub token: Option<TokenValidity>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CredentialSource {
+    CredHelpers,
+    CredsStore,
+    Auths,
+}
+
+impl CredentialSource {
+    /// The config.json key, as users know it.
+    pub fn key(self) -> &'static str {
+        match self {
+            CredentialSource::CredHelpers => "credHelpers",
+            CredentialSource::CredsStore => "credsStore",
+            CredentialSource::Auths => "auths",
+        }
+    }
+}
+
+/// When an ECR authorization token stops working, and what the run asked of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenValidity {
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// The same, as an RFC 3339 UTC time.
+    pub expires: String,
+    /// Unix seconds when it was read: the run's "now", so a replay judges it as the run did.
+    pub checked_at: i64,
+    /// `--min-token-validity`, in seconds.
+    pub min_validity_secs: u64,
+}
+
+/// `GET https://HOST/v2/`, the registry's front door, asked from this machine: first without a credential
+/// (ECR answers `401` with a `Basic` challenge), then with the one docker would send (`200`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistryPath {
+    pub url: String,
+    /// The address connected to, and how it was found (`DNS`, `--resolve`).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The stage that failed; `None`: the registry answered.
+    #[serde(default)]
+    pub failed: Option<PathFailure>,
+    /// The answer without a credential.
+    #[serde(default)]
+    pub anonymous: Option<RegistryAnswer>,
+    /// The answer with the credential docker would send (Skipped: there is none to send).
+    #[serde(default = "not_recorded")]
+    pub login: Fact<RegistryAnswer>,
+    /// The Docker daemon is on another machine (`tcp://`, `ssh://`): its network may differ from this one.
+    #[serde(default)]
+    pub remote_daemon: Option<String>,
+    /// The proxy this shell sets for the host (`HTTPS_PROXY`, `ALL_PROXY`; not when `NO_PROXY` covers it),
+    /// without its credentials. The probe connects directly; the daemon pushes through its own proxy settings.
+    #[serde(default)]
+    pub proxy: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathFailure {
+    pub stage: PathStage,
+    /// What failed, one line.
+    pub detail: String,
+    /// The stage did not answer within the timeout: a silent host, not a refusal.
+    #[serde(default)]
+    pub timed_out: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathStage {
+    Dns,
+    Tcp,
+    Tls,
+    Http,
+}
+
+/// One answer of the registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistryAnswer {
+    pub status: u16,
+    /// `WWW-Authenticate`, as sent.
+    #[serde(default)]
+    pub challenge: Option<String>,
+    /// The registry's own reason (the body's error message, or its text), one line.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,10 @@
 
 use std::fmt;
 
-use super::{DEFAULT_FAIL_ON, DEFAULT_SHOW, DEFAULT_TIMEOUT_SECS, Settings, Source};
+use super::{
+    DEFAULT_FAIL_ON, DEFAULT_MIN_TOKEN_VALIDITY, DEFAULT_SHOW, DEFAULT_TIMEOUT_SECS, Settings,
+    Source,
+};
 
 /// `ecr-doctor config`: the effective configuration as TOML, each value with its source.
 pub fn describe(s: &Settings) -> String {
@@ -19,6 +22,16 @@ pub fn describe(s: &Settings) -> String {
     out += &line("show", quoted(&s.show.value), &s.show.source);
     out += &line("timeout", format!("{}", s.timeout.value), &s.timeout.source);
     out += &line("offline", s.offline.value.to_string(), &s.offline.source);
+    out += &line(
+        "login-check",
+        s.login_check.value.to_string(),
+        &s.login_check.source,
+    );
+    out += &line(
+        "min-token-validity",
+        format!("\"{}s\"", s.min_token_validity.value),
+        &s.min_token_validity.source,
+    );
     out += &line(
         "allow-undecided",
         s.allow_undecided.value.to_string(),
@@ -74,6 +87,12 @@ show = "{DEFAULT_SHOW}"
 
 # Seconds each probe (Docker or AWS call) may take.
 timeout = {DEFAULT_TIMEOUT_SECS}
+
+# Ask the registry (GET https://HOST/v2/) whether it answers and accepts the credential docker would send.
+login-check = true
+
+# A stored registry token that expires sooner than this warns: a build that outlives it fails at the push.
+min-token-validity = "{DEFAULT_MIN_TOKEN_VALIDITY}"
 
 # Exit 0 instead of 3 when nothing failed but a check could not look (see exit code 3). Fine on a
 # laptop; a CI gate should leave it false: an undecided push may fail.

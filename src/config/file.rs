@@ -21,6 +21,8 @@ pub(super) struct ConfigFile {
     pub show: Option<Outcome>,
     pub timeout: Option<f64>,
     pub offline: Option<bool>,
+    pub login_check: Option<bool>,
+    pub min_token_validity: Option<String>,
     pub allow_undecided: Option<bool>,
     pub skip: Option<Vec<String>>,
     pub format: Option<Format>,

@@ -25,6 +25,10 @@ use file::{ConfigFile, discover, ignore_from_file, read};
 pub const DEFAULT_FAIL_ON: FailOn = FailOn::Fail;
 pub const DEFAULT_SHOW: Outcome = Outcome::Pass;
 pub const DEFAULT_TIMEOUT_SECS: f64 = 10.0;
+/// A CI build-and-push runs the check, then builds, then pushes: most such jobs finish within the hour, so a
+/// stored token that still has an hour left will last to the push (aws/aws-toolkit-azure-devops#129: a token
+/// that expired mid-job). The ECR credential helper mints a token per push and is never held to it.
+pub const DEFAULT_MIN_TOKEN_VALIDITY: &str = "1h";
 pub const DEFAULT_FORMAT: Format = Format::Human;
 pub const DEFAULT_COLOR: ColorChoice = ColorChoice::Auto;
 
@@ -80,6 +84,9 @@ pub struct Settings {
     pub show: Sourced<Outcome>,
     pub timeout: Sourced<f64>,
     pub offline: Sourced<bool>,
+    pub login_check: Sourced<bool>,
+    /// Seconds.
+    pub min_token_validity: Sourced<u64>,
     pub allow_undecided: Sourced<bool>,
     pub skip: Sourced<Vec<&'static str>>,
     pub format: Sourced<Format>,
@@ -222,6 +229,30 @@ impl Settings {
                 file.offline,
                 false,
             ),
+            login_check: pick(
+                matches,
+                file_source(),
+                "no_login_check",
+                run.no_login_check.map(|no| !no),
+                file.login_check,
+                true,
+            ),
+            min_token_validity: pick(
+                matches,
+                file_source(),
+                "min_token_validity",
+                run.min_token_validity,
+                file.min_token_validity
+                    .as_deref()
+                    .map(|v| {
+                        crate::cli::parse_token_validity(v)
+                            .map_err(|e| format!("min-token-validity = {e}"))
+                    })
+                    .transpose()
+                    .map_err(|e| bad_setting(&file_source(), e))?,
+                crate::cli::parse_token_validity(DEFAULT_MIN_TOKEN_VALIDITY)
+                    .expect("the default parses"),
+            ),
             allow_undecided: pick(
                 matches,
                 file_source(),
@@ -323,6 +354,8 @@ fn env_var(id: &str) -> &'static str {
         "show" => "ECR_DOCTOR_SHOW",
         "timeout" => "ECR_DOCTOR_TIMEOUT",
         "offline" => "ECR_DOCTOR_OFFLINE",
+        "no_login_check" => "ECR_DOCTOR_NO_LOGIN_CHECK",
+        "min_token_validity" => "ECR_DOCTOR_MIN_TOKEN_VALIDITY",
         "allow_undecided" => "ECR_DOCTOR_ALLOW_UNDECIDED",
         "skip" => "ECR_DOCTOR_SKIP",
         "severity" => "ECR_DOCTOR_SEVERITY",
@@ -347,6 +380,7 @@ mod tests {
             ("fail_on", DEFAULT_FAIL_ON.to_string()),
             ("show", DEFAULT_SHOW.to_string()),
             ("timeout", DEFAULT_TIMEOUT_SECS.to_string()),
+            ("min_token_validity", DEFAULT_MIN_TOKEN_VALIDITY.to_string()),
             ("format", DEFAULT_FORMAT.to_string()),
             ("color", DEFAULT_COLOR.to_string()),
         ] {

@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod docker;
 pub mod ecr;
 pub mod identity;
+pub mod registry;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -38,6 +39,20 @@ pub struct Plan {
     pub timeout: Duration,
     /// The AWS configuration and credentials, resolved once for every AWS probe.
     pub aws: aws::SharedAws,
+    pub login: LoginCheck,
+}
+
+/// How the login is checked against the registry.
+#[derive(Debug, Clone)]
+pub struct LoginCheck {
+    /// Ask the registry (`--no-login-check` turns it off).
+    pub check: bool,
+    /// A stored token must stay valid this long (`--min-token-validity`).
+    pub min_token_validity: Duration,
+    /// `--resolve HOST:ADDR`: where a host is reached instead of its DNS answer.
+    pub resolve: Vec<(String, std::net::SocketAddr)>,
+    /// `--ca-file`: trusted besides the system's roots.
+    pub extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 impl Plan {
@@ -97,15 +112,16 @@ const PROBES: [Probe; 6] = [
         run: |plan| Box::pin(identity::probe(plan)),
     },
     Probe {
-        serves: &[Need::DockerConfig],
+        serves: &[Need::DockerConfig, Need::Registry],
+        // It asks the registry only when that is wanted and allowed (`--offline`, `--no-login-check`).
         aws: false,
         not_gathered: |facts, why| {
-            facts
-                .targets
-                .iter_mut()
-                .for_each(|t| t.credentials = why.fact())
+            facts.targets.iter_mut().for_each(|t| {
+                t.credentials = why.fact();
+                t.registry = why.fact();
+            })
         },
-        run: |plan| Box::pin(async { credentials::probe(plan) }),
+        run: |plan| Box::pin(credentials::probe(plan)),
     },
     Probe {
         serves: &[Need::Buildx],
@@ -126,7 +142,7 @@ const PROBES: [Probe; 6] = [
     },
 ];
 
-const NOT_NEEDED: &str = "not gathered: no enabled check needs it";
+pub const NOT_NEEDED: &str = "not gathered: no enabled check needs it";
 
 /// Every fact of every target exists from the start, as "not gathered"; each probe that runs fills the
 /// facts it owns, by target key, and the others say why they did not run.

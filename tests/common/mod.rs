@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own part of the harness
 
 pub mod ecr_extras;
+pub mod ecr_registry;
 pub mod paging_ecr;
 
 use std::collections::HashMap;
@@ -415,7 +416,9 @@ pub fn buildx_plugin(dist: &str) -> String {
         .to_string()
 }
 
-/// The binary with a clean environment pointed at `engine` and moto.
+/// The binary with a clean environment pointed at `engine` and moto. The registry hosts of the tests
+/// (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`) have no registry behind them here, so the login check is off;
+/// tests/login.rs turns it on against its own registry stand-in.
 pub fn doctor(engine: Option<&Engine>, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-doctor"));
     cmd.args(args)
@@ -425,7 +428,9 @@ pub fn doctor(engine: Option<&Engine>, args: &[&str]) -> Command {
         .env("DOCKER_CONFIG", docker_config())
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // The tests' ECR hosts have no registry behind them: tests/login.rs turns the check back on.
+        .env("ECR_DOCTOR_NO_LOGIN_CHECK", "true");
     // moto's STS answers GetCallerIdentity for any credentials, as STS does for valid ones.
     if let Some(url) = running_moto() {
         cmd.env("AWS_ENDPOINT_URL_STS", url);

@@ -131,8 +131,10 @@ pub enum Need {
     EcrRepository,
     /// `DescribeImages` / `BatchGetImage` for the tag.
     EcrImage,
-    /// The docker CLI's config file (credentials per registry host).
+    /// The docker CLI's config file (credentials per registry host) and the credential it resolves to.
     DockerConfig,
+    /// `GET https://HOST/v2/` from this machine, with and without that credential.
+    Registry,
     /// Build-related environment variables.
     BuildEnv,
     /// The buildx plugin and the builder a build would use.
@@ -152,6 +154,7 @@ impl Need {
             Need::EcrRepository => "ECR repository",
             Need::EcrImage => "ECR image",
             Need::DockerConfig => "docker config file",
+            Need::Registry => "registry endpoint",
             Need::BuildEnv => "build environment variables",
             Need::Buildx => "buildx plugin and builder",
             Need::AwsIdentity => "AWS identity (STS)",

@@ -38,10 +38,8 @@ pub fn founding() -> Facts {
             })),
             repository: Fact::observed(Some(repository("IMMUTABLE", &[]))),
             remote_tag: Fact::observed(None),
-            credentials: Fact::observed(Credentials {
-                helper: Some("ecr-login".into()),
-                ..no_credentials()
-            }),
+            credentials: Fact::observed(ecr_login()),
+            registry: Fact::observed(registry_answers(200)),
             identity: Fact::observed(identity("123456789012")),
             creation_template: Fact::skipped("not read: the repository exists"),
             repository_policy: Fact::skipped("not read: the caller is in the registry's account"),
@@ -113,7 +111,47 @@ pub fn no_credentials() -> Credentials {
         missing_programs: vec![],
         logged_in: false,
         inline_token: false,
-        config_age_secs: None,
+        load_error: None,
+        resolved: Fact::observed(Resolved::default()),
+    }
+}
+
+/// `credHelpers` names the ECR credential helper, which hands out a token.
+pub fn ecr_login() -> Credentials {
+    Credentials {
+        helper: Some("ecr-login".into()),
+        resolved: Fact::observed(Resolved {
+            source: Some(CredentialSource::CredHelpers),
+            program: Some("docker-credential-ecr-login".into()),
+            secret: true,
+            refreshed_per_push: true,
+            ..Resolved::default()
+        }),
+        ..no_credentials()
+    }
+}
+
+/// The registry reached: ECR's challenge without a credential, `login` with it.
+pub fn registry_answers(login: u16) -> RegistryPath {
+    RegistryPath {
+        url: "https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/v2/".into(),
+        address: Some("203.0.113.7:443 (DNS)".into()),
+        failed: None,
+        anonymous: Some(RegistryAnswer {
+            status: 401,
+            challenge: Some(
+                r#"Basic realm="https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/",service="ecr.amazonaws.com""#
+                    .into(),
+            ),
+            reason: Some("UNAUTHORIZED: Not Authorized".into()),
+        }),
+        login: Fact::observed(RegistryAnswer {
+            status: login,
+            challenge: None,
+            reason: None,
+        }),
+        remote_daemon: None,
+        proxy: None,
     }
 }
 

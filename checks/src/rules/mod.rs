@@ -15,6 +15,7 @@ pub mod multi_platform;
 pub mod push_risk;
 pub mod registry_cache;
 pub mod registry_credentials;
+pub mod registry_reachable;
 pub mod registry_ref;
 pub mod repository_exists;
 pub mod repository_policy;
