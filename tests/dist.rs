@@ -41,6 +41,8 @@ fn release_assets(dest: &Path) {
     lock.lock().unwrap();
     let out = Command::new("scripts/dist")
         .current_dir(ROOT)
+        // Set for this test by cargo from the debug build's build script; not the release build's.
+        .env_remove("ECR_DOCTOR_COMMIT")
         .output()
         .expect("scripts/dist runs");
     assert!(
@@ -1097,4 +1099,34 @@ fn action_and_workflow_scripts_pass_shellcheck() {
         }
     }
     assert!(scripts >= 10, "only {scripts} run: scripts found");
+}
+
+#[test]
+fn binstall_metadata_names_the_published_archive_and_its_binary() {
+    let manifest: toml::Value =
+        toml::from_str(&fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap()).unwrap();
+    let repo = manifest["workspace"]["package"]["repository"]
+        .as_str()
+        .unwrap();
+    let meta = &manifest["package"]["metadata"]["binstall"];
+    // cargo-binstall's placeholders, for this target.
+    let fill = |key: &str| {
+        meta[key]
+            .as_str()
+            .unwrap()
+            .replace("{ repo }", repo)
+            .replace("{ name }", "ecr-doctor")
+            .replace("{ version }", VERSION)
+            .replace("{ target }", TARGET)
+            .replace("{ bin }", "ecr-doctor")
+            .replace("{ binary-ext }", "")
+    };
+    assert_eq!(
+        fill("pkg-url"),
+        format!("{RELEASES}/download/v{VERSION}/{}.tar.gz", archive_name())
+    );
+    assert_eq!(meta["pkg-fmt"].as_str(), Some("tgz"));
+    let (_dir, top) = unpacked();
+    let bin = top.parent().unwrap().join(fill("bin-dir"));
+    assert!(installed_version(&bin).starts_with(&format!("ecr-doctor {VERSION} ")));
 }
