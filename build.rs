@@ -1,16 +1,13 @@
-//! The git commit for `ecr-doctor --version`: `ECR_DOCTOR_COMMIT` if set, else from the checkout (`git`),
-//! else from `.commit` as `git archive` fills it in a source tarball (export-subst, .gitattributes), else
-//! from the `.cargo_vcs_info.json` that `cargo package` writes into a crate, else "unknown": a build never
-//! fails for want of git.
+//! The git commit for `ecr-doctor --version`: from the checkout (`git`), else from `.commit` as `git
+//! archive` fills it in a source tarball (export-subst, .gitattributes), else from the
+//! `.cargo_vcs_info.json` that `cargo package` writes into a crate, else "unknown": a build never fails
+//! for want of git. No environment override: cargo test and nextest export this build's
+//! ECR_DOCTOR_COMMIT to the tests, and a build started from a test would take that stale value.
 
 use std::{path::Path, process::Command};
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=ECR_DOCTOR_COMMIT");
-    let commit = std::env::var("ECR_DOCTOR_COMMIT")
-        .ok()
-        .filter(|c| !c.is_empty())
-        .or_else(from_git)
+    let commit = from_git()
         .or_else(from_archive)
         .or_else(from_vcs_info)
         .unwrap_or_else(|| "unknown".into());

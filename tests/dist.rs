@@ -41,6 +41,8 @@ fn release_assets(dest: &Path) {
     lock.lock().unwrap();
     let out = Command::new("scripts/dist")
         .current_dir(ROOT)
+        // Set for this test by cargo from the debug build's build script; not the release build's.
+        .env_remove("ECR_DOCTOR_COMMIT")
         .output()
         .expect("scripts/dist runs");
     assert!(
@@ -197,7 +199,7 @@ fn archive_holds_binary_docs_and_a_matching_checksum() {
         "{man}"
     );
     let bash = fs::read_to_string(top.join("completions/ecr-doctor.bash")).unwrap();
-    assert!(bash.contains("complete -F _ecr-doctor"), "{bash}");
+    assert!(bash.contains("complete -F _ecr__doctor"), "{bash}");
 
     let name = format!("{}.tar.gz", archive_name());
     let published = fs::read_to_string(dir.path().join(format!("{name}.sha256"))).unwrap();
@@ -513,9 +515,39 @@ fn gitlab_snippet_installs_and_passes() {
     );
     let mut lines = strings(&job["before_script"]);
     lines.extend(strings(&job["script"]));
-    // GitLab runs before_script and script in one shell: sh in the docker:28 image.
+    // GitLab runs before_script and script in one shell: sh in the docker:28 image, whose busybox has
+    // wget but no curl; so has this PATH.
+    let tools = site.home.path().join("alpine-tools");
+    fs::create_dir_all(&tools).unwrap();
+    for tool in [
+        "sh",
+        "wget",
+        "tar",
+        "gzip",
+        "sha256sum",
+        "cut",
+        "tr",
+        "mkdir",
+        "cp",
+        "chmod",
+        "mv",
+        "mktemp",
+        "rm",
+        "uname",
+        "ls",
+        "grep",
+        "cat",
+    ] {
+        let path = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(tool))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("{tool} is not installed"));
+        std::os::unix::fs::symlink(path, tools.join(tool)).unwrap();
+    }
     let out = site
         .command(&server, &["sh", "-ec", &ours(&lines)], &variables)
+        .env("PATH", &tools)
         .output()
         .unwrap();
     site.assert_passed(&out, "ecr-doctor.xml");
@@ -697,10 +729,10 @@ impl<'a> ActionRun<'a> {
         fs::create_dir_all(&temp).unwrap();
         let mut ran = None;
         for step in action["runs"]["steps"].as_sequence().unwrap() {
-            if let Some(cond) = step.get("if").and_then(Yaml::as_str) {
-                if !self.condition(cond, &action) {
-                    continue;
-                }
+            if let Some(cond) = step.get("if").and_then(Yaml::as_str)
+                && !self.condition(cond, &action)
+            {
+                continue;
             }
             let Some(script) = step.get("run").and_then(Yaml::as_str) else {
                 assert!(step["uses"].as_str().unwrap().starts_with("actions/cache@"));
@@ -769,13 +801,11 @@ fn action_uses_in_docs() -> Vec<(String, HashMap<String, String>)> {
             match v {
                 Yaml::Sequence(s) => s.iter().for_each(|v| walk(v, found)),
                 Yaml::Mapping(m) => {
-                    if let Some(uses) = m.get("uses").and_then(Yaml::as_str) {
-                        if uses.starts_with("ecr-doctor/ecr-doctor@") {
-                            found.push((
-                                uses.to_string(),
-                                m.get("with").map(vars).unwrap_or_default(),
-                            ));
-                        }
+                    if let Some(uses) = m.get("uses").and_then(Yaml::as_str)
+                        && uses.starts_with("ecr-doctor/ecr-doctor@")
+                    {
+                        let with = m.get("with").map(vars).unwrap_or_default();
+                        found.push((uses.to_string(), with));
                     }
                     m.values().for_each(|v| walk(v, found));
                 }
@@ -785,6 +815,7 @@ fn action_uses_in_docs() -> Vec<(String, HashMap<String, String>)> {
         // The step fragments are indented as in a workflow; YAML wants them at the margin.
         let indent = block
             .lines()
+            .filter(|l| !l.trim().is_empty())
             .map(|l| l.len() - l.trim_start().len())
             .min()
             .unwrap_or(0);
@@ -801,13 +832,30 @@ fn action_uses_in_docs() -> Vec<(String, HashMap<String, String>)> {
 fn workflow_expressions(with: &str, site: &Site) -> String {
     with.replace("${{ env.IMAGE }}", &site.image)
         .replace("${{ env.CACHE }}", &format!("{}-cache", site.image))
-        .replace("${{ steps.buildx.outputs.name }}", "default")
+        .replace("${{ steps.buildx.outputs.name }}", "ci")
 }
 
 #[test]
 fn action_snippets_download_verify_and_run() {
     let server = Server::start();
     let site = Site::new();
+    // The builder docker/setup-buildx-action makes, as files (`create` without --bootstrap starts
+    // nothing: its BuildKit image cannot be pulled here).
+    let engine = Engine {
+        config: site.home.path().join(".docker").display().to_string(),
+        ..site.engine.clone()
+    };
+    engine.docker_ok(
+        &[
+            "buildx",
+            "create",
+            "--name",
+            "ci",
+            "--driver",
+            "docker-container",
+        ],
+        None,
+    );
     let uses = action_uses_in_docs();
     assert_eq!(uses.len(), 2, "docs/ci.md uses the action twice: {uses:?}");
     for (uses, with) in uses {
@@ -824,19 +872,26 @@ fn action_snippets_download_verify_and_run() {
             text(&out)
         );
         assert!(installed_version(&run.installed()).starts_with(&format!("ecr-doctor {VERSION} ")));
+        // Mutable tags, an image of one manifest, a docker-container builder: the push would succeed.
         assert_eq!(out.status.code(), Some(0), "{uses}: {}", text(&out));
         if let Some(file) = run.inputs.get("output") {
             let sarif = fs::read_to_string(site.project.path().join(file)).unwrap();
-            assert!(
-                sarif.contains("\"version\": \"2.1.0\"") || sarif.contains("\"version\":\"2.1.0\"")
-            );
+            let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+            assert_eq!(sarif["version"], "2.1.0", "{sarif}");
+            assert!(sarif.to_string().contains(&site.image), "{sarif}");
         } else {
-            // --format github: the step summary names the command, as read.
+            // format github: annotations, and the step summary; the --cache-to spec, quoted in the
+            // snippet, was read as one word (a second checked reference, the cache).
+            let summary = run.summary();
             assert!(
-                run.summary().contains("docker buildx build"),
-                "{}",
-                run.summary()
+                summary.contains("builder 'ci': docker-container driver"),
+                "{summary}"
             );
+            assert!(
+                summary.contains("an image-manifest cache to a mutable tag"),
+                "{summary}"
+            );
+            assert!(summary.contains("**✅ ok**"), "{summary}");
         }
     }
 }
@@ -1044,4 +1099,34 @@ fn action_and_workflow_scripts_pass_shellcheck() {
         }
     }
     assert!(scripts >= 10, "only {scripts} run: scripts found");
+}
+
+#[test]
+fn binstall_metadata_names_the_published_archive_and_its_binary() {
+    let manifest: toml::Value =
+        toml::from_str(&fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap()).unwrap();
+    let repo = manifest["workspace"]["package"]["repository"]
+        .as_str()
+        .unwrap();
+    let meta = &manifest["package"]["metadata"]["binstall"];
+    // cargo-binstall's placeholders, for this target.
+    let fill = |key: &str| {
+        meta[key]
+            .as_str()
+            .unwrap()
+            .replace("{ repo }", repo)
+            .replace("{ name }", "ecr-doctor")
+            .replace("{ version }", VERSION)
+            .replace("{ target }", TARGET)
+            .replace("{ bin }", "ecr-doctor")
+            .replace("{ binary-ext }", "")
+    };
+    assert_eq!(
+        fill("pkg-url"),
+        format!("{RELEASES}/download/v{VERSION}/{}.tar.gz", archive_name())
+    );
+    assert_eq!(meta["pkg-fmt"].as_str(), Some("tgz"));
+    let (_dir, top) = unpacked();
+    let bin = top.parent().unwrap().join(fill("bin-dir"));
+    assert!(installed_version(&bin).starts_with(&format!("ecr-doctor {VERSION} ")));
 }
