@@ -32,7 +32,8 @@ pub const EXIT_CODES: [(u8, &str); 4] = [
     (
         0,
         "ok: no finding that is not ignored is at or above `--fail-on` (default `fail`), and every check \
-         decided. `--fail-on never` (report only) always exits 0",
+         decided, or only an advisory one did not (a check that can at most warn: its unknown ends the summary \
+         line as \"… not verified\"). `--fail-on never` (report only) always exits 0",
     ),
     (
         1,

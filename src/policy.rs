@@ -170,11 +170,34 @@ pub fn finding_verdict(f: &Finding, fail_on: FailOn) -> RunVerdict {
         RunVerdict::Pass
     } else if fails(fail_on, f.outcome) {
         RunVerdict::Fail
-    } else if f.outcome == Outcome::Unknown {
+    } else if f.outcome == Outcome::Unknown && !(fail_on == FailOn::Fail && advisory(f).is_some()) {
         RunVerdict::Undecided
     } else {
         RunVerdict::Pass
     }
+}
+
+/// What the summary line says for an unknown of an advisory check (one that can at most warn, so under
+/// `--fail-on fail` its unknown alone does not make the run undecided).
+pub fn advisory(f: &Finding) -> Option<&'static str> {
+    ecr_doctor_checks::registry::find(f.check).and_then(|c| c.info().advisory)
+}
+
+/// The advisory unknowns that left the run decided, once each, for the summary line: the run is not
+/// silent about what it did not verify.
+pub fn not_verified<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    fail_on: FailOn,
+) -> Vec<&'static str> {
+    let mut notes: Vec<&'static str> = findings
+        .into_iter()
+        .filter(|f| f.outcome == Outcome::Unknown && f.ignored.is_none())
+        .filter(|f| finding_verdict(f, fail_on) == RunVerdict::Pass)
+        .filter_map(advisory)
+        .collect();
+    notes.sort_unstable();
+    notes.dedup();
+    notes
 }
 
 /// 0 pass, 1 fail, 3 undecided (0 when the user accepts undecided runs); `--fail-on never` reports only
@@ -255,6 +278,7 @@ mod tests {
         ];
         for (fail_on, outcomes, want) in cases {
             let findings: Vec<Finding> = outcomes.iter().map(|o| finding(*o, false)).collect();
+            assert!(not_verified(&findings, *fail_on).is_empty());
             let got = verdict(&findings, *fail_on);
             assert_eq!(got, *want, "{fail_on:?} {outcomes:?}");
             let (strict, relaxed) = (
@@ -275,5 +299,33 @@ mod tests {
             finding(Pass, false),
         ];
         assert_eq!(verdict(&ignored, FailOn::Fail), RunVerdict::Pass);
+    }
+
+    /// The unknown of a check that can at most warn leaves a `--fail-on fail` run decided and is named in
+    /// the summary; a stricter gate counts it like any other unknown.
+    #[test]
+    fn an_advisory_unknown_is_said_and_gates_only_a_stricter_run() {
+        let ptc = Finding {
+            id: "ED107",
+            check: "pull-through-cache",
+            ..finding(Outcome::Unknown, false)
+        };
+        let run = [finding(Outcome::Pass, false), ptc];
+        let cases = [
+            (FailOn::Fail, RunVerdict::Pass, 1),
+            (FailOn::Never, RunVerdict::Pass, 1),
+            (FailOn::Warn, RunVerdict::Undecided, 0),
+            (FailOn::Unknown, RunVerdict::Fail, 0),
+        ];
+        for (fail_on, want, notes) in cases {
+            assert_eq!(verdict(&run, fail_on), want, "{fail_on:?}");
+            assert_eq!(not_verified(&run, fail_on).len(), notes, "{fail_on:?}");
+        }
+        assert_eq!(
+            not_verified(&run, FailOn::Fail),
+            [
+                "pull-through cache namespaces not verified (needs ecr:DescribePullThroughCacheRules)"
+            ]
+        );
     }
 }

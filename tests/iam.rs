@@ -1,14 +1,15 @@
 //! Who may push where, against real peers: the AWS identity through moto's STS (and the real aws-sdk-sts on
 //! the fixture side), credentials of another partition refused by moto's IAM, no credentials at all, and
-//! repositories a creation template makes on push (DescribeRepositoryCreationTemplates from the stand-in
-//! in front of moto, which lacks that API).
+//! repositories a creation template makes on push and pull-through cache namespaces
+//! (DescribeRepositoryCreationTemplates and DescribePullThroughCacheRules from the stand-in in front of moto,
+//! which lacks those APIs).
 
 mod common;
 
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::ecr_extras::{EcrExtras, template};
+use common::ecr_extras::{EcrExtras, rule, template};
 use common::*;
 use serde_json::json;
 
@@ -439,4 +440,86 @@ fn a_silent_sts_is_unknown_within_the_timeout() {
     // The ECR reads do not wait on it.
     assert_eq!(run.outcome("repository-exists", Some(&r)), "pass");
     assert_eq!(run.code, 3, "an unknown identity leaves the run undecided");
+}
+
+#[test]
+fn a_push_into_a_pull_through_cache_namespace_warns_naming_the_rule() {
+    let extras = EcrExtras::start(
+        peers().moto_url(),
+        json!([]),
+        json!([
+            rule("docker-hub", "registry-1.docker.io"),
+            rule("ecr-public", "public.ecr.aws")
+        ]),
+    );
+    let (cache, _) = repository("docker-hub/library/app", "MUTABLE");
+    let cached = ecr_ref(&cache, "v1");
+    let (_, own) = repository("docker-hubx/app", "MUTABLE");
+    let mut cmd = aws_only(&[&cached, &own]);
+    cmd.env("AWS_ENDPOINT_URL_ECR", &extras.url);
+    let run = common::run(cmd);
+    assert_eq!(
+        message(&run, "pull-through-cache", &cached),
+        format!(
+            "warn repository '{cache}' is in the namespace of the pull-through cache rule 'docker-hub' \
+             (upstream registry-1.docker.io): ECR creates and updates the repositories there from upstream, \
+             so a pushed image mixes with cached ones"
+        )
+    );
+    // A prefix is a namespace: `docker-hubx/…` is not under `docker-hub/`.
+    assert!(
+        message(&run, "pull-through-cache", &own)
+            .starts_with("pass no pull-through cache rule covers"),
+        "{}",
+        message(&run, "pull-through-cache", &own)
+    );
+    // A warning: the push itself is not predicted to fail.
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run.json()["summary"].get("not_verified").is_none());
+}
+
+#[test]
+fn unreadable_pull_through_cache_rules_are_said_but_do_not_leave_the_run_undecided() {
+    // moto has no DescribePullThroughCacheRules (it answers HTTP 500): the check cannot decide.
+    let (_, r) = repository("iam-ptc", "MUTABLE");
+    let run = common::run(aws_only(&[&r]));
+    assert!(
+        message(&run, "pull-through-cache", &r).starts_with(
+            "unknown could not decide: whether a pull-through cache rule owns the repository's namespace \
+             (DescribePullThroughCacheRules) is unknown: the ECR API at"
+        ),
+        "{}",
+        message(&run, "pull-through-cache", &r)
+    );
+    let summary = &run.json()["summary"];
+    assert_eq!(
+        (summary["verdict"].as_str(), run.code),
+        (Some("pass"), 0),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        summary["not_verified"],
+        json!([
+            "pull-through cache namespaces not verified (needs ecr:DescribePullThroughCacheRules)"
+        ])
+    );
+    // The human summary line says it too.
+    let mut human = doctor(None, &["check", "--skip", DOCKER_CHECKS, &r]);
+    human.env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
+    let human = common::run(human);
+    assert!(
+        human.stdout.lines().last().unwrap().contains(
+            "· pull-through cache namespaces not verified (needs ecr:DescribePullThroughCacheRules)  \
+             (--fail-on fail, exit 0)"
+        ),
+        "{}",
+        human.stdout
+    );
+    // A gate that counts warnings counts this unknown like any other.
+    let mut strict = aws_only(&[&r]);
+    strict.args(["--fail-on", "warn"]);
+    let strict = common::run(strict);
+    assert_eq!(strict.code, 3, "{}", strict.stdout);
+    assert!(strict.json()["summary"].get("not_verified").is_none());
 }

@@ -119,7 +119,7 @@ fn command_line_beats_environment_beats_file() {
     // show = "fail" from the file: only the failing row is listed, the summary still counts everything.
     let doc = run_in(dir.path(), FOUNDING, &[], &[]).json();
     assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
-    assert_eq!(doc["summary"]["pass"], 11);
+    assert_eq!(doc["summary"]["pass"], 12);
 
     let mut cmd = doctor(None, &["config"]);
     cmd.current_dir(dir.path())
@@ -156,7 +156,7 @@ fn every_option_has_an_environment_twin() {
             r.json()["findings"].as_array().unwrap().len() == 1
         }),
         ("ECR_DOCTOR_SKIP", "push-risk,image-shape", |r| {
-            r.code == 0 && r.json()["summary"]["pass"] == 11
+            r.code == 0 && r.json()["summary"]["pass"] == 12
         }),
         ("ECR_DOCTOR_SEVERITY", "push-risk=warn", |r| r.code == 0),
         (
@@ -429,7 +429,7 @@ fn human_report_marks_ignored_and_relevelled_rows() {
     );
     assert!(
         r.stdout
-            .contains("1 failed · 0 warnings · 0 unknown · 11 passed · 1 skipped · 1 ignored"),
+            .contains("1 failed · 0 warnings · 0 unknown · 12 passed · 1 skipped · 1 ignored"),
         "{}",
         r.stdout
     );

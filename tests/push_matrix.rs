@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::ecr_extras::EcrExtras;
 use common::{Engine, Reply, peers};
 use gate::{Gate, ManifestPut, PutOutcome};
 use serde_json::Value;
@@ -499,6 +500,9 @@ fn agreement(row: &Row) -> Agreement {
 /// Shared by all cells of a run.
 struct Matrix {
     gate: Gate,
+    /// moto, behind the stand-in for the ECR APIs it lacks (no creation templates, no pull-through cache
+    /// rules), so that every fact but a future build's digest is observable.
+    ecr: EcrExtras,
     /// Prefix of every repository of this run (moto and the registry keep state between runs).
     run: String,
     engines: Vec<EngineUnderTest>,
@@ -590,7 +594,12 @@ impl Matrix {
         let t = Instant::now();
         // A generous timeout: the matrix proves verdicts, not speed (push_verdicts times the big image), and
         // its cells push in parallel, which slows the engine's image export.
-        let run = common::check(&e.engine, &[&checked], &["--timeout", "60"]);
+        let mut cmd = common::doctor(
+            Some(&e.engine),
+            &["check", "--format", "json", "--timeout", "60", &checked],
+        );
+        cmd.env("AWS_ENDPOINT_URL_ECR", &self.ecr.url);
+        let run = common::run(cmd);
         row.doctor_time = t.elapsed();
         if !record_prediction(&mut row, &run) {
             return row;
@@ -844,6 +853,7 @@ fn push_matrix() {
 
     let m = Matrix {
         gate: Gate::start(p.registry(), p.moto_url()),
+        ecr: EcrExtras::start(p.moto_url(), serde_json::json!([]), serde_json::json!([])),
         run,
         engines,
         images,
@@ -1502,7 +1512,7 @@ fn run_build_cell(
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = common::doctor(Some(&engine), &args);
     cmd.env("DOCKER_CONFIG", &engine.config)
-        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url())
+        .env("AWS_ENDPOINT_URL_ECR", &m.ecr.url)
         .current_dir(ctx.path());
     let run = common::run(cmd);
     row.doctor_time = t.elapsed();

@@ -476,6 +476,7 @@ fn skipped_checks_skip_their_probes() {
         "tag-collision",
         "image-shape",
         "push-risk",
+        "pull-through-cache",
     ];
     let mut args = vec!["check", "--format", "json"];
     for s in &skip {

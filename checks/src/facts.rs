@@ -112,6 +112,7 @@ impl Facts {
                     creation_template: why(),
                     repository_policy: why(),
                     registry: why(),
+                    pull_through_cache: why(),
                 })
                 .collect(),
         }
@@ -214,6 +215,54 @@ pub struct TargetFacts {
     /// The registry's front door, reached from this machine, with and without that credential.
     #[serde(default = "not_recorded")]
     pub registry: Fact<RegistryPath>,
+    /// The pull-through cache rule whose prefix covers the repository (`DescribePullThroughCacheRules`);
+    /// `None`: no rule covers it.
+    #[serde(default = "not_recorded")]
+    pub pull_through_cache: Fact<Option<PullThroughCacheRule>>,
+}
+
+/// A pull-through cache rule (`DescribePullThroughCacheRules`): ECR creates and refreshes the repositories
+/// under its prefix from the upstream registry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullThroughCacheRule {
+    /// `ecrRepositoryPrefix`: `ROOT` or a namespace (`docker-hub` covers `docker-hub/…`).
+    pub prefix: String,
+    /// `upstreamRegistryUrl`, e.g. `registry-1.docker.io`.
+    pub upstream_url: String,
+    /// `upstreamRepositoryPrefix` (`ROOT` when not set).
+    #[serde(default)]
+    pub upstream_prefix: Option<String>,
+}
+
+impl PullThroughCacheRule {
+    /// The rule whose prefix covers `repository`, the most specific first, as for creation templates.
+    pub fn covering<'r>(
+        rules: impl IntoIterator<Item = &'r PullThroughCacheRule>,
+        repository: &str,
+    ) -> Option<&'r PullThroughCacheRule> {
+        rules
+            .into_iter()
+            .filter(|r| prefix_covers(&r.prefix, repository))
+            .max_by_key(|r| prefix_rank(&r.prefix))
+    }
+}
+
+/// Whether an ECR repository prefix covers `repository`: a prefix `p` covers `p/…` (ECR always assumes the
+/// trailing `/`), `ROOT` every repository. Creation templates and pull-through cache rules share it.
+fn prefix_covers(prefix: &str, repository: &str) -> bool {
+    prefix == "ROOT"
+        || repository
+            .strip_prefix(prefix.trim_end_matches('/'))
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The more specific a prefix, the higher; `ROOT` lowest.
+fn prefix_rank(prefix: &str) -> usize {
+    if prefix == "ROOT" {
+        0
+    } else {
+        prefix.len() + 1
+    }
 }
 
 /// The AWS identity that calls ECR: the ecr-login credential helper, run in the same environment, pushes as
@@ -261,10 +310,7 @@ impl CreationTemplate {
     /// Whether the template covers `repository`: a prefix `p` covers `p/…` (ECR always assumes the
     /// trailing `/`), `ROOT` every repository.
     pub fn covers(&self, repository: &str) -> bool {
-        self.prefix == "ROOT"
-            || repository
-                .strip_prefix(self.prefix.trim_end_matches('/'))
-                .is_some_and(|rest| rest.starts_with('/'))
+        prefix_covers(&self.prefix, repository)
     }
 
     /// The template ECR applies to `repository`: the most specific prefix that covers it, else `ROOT`.
@@ -275,13 +321,7 @@ impl CreationTemplate {
         templates
             .into_iter()
             .filter(|t| t.covers(repository))
-            .max_by_key(|t| {
-                if t.prefix == "ROOT" {
-                    0
-                } else {
-                    t.prefix.len() + 1
-                }
-            })
+            .max_by_key(|t| prefix_rank(&t.prefix))
     }
 
     /// The repository a push would create from this template.

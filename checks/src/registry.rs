@@ -17,6 +17,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::aws_identity::AwsIdentityCheck,
     &rules::repository_policy::RepositoryPolicy,
     &rules::registry_reachable::RegistryReachable,
+    &rules::pull_through_cache::PullThroughCache,
     &rules::tag_mutability::TagMutability,
     &rules::tag_collision::TagCollision,
     &rules::local_image::LocalImage,

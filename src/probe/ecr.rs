@@ -1,7 +1,7 @@
 //! The ECR API: DescribeRepositories and DescribeImages (BatchGetImage only where DescribeImages is
-//! denied), and for a registry with a missing repository its creation templates. Read-only calls only; one
-//! client per registry (account + region); per registry one DescribeRepositories per 100 repositories, per
-//! repository one DescribeImages per 1000 tagged images.
+//! denied), for a registry with a missing repository its creation templates, and each registry's
+//! pull-through cache rules. Read-only calls only; one client per registry (account + region); per registry
+//! one DescribeRepositories per 100 repositories, per repository one DescribeImages per 1000 tagged images.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -11,13 +11,14 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_ecr::Client;
 use aws_sdk_ecr::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_sdk_ecr::config::http::HttpResponse;
+use aws_sdk_ecr::config::retry::RetryConfig;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::{
     DescribeImagesFilter, ImageFailureCode, ImageIdentifier, ImageStatusFilter,
     ImageTagMutabilityExclusionFilter, TagStatus,
 };
 use ecr_doctor_checks::facts::{
-    CreationTemplate, ExclusionFilter, Fact, Facts, RemoteImage, Repository,
+    CreationTemplate, ExclusionFilter, Fact, Facts, PullThroughCacheRule, RemoteImage, Repository,
 };
 use ecr_doctor_checks::{EcrRef, Need};
 use futures_util::{StreamExt, stream};
@@ -45,6 +46,7 @@ pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
         t.repository = why.fact();
         t.remote_tag = why.fact();
         t.creation_template = why.fact();
+        t.pull_through_cache = why.fact();
     }
 }
 
@@ -59,6 +61,8 @@ struct RegistryTargets<'t> {
 pub async fn probe(plan: &Plan) -> Fill {
     let timeout = plan.timeout;
     let want_images = plan.wants(Need::EcrImage);
+    let want_rules = plan.wants(Need::PullThroughCache);
+    let want_repositories = plan.wants(Need::EcrRepository);
     // Group by registry, then repository, so each repository is described once.
     let mut grouped: BTreeMap<&str, BTreeMap<&str, Vec<&Target>>> = BTreeMap::new();
     for t in &plan.targets {
@@ -91,18 +95,21 @@ pub async fn probe(plan: &Plan) -> Fill {
     // side, each with a bounded fan-out across repositories and registries. One deadline for all: a read
     // still queued behind a silent endpoint must not get a --timeout of its own.
     let deadline = tokio::time::Instant::now() + timeout;
-    let repository_reads = registries.iter().flat_map(|r| {
-        let names: Vec<&str> = r.repos.keys().copied().collect();
-        let chunks: Vec<Vec<&str>> = names.chunks(BATCH).map(<[_]>::to_vec).collect();
-        chunks.into_iter().map(move |chunk| async move {
-            let facts = describe_repositories(&r.reg, &chunk, timeout).await;
-            chunk
-                .into_iter()
-                .zip(facts)
-                .map(|(name, fact)| ((r.host, name), fact))
-                .collect::<Vec<_>>()
-        })
-    });
+    let repository_reads = registries
+        .iter()
+        .filter(|_| want_repositories)
+        .flat_map(|r| {
+            let names: Vec<&str> = r.repos.keys().copied().collect();
+            let chunks: Vec<Vec<&str>> = names.chunks(BATCH).map(<[_]>::to_vec).collect();
+            chunks.into_iter().map(move |chunk| async move {
+                let facts = describe_repositories(&r.reg, &chunk, timeout).await;
+                chunk
+                    .into_iter()
+                    .zip(facts)
+                    .map(|(name, fact)| ((r.host, name), fact))
+                    .collect::<Vec<_>>()
+            })
+        });
     let image_reads = registries.iter().flat_map(|r| {
         r.repos.iter().map(move |(repo, targets)| async move {
             let tags: Vec<Option<&str>> =
@@ -116,7 +123,21 @@ pub async fn probe(plan: &Plan) -> Fill {
             targets.iter().map(|t| t.key).zip(facts).collect::<Vec<_>>()
         })
     });
-    let (repositories, images) = tokio::join!(
+    // One read of the pull-through cache rules per registry, beside the others.
+    let rule_reads = registries
+        .iter()
+        .filter(|_| want_rules)
+        .map(|r| async move {
+            let what = format!(
+                "the ECR API at {} (DescribePullThroughCacheRules)",
+                r.reg.endpoint
+            );
+            let rules = tokio::time::timeout_at(deadline, pull_through_cache_rules(&r.reg))
+                .await
+                .unwrap_or_else(|_| Fact::unavailable(super::did_not_answer(&what, timeout)));
+            (r.host, rules)
+        });
+    let (repositories, images, rules) = tokio::join!(
         stream::iter(repository_reads)
             .buffer_unordered(FAN_OUT)
             .take_until(tokio::time::sleep_until(deadline))
@@ -125,7 +146,9 @@ pub async fn probe(plan: &Plan) -> Fill {
             .buffer_unordered(FAN_OUT)
             .take_until(tokio::time::sleep_until(deadline))
             .collect::<Vec<_>>(),
+        futures_util::future::join_all(rule_reads),
     );
+    let rules: HashMap<&str, Fact<Vec<PullThroughCacheRule>>> = rules.into_iter().collect();
     let repositories: HashMap<(&str, &str), Fact<Option<Repository>>> =
         repositories.into_iter().flatten().collect();
     // Only a registry with a missing repository is asked for its creation templates.
@@ -166,10 +189,11 @@ pub async fn probe(plan: &Plan) -> Fill {
                 let what = format!("the ECR API at {} ({what})", r.reg.endpoint);
                 NotGathered::Unavailable(super::did_not_answer(&what, timeout))
             };
-            let repository = repositories
-                .get(&(r.host, repo))
-                .cloned()
-                .unwrap_or_else(|| late("DescribeRepositories").fact());
+            let repository = match repositories.get(&(r.host, repo)) {
+                Some(fact) => fact.clone(),
+                None if want_repositories => late("DescribeRepositories").fact(),
+                None => NotGathered::Skipped(super::NOT_NEEDED.into()).fact(),
+            };
             let image = images
                 .remove(&t.key)
                 .unwrap_or_else(|| late("DescribeImages").fact());
@@ -185,14 +209,22 @@ pub async fn probe(plan: &Plan) -> Fill {
                 },
                 other => other.clone().map(|_| None),
             };
-            (t.key, (repository, image, template))
+            let rule = match rules.get(r.host) {
+                Some(all) => all
+                    .clone()
+                    .map(|all| PullThroughCacheRule::covering(&all, repo).cloned()),
+                None if want_rules => late("DescribePullThroughCacheRules").fact(),
+                None => NotGathered::Skipped(super::NOT_NEEDED.into()).fact(),
+            };
+            (t.key, (repository, image, template, rule))
         })
         .collect();
     Box::new(move |facts| {
-        super::per_target(facts, answers, |t, (repository, image, template)| {
+        super::per_target(facts, answers, |t, (repository, image, template, rule)| {
             t.repository = repository;
             t.remote_tag = image;
             t.creation_template = template;
+            t.pull_through_cache = rule;
         })
     })
 }
@@ -407,6 +439,46 @@ async fn creation_templates(reg: &Registry) -> Fact<Vec<CreationTemplate>> {
                 exclusion_filters: exclusion_filters(t.image_tag_mutability_exclusion_filters()),
             }
         }));
+        next = out.next_token().map(str::to_string);
+        if next.is_none() {
+            return Fact::observed(found);
+        }
+    }
+}
+
+/// The registry's pull-through cache rules, every page. One attempt, no retry: the read is advisory (the
+/// check can at most warn), and an endpoint without this API (emulators answer HTTP 500) must not cost
+/// the run a backoff.
+async fn pull_through_cache_rules(reg: &Registry) -> Fact<Vec<PullThroughCacheRule>> {
+    let mut found = Vec::new();
+    let mut next = None;
+    loop {
+        let out = match reg
+            .client
+            .describe_pull_through_cache_rules()
+            .registry_id(&reg.account)
+            .max_results(1000)
+            .set_next_token(next)
+            .customize()
+            .config_override(
+                aws_sdk_ecr::config::Builder::default()
+                    .retry_config(RetryConfig::standard().with_max_attempts(1)),
+            )
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => return failure(e, "ecr:DescribePullThroughCacheRules", &reg.endpoint),
+        };
+        found.extend(
+            out.pull_through_cache_rules()
+                .iter()
+                .map(|r| PullThroughCacheRule {
+                    prefix: r.ecr_repository_prefix().unwrap_or_default().to_string(),
+                    upstream_url: r.upstream_registry_url().unwrap_or_default().to_string(),
+                    upstream_prefix: r.upstream_repository_prefix().map(str::to_string),
+                }),
+        );
         next = out.next_token().map(str::to_string);
         if next.is_none() {
             return Fact::observed(found);
@@ -781,11 +853,14 @@ pub fn call_failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
     api: &str,
 ) -> String {
     match e {
-        SdkError::ServiceError(_) => format!(
-            "{api} answered {}: {}",
-            e.code().unwrap_or("an error"),
-            e.message().unwrap_or("no message")
-        ),
+        SdkError::ServiceError(ctx) => match e.code() {
+            Some(code) => format!(
+                "{api} answered {code}: {}",
+                e.message().unwrap_or("no message")
+            ),
+            // No AWS error in the body (an emulator or proxy that lacks the API): its HTTP status says most.
+            None => format!("{api} answered HTTP {}", ctx.raw().status().as_u16()),
+        },
         SdkError::TimeoutError(_) => format!("{api} did not answer in time"),
         _ => match credentials_problem(e) {
             Some(c) if let Some(why) = super::find_cause::<super::aws::NoCredentials>(c) => {

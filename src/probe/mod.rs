@@ -100,7 +100,7 @@ const PROBES: [Probe; 6] = [
         run: |plan| Box::pin(docker::probe(plan)),
     },
     Probe {
-        serves: &[Need::EcrRepository, Need::EcrImage],
+        serves: &[Need::EcrRepository, Need::EcrImage, Need::PullThroughCache],
         aws: true,
         not_gathered: ecr::not_gathered,
         run: |plan| Box::pin(ecr::probe(plan)),

@@ -13,7 +13,7 @@
 //! | warn, gating (`--fail-on warn`) | `<failure type="warn">`, same text |
 //! | unknown (default: it leaves the run undecided, exit 3; or `--fail-on unknown`) | `<error type="unknown">`: the check could not run to a verdict, which is what `error` means in JUnit; the text says what would let it decide |
 //! | warn or fail, not gating | passed, with the problem, evidence and fixes in `<system-out>` |
-//! | unknown with `--allow-undecided` | `<skipped>`: no verdict was reached, and a skipped case is shown (counted, grey) without failing the report — unlike `<error>`, which every CI view counts as red |
+//! | unknown with `--allow-undecided`, or an advisory check's under `--fail-on fail` | `<skipped>`: no verdict was reached, and a skipped case is shown (counted, grey) without failing the report — unlike `<error>`, which every CI view counts as red |
 //! | skip | `<skipped>` with the check's reason |
 //! | ignored (any outcome) | `<skipped>` with `ignored: <reason>`; origin and expiry in the text |
 //! | pass | a plain passed test case |

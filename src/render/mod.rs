@@ -81,6 +81,10 @@ pub struct Summary {
     pub allow_undecided: bool,
     pub show: Outcome,
     pub exit_code: u8,
+    /// What advisory checks could not verify without making the run undecided, e.g. `pull-through cache
+    /// namespaces not verified (needs ecr:DescribePullThroughCacheRules)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_verified: Vec<&'static str>,
 }
 
 /// What decides a run's verdict and what it shows.
@@ -92,7 +96,8 @@ pub struct Policy {
 }
 
 impl Summary {
-    /// "1 failed · 1 warning · 0 unknown · 7 passed · 0 skipped[ · 1 ignored]", for every text renderer.
+    /// "1 failed · 1 warning · 0 unknown · 7 passed · 0 skipped[ · 1 ignored][ · what was not verified]", for
+    /// every text renderer.
     pub fn counts(&self) -> String {
         let ignored = if self.ignored > 0 {
             format!(" · {} ignored", self.ignored)
@@ -104,8 +109,13 @@ impl Summary {
         } else {
             "warnings"
         };
+        let not_verified: String = self
+            .not_verified
+            .iter()
+            .map(|n| format!(" · {n}"))
+            .collect();
         format!(
-            "{} failed · {} {warnings} · {} unknown · {} passed · {} skipped{ignored}",
+            "{} failed · {} {warnings} · {} unknown · {} passed · {} skipped{ignored}{not_verified}",
             self.fail, self.warn, self.unknown, self.pass, self.skip
         )
     }
@@ -171,6 +181,7 @@ impl Report {
             allow_undecided: policy.allow_undecided,
             show: policy.show,
             exit_code: policy::exit_code(verdict, policy.fail_on, policy.allow_undecided),
+            not_verified: policy::not_verified(&findings, policy.fail_on),
         };
         let targets = targets
             .into_iter()

@@ -27,6 +27,10 @@ pub struct CheckInfo {
     pub catalog: &'static [&'static str],
     /// About the service that runs the image: listed only when `--for` names one.
     pub about_consumer: bool,
+    /// Set for a check whose Unknown alone does not make a run undecided under `--fail-on fail`: the
+    /// summary line says this instead (e.g. `pull-through cache prefixes not verified (needs …)`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<&'static str>,
     #[serde(flatten)]
     pub doc: Doc,
 }
@@ -44,6 +48,7 @@ impl CheckInfo {
         needs: &[],
         catalog: &[],
         about_consumer: false,
+        advisory: None,
         doc: Doc {
             what: "",
             why: "",
@@ -143,6 +148,8 @@ pub enum Need {
     AwsIdentity,
     /// `GetRepositoryPolicy`, for a caller of another account.
     RepositoryPolicy,
+    /// `DescribePullThroughCacheRules`.
+    PullThroughCache,
 }
 
 impl Need {
@@ -159,6 +166,7 @@ impl Need {
             Need::Buildx => "buildx plugin and builder",
             Need::AwsIdentity => "AWS identity (STS)",
             Need::RepositoryPolicy => "repository policy (cross-account)",
+            Need::PullThroughCache => "pull-through cache rules",
         }
     }
 }

@@ -43,6 +43,7 @@ pub fn founding() -> Facts {
             identity: Fact::observed(identity("123456789012")),
             creation_template: Fact::skipped("not read: the repository exists"),
             repository_policy: Fact::skipped("not read: the caller is in the registry's account"),
+            pull_through_cache: Fact::observed(None),
         }],
     }
 }
