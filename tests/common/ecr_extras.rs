@@ -32,14 +32,8 @@ impl EcrExtras {
     /// In front of the moto at `moto`, answering with these `repositoryCreationTemplates[]` and
     /// `pullThroughCacheRules[]` of registry [`ACCOUNT`].
     pub fn start(moto: &str, templates: Value, rules: Value) -> EcrExtras {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
+        let rt = super::server_runtime();
+        let listener = super::loopback(&rt);
         let url = format!("http://{}", listener.local_addr().unwrap());
         let answers = Arc::new(Answers {
             moto: moto.to_string(),

@@ -57,20 +57,10 @@ impl EcrRegistry {
         .with_single_cert(chain, key)
         .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let silent = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let proxy = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
+        let rt = super::server_runtime();
+        let listener = super::loopback(&rt);
+        let silent = super::loopback(&rt);
+        let proxy = super::loopback(&rt);
         let (addr, silent_addr, proxy_addr) = (
             listener.local_addr().unwrap(),
             silent.local_addr().unwrap(),

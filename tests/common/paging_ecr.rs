@@ -24,14 +24,8 @@ pub struct PagingEcr {
 impl PagingEcr {
     /// Repository `repo` holding `images` images, the i-th tagged `old{i:04}` with digest [`digest`]`(i)`.
     pub fn start(repo: &str, images: usize) -> PagingEcr {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
+        let rt = super::server_runtime();
+        let listener = super::loopback(&rt);
         let url = format!("http://{}", listener.local_addr().unwrap());
         let actions = Arc::new(Mutex::new(Vec::new()));
         let (repo, recorded) = (repo.to_string(), actions.clone());
