@@ -145,14 +145,7 @@ pub fn estimate(expr: &E, var: &dyn Fn(&str) -> Option<usize>) -> usize {
         },
         E::ForExpr(f) => {
             let n = estimate(&f.collection_expr, var);
-            let names = [Some(f.value_var.as_str()), f.key_var.as_deref()];
-            let inner = |name: &str| {
-                if names.contains(&Some(name)) {
-                    Some(n)
-                } else {
-                    var(name)
-                }
-            };
+            let inner = loop_vars([Some(f.value_var.as_str()), f.key_var.as_deref()], n, var);
             let body = [
                 Some(&f.value_expr),
                 f.key_expr.as_ref(),
@@ -168,6 +161,22 @@ pub fn estimate(expr: &E, var: &dyn Fn(&str) -> Option<usize>) -> usize {
     }
 }
 
+/// Inside a `for` (expression or template directive), its key and value variables weigh what the whole
+/// collection does (`n`, an upper bound on any element); every other name weighs what it does outside.
+fn loop_vars<'a>(
+    names: [Option<&'a str>; 2],
+    n: usize,
+    var: &'a dyn Fn(&str) -> Option<usize>,
+) -> impl Fn(&str) -> Option<usize> + 'a {
+    move |name| {
+        if names.contains(&Some(name)) {
+            Some(n)
+        } else {
+            var(name)
+        }
+    }
+}
+
 fn template(t: &Template, var: &dyn Fn(&str) -> Option<usize>) -> usize {
     t.elements().iter().fold(1usize, |n, e| {
         n.saturating_add(match e {
@@ -180,14 +189,8 @@ fn template(t: &Template, var: &dyn Fn(&str) -> Option<usize>) -> usize {
                 ),
                 Directive::For(f) => {
                     let n = estimate(&f.collection_expr, var);
-                    let names = [Some(f.value_var.as_str()), f.key_var.as_deref()];
-                    let inner = |name: &str| {
-                        if names.contains(&Some(name)) {
-                            Some(n)
-                        } else {
-                            var(name)
-                        }
-                    };
+                    let inner =
+                        loop_vars([Some(f.value_var.as_str()), f.key_var.as_deref()], n, var);
                     n.saturating_mul(template(&f.template, &inner))
                 }
             },
