@@ -23,7 +23,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     #[error("the push command: {0}")]
-    BadCommand(String),
+    BadCommand(#[from] crate::command::CommandError),
     #[error("internal error: {0}")]
     Internal(String),
 }

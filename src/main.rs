@@ -349,14 +349,15 @@ fn from_command(argv: &[String]) -> Result<(PushCommand, Vec<Target>), Error> {
         &command::Env {
             var: &var,
             cwd: &cwd,
+            files: &command::Disk,
         },
-    )
-    .map_err(Error::BadCommand)?;
+    )?;
     if plan.pushes.is_empty() {
-        return Err(Error::BadCommand(format!(
+        return Err(command::CommandError::NothingPushed(format!(
             "it pushes no ECR image (not checked: {})",
             plan.command.not_checked.join(", ")
-        )));
+        ))
+        .into());
     }
     let targets = plan
         .pushes

@@ -11,7 +11,8 @@ use std::path::Path;
 
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 
-use crate::input::{BAKE_FILE, read_file};
+use super::spec::{self, Output};
+use super::{CommandError, Files};
 pub(super) use limits::Expansion;
 use limits::{DEPTH_LIMIT, estimate, glob};
 
@@ -25,8 +26,8 @@ pub struct BakeTarget {
     pub attest: Vec<String>,
     /// `--cache-to` specs.
     pub cache_to: Vec<String>,
-    /// `--output` specs, e.g. `type=registry`.
-    pub output: Vec<String>,
+    /// Its outputs, `--push` and `--load` applied.
+    pub output: Vec<Output>,
 }
 
 /// What the bake command line said.
@@ -35,10 +36,14 @@ pub struct BakeInput<'a> {
     pub files: &'a [String],
     /// Targets or groups named; empty: `default`.
     pub targets: &'a [String],
-    /// `--set` values in order (`--push` arrives as `*.push=true`, `--load` as `*.load=true`).
+    /// `--set` values in order.
     pub sets: &'a [String],
+    /// `--push` and `--load`: `*.push=true` and `*.load=true` after every `--set`, as buildx applies them.
+    pub push: bool,
+    pub load: bool,
     pub cwd: &'a Path,
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub fs: &'a dyn Files,
 }
 
 /// The files bake reads when none is named, in its order (docker/buildx `bake/bake.go`,
@@ -54,45 +59,79 @@ const DEFAULT_FILES: [&str; 8] = [
     "docker-bake.override.hcl",
 ];
 
-/// A target's attributes as one file sets them; `None`: not set there (an earlier file's value stays).
-#[derive(Debug, Clone, Default)]
-struct Def {
-    tags: Option<Vec<String>>,
-    platforms: Option<Vec<String>>,
-    attest: Option<Vec<String>>,
-    cache_to: Option<Vec<String>>,
-    output: Option<Vec<String>>,
-    inherits: Option<Vec<String>>,
+/// The target attributes a push depends on: the one table of them that every reader (HCL, JSON, compose's
+/// `x-bake`, `--set`) goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Tags,
+    Platforms,
+    Attest,
+    CacheTo,
+    Output,
+    Inherits,
 }
 
+impl Key {
+    const ALL: [Key; 6] = [
+        Key::Tags,
+        Key::Platforms,
+        Key::Attest,
+        Key::CacheTo,
+        Key::Output,
+        Key::Inherits,
+    ];
+
+    /// Its name in a bake file (HCL or JSON) and in compose's `x-bake`.
+    fn name(self) -> &'static str {
+        match self {
+            Key::Tags => "tags",
+            Key::Platforms => "platforms",
+            Key::Attest => "attest",
+            Key::CacheTo => "cache-to",
+            Key::Output => "output",
+            Key::Inherits => "inherits",
+        }
+    }
+
+    fn named(name: &str) -> Option<Key> {
+        Key::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// The keys `--set` accepts for it (buildx also reads `platform`); `inherits` is not one of them.
+    fn from_set(name: &str) -> Option<Key> {
+        match name {
+            "platform" => Some(Key::Platforms),
+            "inherits" => None,
+            _ => Key::named(name),
+        }
+    }
+}
+
+/// A target's attributes as one file sets them, by [`Key`]; `None`: not set there (an earlier file's value
+/// stays).
+#[derive(Debug, Clone, Default)]
+struct Def([Option<Vec<String>>; Key::ALL.len()]);
+
 impl Def {
+    fn get(&self, key: Key) -> &Option<Vec<String>> {
+        &self.0[key as usize]
+    }
+
+    fn set(&mut self, key: Key, values: Vec<String>) {
+        self.0[key as usize] = Some(values);
+    }
+
+    fn take(&mut self, key: Key) -> Vec<String> {
+        self.0[key as usize].take().unwrap_or_default()
+    }
+
     /// `other`'s attributes over these: a later file, or a child over its parent.
     fn overlay(&mut self, other: &Def) {
-        for (mine, theirs) in [
-            (&mut self.tags, &other.tags),
-            (&mut self.platforms, &other.platforms),
-            (&mut self.attest, &other.attest),
-            (&mut self.cache_to, &other.cache_to),
-            (&mut self.output, &other.output),
-            (&mut self.inherits, &other.inherits),
-        ] {
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
             if theirs.is_some() {
                 mine.clone_from(theirs);
             }
         }
-    }
-
-    fn set(&mut self, key: &str, values: Vec<String>) {
-        let slot = match key {
-            "tags" => &mut self.tags,
-            "platforms" => &mut self.platforms,
-            "attest" => &mut self.attest,
-            "cache-to" | "cache_to" => &mut self.cache_to,
-            "output" => &mut self.output,
-            "inherits" => &mut self.inherits,
-            _ => return,
-        };
-        *slot = Some(values);
     }
 }
 
@@ -113,10 +152,28 @@ impl Config {
 }
 
 /// The targets the command builds, in the order bake resolves them, each once.
-pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, String> {
+pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, CommandError> {
+    let files = read_files(input)?;
+    let mut targets = evaluate(input, files).map_err(CommandError::Definition)?;
+    for t in &mut targets {
+        if input.push {
+            spec::set_push(&mut t.output, true);
+        }
+        if input.load {
+            spec::set_load(&mut t.output, true);
+        }
+    }
+    Ok(targets)
+}
+
+/// The targets `files` (name, text) define, with every `--set` applied.
+fn evaluate(
+    input: &BakeInput<'_>,
+    files: Vec<(String, String)>,
+) -> Result<Vec<BakeTarget>, String> {
     let mut cfg = Config::default();
     let expansion = Expansion::default();
-    for (name, text) in read_files(input)? {
+    for (name, text) in files {
         // By extension; a file named otherwise is JSON when it looks like it, else HCL, as bake reads it.
         let read = if name.ends_with(".yml") || name.ends_with(".yaml") {
             read_compose
@@ -141,27 +198,27 @@ pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, String> {
     let mut out = Vec::new();
     let mut flat = HashMap::new();
     for name in names.targets {
-        let def = flatten(&cfg, &name, &mut Vec::new(), &mut flat)?;
+        let mut def = flatten(&cfg, &name, &mut Vec::new(), &mut flat)?;
         // Each target holds its own copy of what it inherits: that counts too.
-        let size = [
-            &def.tags,
-            &def.platforms,
-            &def.attest,
-            &def.cache_to,
-            &def.output,
-        ]
-        .into_iter()
-        .flatten()
-        .flatten()
-        .fold(1usize, |n, v| n.saturating_add(v.len() + 1));
+        let size = def
+            .0
+            .iter()
+            .flatten()
+            .flatten()
+            .fold(1usize, |n, v| n.saturating_add(v.len() + 1));
         expansion.take(size, || format!("bake target \"{name}\""))?;
+        let output = def
+            .take(Key::Output)
+            .iter()
+            .map(|o| Output::parse(o).map_err(|e| e.to_string()))
+            .collect::<Result<_, _>>()?;
         out.push(BakeTarget {
             name,
-            tags: def.tags.unwrap_or_default(),
-            platforms: def.platforms.unwrap_or_default(),
-            attest: def.attest.unwrap_or_default(),
-            cache_to: def.cache_to.unwrap_or_default(),
-            output: def.output.unwrap_or_default(),
+            tags: def.take(Key::Tags),
+            platforms: def.take(Key::Platforms),
+            attest: def.take(Key::Attest),
+            cache_to: def.take(Key::CacheTo),
+            output,
         });
     }
     for set in input.sets {
@@ -170,22 +227,27 @@ pub fn resolve(input: &BakeInput<'_>) -> Result<Vec<BakeTarget>, String> {
     Ok(out)
 }
 
-fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, String> {
+fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, CommandError> {
+    let refused = |f: &str, why: String| CommandError::File {
+        what: "bake file",
+        path: f.into(),
+        why,
+    };
     if input.files.is_empty() {
         let mut found = Vec::new();
         for f in DEFAULT_FILES {
-            match read_file(&input.cwd.join(f), BAKE_FILE) {
+            match input.fs.read(&input.cwd.join(f)) {
                 Ok(text) => found.push((f.to_string(), text)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("bake file '{f}': {e}")),
+                Err(e) => return Err(refused(f, e.to_string())),
             }
         }
         if found.is_empty() {
-            return Err(format!(
+            return Err(CommandError::NothingPushed(format!(
                 "no bake file in {} (looked for {})",
                 input.cwd.display(),
                 DEFAULT_FILES.join(", ")
-            ));
+            )));
         }
         return Ok(found);
     }
@@ -194,13 +256,16 @@ fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, String> {
         .iter()
         .map(|f| {
             if f == "-" || f.contains("://") || f.starts_with("git@") {
-                return Err(format!(
-                    "bake file '{f}': remote or standard-input bake definitions are not read"
+                return Err(refused(
+                    f,
+                    "remote or standard-input bake definitions are not read".into(),
                 ));
             }
-            read_file(&input.cwd.join(f), BAKE_FILE)
+            input
+                .fs
+                .read(&input.cwd.join(f))
                 .map(|t| (f.clone(), t))
-                .map_err(|e| format!("bake file '{f}': {e}"))
+                .map_err(|e| refused(f, e.to_string()))
         })
         .collect()
 }
@@ -264,12 +329,12 @@ fn flatten(
         .ok_or_else(|| format!("bake target \"{name}\" (inherited) is not defined"))?;
     deeper(stack, name, "inherits")?;
     let mut def = Def::default();
-    for parent in own.inherits.iter().flatten() {
+    for parent in own.get(Key::Inherits).iter().flatten() {
         def.overlay(&flatten(cfg, parent, stack, flat)?);
     }
     stack.pop();
     def.overlay(own);
-    def.inherits = None;
+    def.take(Key::Inherits);
     flat.insert(name.to_string(), def.clone());
     Ok(def)
 }
@@ -309,18 +374,25 @@ fn apply_set(targets: &mut [BakeTarget], set: &str) -> Result<(), String> {
             let on = ecr_doctor_checks::build::go_bool(value)
                 .ok_or_else(|| format!("--set '{set}': {key} takes true or false"))?;
             match key {
-                "push" => set_push(&mut t.output, on),
-                _ => set_load(&mut t.output, on),
+                "push" => spec::set_push(&mut t.output, on),
+                _ => spec::set_load(&mut t.output, on),
             }
             continue;
         }
-        let (slot, values): (&mut Vec<String>, Vec<String>) = match key {
-            "tags" => (&mut t.tags, split(value)),
-            "platform" | "platforms" => (&mut t.platforms, split(value)),
-            "attest" => (&mut t.attest, vec![value.to_string()]),
-            "cache-to" => (&mut t.cache_to, vec![value.to_string()]),
-            "output" => (&mut t.output, vec![value.to_string()]),
-            _ => continue,
+        let (slot, values) = match Key::from_set(key) {
+            Some(Key::Output) => {
+                let output = Output::parse(value).map_err(|e| e.to_string())?;
+                if !append {
+                    t.output.clear();
+                }
+                t.output.push(output);
+                continue;
+            }
+            Some(Key::Tags) => (&mut t.tags, split(value)),
+            Some(Key::Platforms) => (&mut t.platforms, split(value)),
+            Some(Key::Attest) => (&mut t.attest, vec![value.to_string()]),
+            Some(Key::CacheTo) => (&mut t.cache_to, vec![value.to_string()]),
+            Some(Key::Inherits) | None => continue,
         };
         if append {
             slot.extend(values);
@@ -329,43 +401,6 @@ fn apply_set(targets: &mut [BakeTarget], set: &str) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// `--push` (`*.push=true`) as bake applies it (docker/buildx `bake/bake.go`, `setPushOverride`): image
-/// outputs get `push=true`; a target whose outputs are all `docker` (or none) gains `type=image,push=true`;
-/// any other output (local, tar, oci) is left alone and pushes nothing. `push=false` drops registry outputs
-/// and turns image pushes off.
-fn set_push(outputs: &mut Vec<String>, push: bool) {
-    let kind = |o: &str| {
-        o.split(',')
-            .find_map(|f| f.trim().strip_prefix("type="))
-            .unwrap_or("")
-            .to_string()
-    };
-    if !push {
-        outputs.retain(|o| kind(o) != "registry");
-        for o in outputs.iter_mut().filter(|o| kind(o) == "image") {
-            *o = format!("{o},push=false");
-        }
-        return;
-    }
-    let only_docker = outputs.iter().all(|o| kind(o) == "docker");
-    for o in outputs.iter_mut().filter(|o| kind(o) == "image") {
-        *o = format!("{o},push=true");
-    }
-    if only_docker {
-        outputs.push("type=image,push=true".into());
-    }
-}
-
-/// `--load` (`*.load=true`): a `docker` output unless one is there; `load=false` removes it.
-fn set_load(outputs: &mut Vec<String>, load: bool) {
-    let is_docker = |o: &String| o.split(',').any(|f| f.trim() == "type=docker");
-    if !load {
-        outputs.retain(|o| !is_docker(o));
-    } else if !outputs.iter().any(is_docker) {
-        outputs.push("type=docker".into());
-    }
 }
 
 fn split(v: &str) -> Vec<String> {
@@ -419,16 +454,13 @@ fn read_hcl(
                 let name = label(block, file)?;
                 let mut def = Def::default();
                 for attr in block.body().attributes() {
-                    if !matches!(
-                        attr.key(),
-                        "tags" | "platforms" | "attest" | "cache-to" | "output" | "inherits"
-                    ) {
+                    let Some(key) = Key::named(attr.key()) else {
                         continue;
-                    }
+                    };
                     let where_ = || format!("{file}: target \"{name}\": {}", attr.key());
                     let value = scope.eval(attr.expr(), where_)?;
                     def.set(
-                        attr.key(),
+                        key,
                         strings(value).map_err(|e| format!("{}: {e}", where_()))?,
                     );
                 }
@@ -717,17 +749,11 @@ fn read_json(
     if let Some(ts) = doc["target"].as_object() {
         for (name, t) in ts {
             let mut def = Def::default();
-            for key in [
-                "tags",
-                "platforms",
-                "attest",
-                "cache-to",
-                "output",
-                "inherits",
-            ] {
-                if !t[key].is_null() {
-                    let values = json_strings(&t[key], &interpolate)
-                        .map_err(|e| format!("{file}: target \"{name}\": {key}: {e}"))?;
+            for key in Key::ALL {
+                let value = &t[key.name()];
+                if !value.is_null() {
+                    let values = json_strings(value, &interpolate)
+                        .map_err(|e| format!("{file}: target \"{name}\": {}: {e}", key.name()))?;
                     def.set(key, values);
                 }
             }
@@ -805,19 +831,22 @@ fn read_compose(
         let mut def = Def::default();
         if build.is_mapping() {
             tags.extend(list(build.get("tags"))?.unwrap_or_default());
-            def.platforms = list(build.get("platforms"))?;
-            def.cache_to = list(build.get("cache_to"))?;
+            for (key, name) in [(Key::Platforms, "platforms"), (Key::CacheTo, "cache_to")] {
+                if let Some(values) = list(build.get(name))? {
+                    def.set(key, values);
+                }
+            }
             if let Some(x) = build.get("x-bake") {
                 tags.extend(list(x.get("tags"))?.unwrap_or_default());
-                for key in ["platforms", "cache-to", "output", "attest"] {
-                    if let Some(values) = list(x.get(key))? {
+                for key in [Key::Platforms, Key::CacheTo, Key::Output, Key::Attest] {
+                    if let Some(values) = list(x.get(key.name()))? {
                         def.set(key, values);
                     }
                 }
             }
         }
         if !tags.is_empty() {
-            def.tags = Some(tags);
+            def.set(Key::Tags, tags);
         }
         cfg.target(name, def);
         let default = cfg.groups.entry("default".into()).or_default();

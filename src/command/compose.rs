@@ -8,9 +8,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::input::{BAKE_FILE, read_file};
-
 use super::bake::{Expansion, one_line, substitute};
+use super::{CommandError, Files};
 
 /// Compose's default file names, in the order it looks for them in a directory (compose-go `cli`
 /// `DefaultFileNames`), and the override file it adds beside the one found (`DefaultOverrideFileNames`).
@@ -40,6 +39,7 @@ pub struct ComposeInput<'a> {
     pub include_deps: bool,
     pub cwd: &'a Path,
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub fs: &'a dyn Files,
 }
 
 /// One service as the merged files define it.
@@ -54,7 +54,7 @@ struct Service {
 
 /// The references `docker compose push` pushes, service by service in name order (Compose pushes them
 /// concurrently), each once.
-pub fn push_tags(input: &ComposeInput<'_>) -> Result<Vec<String>, String> {
+pub fn push_tags(input: &ComposeInput<'_>) -> Result<Vec<String>, CommandError> {
     let files = files(input)?;
     let project_dir = match input.project_directory {
         Some(d) => input.cwd.join(d),
@@ -67,15 +67,19 @@ pub fn push_tags(input: &ComposeInput<'_>) -> Result<Vec<String>, String> {
     let expansion = Expansion::default();
     let mut services: BTreeMap<String, Service> = BTreeMap::new();
     for path in &files {
-        let text = read_file(path, BAKE_FILE)
-            .map_err(|e| format!("compose file '{}': {e}", path.display()))?;
+        let text = input.fs.read(path).map_err(|e| CommandError::File {
+            what: "compose file",
+            path: path.clone(),
+            why: e.to_string(),
+        })?;
         merge(
             &mut services,
             &path.display().to_string(),
             &text,
             &lookup,
             &expansion,
-        )?;
+        )
+        .map_err(CommandError::Definition)?;
     }
 
     let active: HashSet<String> = if input.profiles.is_empty() {
@@ -100,7 +104,9 @@ pub fn push_tags(input: &ComposeInput<'_>) -> Result<Vec<String>, String> {
     } else {
         for name in input.services {
             if !services.contains_key(name) {
-                return Err(format!("compose: no such service: {name}"));
+                return Err(CommandError::NotRead(format!(
+                    "compose: no such service: {name}"
+                )));
             }
         }
         input.services.to_vec()
@@ -133,7 +139,7 @@ pub fn push_tags(input: &ComposeInput<'_>) -> Result<Vec<String>, String> {
 }
 
 /// The compose files, as Compose picks them.
-fn files(input: &ComposeInput<'_>) -> Result<Vec<PathBuf>, String> {
+fn files(input: &ComposeInput<'_>) -> Result<Vec<PathBuf>, CommandError> {
     let named: Vec<String> = if input.files.is_empty() {
         let separator = (input.env)("COMPOSE_PATH_SEPARATOR").unwrap_or_else(|| ":".into());
         (input.env)("COMPOSE_FILE")
@@ -148,9 +154,11 @@ fn files(input: &ComposeInput<'_>) -> Result<Vec<PathBuf>, String> {
         input.files.to_vec()
     };
     if let Some(remote) = named.iter().find(|f| *f == "-" || f.contains("://")) {
-        return Err(format!(
-            "compose file '{remote}': remote or standard-input compose files are not read"
-        ));
+        return Err(CommandError::File {
+            what: "compose file",
+            path: remote.into(),
+            why: "remote or standard-input compose files are not read".into(),
+        });
     }
     if !named.is_empty() {
         return Ok(named.iter().map(|f| input.cwd.join(f)).collect());
@@ -162,23 +170,23 @@ fn files(input: &ComposeInput<'_>) -> Result<Vec<PathBuf>, String> {
         if let Some(found) = DEFAULT_FILES
             .iter()
             .map(|f| dir.join(f))
-            .find(|p| p.is_file())
+            .find(|p| input.fs.exists(p))
         {
             let mut files = vec![found];
             files.extend(
                 OVERRIDE_FILES
                     .iter()
                     .map(|f| dir.join(f))
-                    .find(|p| p.is_file()),
+                    .find(|p| input.fs.exists(p)),
             );
             return Ok(files);
         }
     }
-    Err(format!(
+    Err(CommandError::NothingPushed(format!(
         "no compose file in {} or above (looked for {})",
         start.display(),
         DEFAULT_FILES.join(", ")
-    ))
+    )))
 }
 
 /// `KEY=VALUE` lines of the project's `.env` (or `--env-file`s), for interpolation; `#` comments, optional
@@ -186,7 +194,7 @@ fn files(input: &ComposeInput<'_>) -> Result<Vec<PathBuf>, String> {
 fn dotenv(
     project_dir: &Path,
     input: &ComposeInput<'_>,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, CommandError> {
     let paths: Vec<PathBuf> = if input.env_files.is_empty() {
         vec![project_dir.join(".env")]
     } else {
@@ -194,12 +202,18 @@ fn dotenv(
     };
     let mut vars = BTreeMap::new();
     for path in paths {
-        let text = match read_file(&path, BAKE_FILE) {
+        let text = match input.fs.read(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && input.env_files.is_empty() => {
                 continue;
             }
-            Err(e) => return Err(format!("env file '{}': {e}", path.display())),
+            Err(e) => {
+                return Err(CommandError::File {
+                    what: "env file",
+                    path,
+                    why: e.to_string(),
+                });
+            }
         };
         for line in text.lines() {
             let line = line.trim();

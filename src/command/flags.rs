@@ -4,6 +4,8 @@
 
 use ecr_doctor_checks::build::go_bool;
 
+use super::CommandError;
+
 /// One flag a command accepts.
 pub struct Flag {
     pub long: &'static str,
@@ -64,7 +66,11 @@ impl Parsed {
 
 /// Reads `args` against `known`. With `stop_at_command`, the first plain argument and everything after it
 /// are left unread (a subcommand and its own flags), as the docker CLI does for its global flags.
-pub fn parse(args: &[String], known: &[Flag], stop_at_command: bool) -> Result<Parsed, String> {
+pub fn parse(
+    args: &[String],
+    known: &[Flag],
+    stop_at_command: bool,
+) -> Result<Parsed, CommandError> {
     let mut out = Parsed::default();
     let mut i = 0;
     while i < args.len() {
@@ -82,17 +88,19 @@ pub fn parse(args: &[String], known: &[Flag], stop_at_command: bool) -> Result<P
             let flag = known
                 .iter()
                 .find(|f| f.long == name)
-                .ok_or_else(|| format!("unknown flag: --{name}"))?;
+                .ok_or_else(|| CommandError::Flag(format!("unknown flag: --{name}")))?;
             let value = match (flag.takes_value, inline) {
                 (true, Some(v)) => v,
                 (true, None) => {
                     i += 1;
-                    args.get(i - 1)
-                        .cloned()
-                        .ok_or_else(|| format!("flag needs an argument: --{name}"))?
+                    args.get(i - 1).cloned().ok_or_else(|| {
+                        CommandError::Flag(format!("flag needs an argument: --{name}"))
+                    })?
                 }
                 (false, Some(v)) => {
-                    go_bool(&v).ok_or_else(|| format!("invalid argument \"{v}\" for --{name}"))?;
+                    go_bool(&v).ok_or_else(|| {
+                        CommandError::Flag(format!("invalid argument \"{v}\" for --{name}"))
+                    })?;
                     v
                 }
                 (false, None) => "true".into(),
@@ -101,10 +109,9 @@ pub fn parse(args: &[String], known: &[Flag], stop_at_command: bool) -> Result<P
         } else if let Some(shorts) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
             // `-qD`: switches; the first flag that takes a value takes the rest (or the next argument).
             for (at, c) in shorts.char_indices() {
-                let flag = known
-                    .iter()
-                    .find(|f| f.short == Some(c))
-                    .ok_or_else(|| format!("unknown shorthand flag: '{c}' in {arg}"))?;
+                let flag = known.iter().find(|f| f.short == Some(c)).ok_or_else(|| {
+                    CommandError::Flag(format!("unknown shorthand flag: '{c}' in {arg}"))
+                })?;
                 if !flag.takes_value {
                     out.flags.push((flag.long, "true".into()));
                     continue;
@@ -116,9 +123,9 @@ pub fn parse(args: &[String], known: &[Flag], stop_at_command: bool) -> Result<P
                     rest.to_string()
                 } else {
                     i += 1;
-                    args.get(i - 1)
-                        .cloned()
-                        .ok_or_else(|| format!("flag needs an argument: '{c}' in -{c}"))?
+                    args.get(i - 1).cloned().ok_or_else(|| {
+                        CommandError::Flag(format!("flag needs an argument: '{c}' in -{c}"))
+                    })?
                 };
                 out.flags.push((flag.long, value));
                 break;

@@ -3,15 +3,21 @@
 
 mod bake;
 mod compose;
+mod error;
 mod flags;
+mod spec;
 
+use std::io;
 use std::path::Path;
 
 use ecr_doctor_checks::EcrRef;
-use ecr_doctor_checks::facts::{BuildOutput, CacheExport, PushCommand, PushPath, Pushed};
-
 use ecr_doctor_checks::build::go_bool;
+use ecr_doctor_checks::facts::{BuildOutput, PushCommand, PushPath, Pushed};
+
+use crate::input::{BAKE_FILE, read_file};
+pub use error::CommandError;
 use flags::Flag;
+use spec::{Attest, Output};
 
 /// A command, read.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,10 +27,33 @@ pub struct Plan {
     pub pushes: Vec<(String, Pushed)>,
 }
 
-/// Where the command reads what it does not say: the environment and the working directory (bake files).
+/// Where the command reads what it does not say: the environment, the working directory, and the files it
+/// names (bake, compose and `.env` files).
 pub struct Env<'a> {
     pub var: &'a dyn Fn(&str) -> Option<String>,
     pub cwd: &'a Path,
+    pub files: &'a dyn Files,
+}
+
+/// The files a command reads: [`Disk`] in a run, a map in unit tests, so that the readers stay pure.
+pub trait Files {
+    /// The text of the regular file at `path`; `NotFound` when there is none.
+    fn read(&self, path: &Path) -> io::Result<String>;
+    /// Whether `path` is a regular file (for the files a tool looks for by name).
+    fn exists(&self, path: &Path) -> bool;
+}
+
+/// The file system, each file read within [`BAKE_FILE`]'s budget.
+pub struct Disk;
+
+impl Files for Disk {
+    fn read(&self, path: &Path) -> io::Result<String> {
+        read_file(path, BAKE_FILE)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.is_file()
+    }
 }
 
 impl Env<'_> {
@@ -34,21 +63,26 @@ impl Env<'_> {
 }
 
 /// Reads `argv` (`docker …`). Err: one line naming the part that is wrong or not supported.
-pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
+pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
     // `check -- $PUSH_COMMAND` with the variable unset or blank: refused, as checking nothing would pass.
     let (program, rest) = argv
         .split_first()
         .filter(|_| argv.iter().any(|w| !w.trim().is_empty()))
-        .ok_or("no command after `--` (an unset variable?): give the push command, e.g. -- docker push REF")?;
+        .ok_or_else(|| {
+            CommandError::NothingPushed(
+                "no command after `--` (an unset variable?): give the push command, e.g. -- docker push REF"
+                    .into(),
+            )
+        })?;
     let name = Path::new(program)
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(program);
     if name != "docker" {
-        return Err(format!(
+        return Err(CommandError::NotRead(format!(
             "'{program}': only docker commands are read (docker push, docker build, docker buildx build, docker compose push, \
              docker buildx bake, docker buildx imagetools create)"
-        ));
+        )));
     }
     let global = flags::parse(rest, DOCKER_GLOBAL, true)?;
     for (flag, why) in [
@@ -57,9 +91,9 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
         ("host", "set DOCKER_HOST for both commands instead"),
     ] {
         if global.has(flag) {
-            return Err(format!(
+            return Err(CommandError::NotRead(format!(
                 "docker --{flag} is not read: {why}, so ecr-doctor sees the engine and config the command uses"
-            ));
+            )));
         }
     }
     let words: Vec<&str> = global.args.iter().map(String::as_str).collect();
@@ -84,7 +118,7 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
         _ => return Err(unsupported(&words)),
     };
     if let Some(b) = &plan.command.builder {
-        builder_name(b, "--builder")?;
+        builder_name(b, "--builder").map_err(CommandError::Flag)?;
     }
     Ok(Plan {
         command: PushCommand {
@@ -114,12 +148,12 @@ pub fn builder_name(name: &str, from: &str) -> Result<(), String> {
     ))
 }
 
-fn unsupported(words: &[&str]) -> String {
+fn unsupported(words: &[&str]) -> CommandError {
     let shown = words.iter().take(3).copied().collect::<Vec<_>>().join(" ");
-    format!(
+    CommandError::NotRead(format!(
         "'docker {shown}' is not a push command ecr-doctor reads (docker push, docker image push, docker build, \
          docker buildx build, docker buildx bake, docker buildx imagetools create, docker compose push)"
-    )
+    ))
 }
 
 /// The command as it may be shown (recorded in the report, quoted in an error): the values of flags that may
@@ -204,22 +238,24 @@ const PUSH_FLAGS: &[Flag] = &[
     Flag::switch("quiet", Some('q')),
 ];
 
-fn push(args: &[String]) -> Result<Plan, String> {
+fn push(args: &[String]) -> Result<Plan, CommandError> {
     let p = flags::parse(args, PUSH_FLAGS, false)?;
     if p.is_on("all-tags") {
-        return Err(
+        return Err(CommandError::NotRead(
             "docker push --all-tags is not read: name each tag (-- docker push REF, once per tag)"
                 .into(),
-        );
+        ));
     }
     if p.has("platform") {
-        return Err("docker push --platform is not read yet: check the push without it".into());
+        return Err(CommandError::NotRead(
+            "docker push --platform is not read yet: check the push without it".into(),
+        ));
     }
     let [reference] = p.args.as_slice() else {
-        return Err(format!(
+        return Err(CommandError::Flag(format!(
             "docker push takes one image reference, got {}",
             p.args.len()
-        ));
+        )));
     };
     Ok(Plan::of(
         PushPath::DockerPush,
@@ -253,27 +289,29 @@ const COMPOSE_PUSH_FLAGS: &[Flag] = &[
 ];
 
 /// `docker compose push [SERVICE…]`: every image Compose pushes, each with the engine's push.
-fn compose(args: &[String], env: &Env<'_>) -> Result<Plan, String> {
+fn compose(args: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
     let g = flags::parse(args, COMPOSE_GLOBAL, true)?;
     let sub: Vec<&str> = g.args.iter().map(String::as_str).collect();
     match sub.as_slice() {
         ["push", ..] => {}
         ["build", ..] => {
-            return Err(
+            return Err(CommandError::NotRead(
                 "'docker compose build' is not read yet: check the images it built with -- docker compose push"
                     .into(),
-            );
+            ));
         }
         _ => {
             let shown = sub.first().copied().unwrap_or("");
-            return Err(format!(
+            return Err(CommandError::NotRead(format!(
                 "'docker compose {shown}' is not a push command ecr-doctor reads (docker compose push)"
-            ));
+            )));
         }
     }
     let p = flags::parse(&g.args[1..], COMPOSE_PUSH_FLAGS, false)?;
     if g.is_on("dry-run") || p.is_on("dry-run") {
-        return Err("docker compose --dry-run pushes nothing".into());
+        return Err(CommandError::NothingPushed(
+            "docker compose --dry-run pushes nothing".into(),
+        ));
     }
     let (files, env_files, profiles) =
         (g.values("file"), g.values("env-file"), g.values("profile"));
@@ -287,11 +325,12 @@ fn compose(args: &[String], env: &Env<'_>) -> Result<Plan, String> {
         include_deps: p.is_on("include-deps"),
         cwd: env.cwd,
         env: env.var,
+        fs: env.files,
     })?;
     if tags.is_empty() {
-        return Err(
+        return Err(CommandError::NothingPushed(
             "docker compose push pushes nothing: no service has both `build` and `image`".into(),
-        );
+        ));
     }
     Ok(Plan::of(
         PushPath::DockerPush,
@@ -356,50 +395,58 @@ const BUILD_FLAGS: &[Flag] = &[
 ];
 
 /// `docker build`: buildx's build, unless DOCKER_BUILDKIT=0 picks the legacy builder.
-fn docker_build(args: &[String], env: &Env<'_>) -> Result<Plan, String> {
+fn docker_build(args: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
     if env.var("DOCKER_BUILDKIT").as_deref().and_then(go_bool) == Some(false) {
-        return Err(
+        return Err(CommandError::NotRead(
             "DOCKER_BUILDKIT=0: the legacy builder cannot push from a build (no --push)".into(),
-        );
+        ));
     }
     build(args, None)
 }
 
-fn build(args: &[String], builder: Option<String>) -> Result<Plan, String> {
+fn build(args: &[String], builder: Option<String>) -> Result<Plan, CommandError> {
     let p = flags::parse(args, BUILD_FLAGS, false)?;
     if p.args.len() != 1 {
-        return Err(format!(
+        return Err(CommandError::Flag(format!(
             "docker buildx build takes one build context (PATH | URL | -), got {}",
             p.args.len()
-        ));
+        )));
     }
     if let Some(call) = p.value("call").filter(|c| c != "build") {
-        return Err(format!("--call={call} builds nothing to push"));
+        return Err(CommandError::NothingPushed(format!(
+            "--call={call} builds nothing to push"
+        )));
     }
     if p.is_on("check") {
-        return Err("--check builds nothing to push".into());
+        return Err(CommandError::NothingPushed(
+            "--check builds nothing to push".into(),
+        ));
     }
-    let mut outputs = p.values("output");
+    let mut outputs = p
+        .values("output")
+        .iter()
+        .map(|o| Output::parse(o))
+        .collect::<Result<Vec<_>, _>>()?;
     if p.is_on("push") {
-        outputs.push("type=registry".into());
+        outputs.push(Output::registry());
     }
     if p.is_on("load") {
-        outputs.push("type=docker".into());
+        outputs.push(Output::Docker);
     }
     let spec = BuildSpec {
         target: None,
         tags: split_lists(&p.values("tag")),
         platforms: split_lists(&p.values("platform")),
-        attest: attestations(&p.values("attest"), p.value("provenance"), p.value("sbom")),
+        attest: Attest::all(&p.values("attest"), p.value("provenance"), p.value("sbom"))?,
         outputs,
         cache_to: p.values("cache-to"),
     };
     let pushes = spec.pushes()?;
     if pushes.is_empty() {
-        return Err(
+        return Err(CommandError::NothingPushed(
             "the build pushes nothing (no --push, no --output type=registry or type=image,push=true)"
                 .into(),
-        );
+        ));
     }
     Ok(Plan::of(
         PushPath::Build,
@@ -408,56 +455,47 @@ fn build(args: &[String], builder: Option<String>) -> Result<Plan, String> {
     ))
 }
 
-/// What a build (or one bake target) asks for, as buildx options.
+/// What a build (or one bake target) asks for, its specs read.
 #[derive(Debug, Default)]
 struct BuildSpec {
     target: Option<String>,
     tags: Vec<String>,
     platforms: Vec<String>,
-    /// `--attest` specs, with `--provenance` and `--sbom` turned into theirs.
-    attest: Vec<String>,
-    outputs: Vec<String>,
+    /// `--attest`, with `--provenance` and `--sbom` after it.
+    attest: Vec<Attest>,
+    outputs: Vec<Output>,
+    /// `--cache-to` specs (only registry exports are read).
     cache_to: Vec<String>,
 }
 
 impl BuildSpec {
     /// The references it pushes: its image to every name of a pushing output, its registry cache exports.
-    fn pushes(&self) -> Result<Vec<(String, Pushed)>, String> {
+    fn pushes(&self) -> Result<Vec<(String, Pushed)>, CommandError> {
         let mut names = Vec::new();
         let mut oci_artifact = None;
         let mut pushing = false;
-        for spec in &self.outputs {
-            let attrs = csv_attrs(spec, "--output")?;
-            let pushes = match attr(&attrs, "type") {
-                Some("registry") => true,
-                Some("image") => attr(&attrs, "push").and_then(go_bool).unwrap_or(false),
-                _ => false,
-            };
-            if !pushes {
-                continue;
-            }
+        for image in self.outputs.iter().filter_map(Output::pushing) {
             pushing = true;
-            if attr(&attrs, "push-by-digest").and_then(go_bool) == Some(true) {
-                return Err(format!(
-                    "--output '{spec}': push-by-digest writes no tag; check the later imagetools create instead"
+            if image.push_by_digest {
+                return Err(CommandError::spec(
+                    "--output",
+                    &image.spec,
+                    "push-by-digest writes no tag; check the later imagetools create instead",
                 ));
             }
-            oci_artifact = attr(&attrs, "oci-artifact")
-                .and_then(go_bool)
-                .or(oci_artifact);
-            match attr(&attrs, "name") {
-                Some(n) => names.extend(n.split(',').map(str::trim).map(String::from)),
-                None => names.extend(self.tags.iter().cloned()),
-            }
+            oci_artifact = image.oci_artifact.or(oci_artifact);
+            names.extend(image.names.as_ref().unwrap_or(&self.tags).iter().cloned());
         }
         if names.is_empty() && pushing {
-            return Err("the build pushes, but names no image: give -t NAME:TAG".into());
+            return Err(CommandError::NothingPushed(
+                "the build pushes, but names no image: give -t NAME:TAG".into(),
+            ));
         }
         let image = BuildOutput {
             bake_target: self.target.clone(),
             platforms: self.platforms.clone(),
-            provenance: self.attestation("provenance")?,
-            sbom: self.attestation("sbom")? == Some(true),
+            provenance: Attest::asked(&self.attest, "provenance"),
+            sbom: Attest::asked(&self.attest, "sbom") == Some(true),
             oci_artifact,
         };
         let mut pushes: Vec<(String, Pushed)> = Vec::new();
@@ -467,71 +505,12 @@ impl BuildSpec {
             }
         }
         for spec in &self.cache_to {
-            if let Some((reference, export)) = registry_cache(spec)? {
+            if let Some((reference, export)) = spec::registry_cache(spec)? {
                 pushes.push((reference, Pushed::Cache(export)));
             }
         }
         Ok(pushes)
     }
-
-    /// Whether an attestation of `kind` is asked for (the last spec of that type wins); `None`: not named.
-    fn attestation(&self, kind: &str) -> Result<Option<bool>, String> {
-        let mut asked = None;
-        for spec in &self.attest {
-            let attrs = csv_attrs(spec, "--attest")?;
-            if attr(&attrs, "type") == Some(kind) {
-                asked = Some(attr(&attrs, "disabled").and_then(go_bool) != Some(true));
-            }
-        }
-        Ok(asked)
-    }
-}
-
-/// `--attest` with `--provenance VALUE` and `--sbom VALUE` as buildx expands them: a Go boolean turns the
-/// attestation on or off; anything else is its attributes.
-fn attestations(
-    attest: &[String],
-    provenance: Option<String>,
-    sbom: Option<String>,
-) -> Vec<String> {
-    let mut all = attest.to_vec();
-    for (kind, value) in [("provenance", provenance), ("sbom", sbom)] {
-        let Some(v) = value else { continue };
-        all.push(match go_bool(&v) {
-            Some(on) => format!("type={kind},disabled={}", !on),
-            None => format!("type={kind},{v}"),
-        });
-    }
-    all
-}
-
-/// A `--cache-to` that writes to a registry: its reference and attributes. A bare value is a registry
-/// reference, as buildx reads it.
-fn registry_cache(spec: &str) -> Result<Option<(String, CacheExport)>, String> {
-    if !spec.contains('=') {
-        return Ok(Some((
-            spec.to_string(),
-            CacheExport {
-                spec: spec.to_string(),
-                image_manifest: false,
-                oci_mediatypes: true,
-            },
-        )));
-    }
-    let attrs = csv_attrs(spec, "--cache-to")?;
-    if attr(&attrs, "type") != Some("registry") {
-        return Ok(None);
-    }
-    let reference = attr(&attrs, "ref")
-        .ok_or_else(|| format!("--cache-to '{spec}': a registry cache needs ref=NAME:TAG"))?;
-    Ok(Some((
-        reference.to_string(),
-        CacheExport {
-            spec: spec.to_string(),
-            image_manifest: attr(&attrs, "image-manifest").and_then(go_bool) == Some(true),
-            oci_mediatypes: attr(&attrs, "oci-mediatypes").and_then(go_bool) != Some(false),
-        },
-    )))
 }
 
 /// `a,b` and repeated flags alike, as buildx splits `--platform` and `--tag` does not: tags never hold a
@@ -544,70 +523,6 @@ fn split_lists(values: &[String]) -> Vec<String> {
         .filter(|v| !v.is_empty())
         .map(String::from)
         .collect()
-}
-
-/// `type=image,"name=a,b",push=true`: the fields of a buildx spec as key/value pairs, read as buildx
-/// reads them (Go's encoding/csv): a quoted field may hold commas and `""`; a stray or unclosed quote, or
-/// a line break, is an error naming the spec, never a guess at what was meant.
-fn csv_attrs(spec: &str, flag: &str) -> Result<Vec<(String, String)>, String> {
-    let bad = |why: &str| format!("{flag} '{spec}': {why}");
-    if spec.contains(['\n', '\r']) {
-        return Err(bad("a line break in the spec"));
-    }
-    if spec.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut fields = Vec::new();
-    let mut rest = spec;
-    loop {
-        let field = rest.trim_start();
-        let (value, after) = match field.strip_prefix('"') {
-            Some(quoted) => {
-                let mut value = String::new();
-                let mut chars = quoted.char_indices().peekable();
-                loop {
-                    match chars.next() {
-                        None => return Err(bad("a quoted field is not closed")),
-                        Some((_, '"')) if chars.peek().map(|(_, c)| *c) == Some('"') => {
-                            value.push('"');
-                            chars.next();
-                        }
-                        Some((i, '"')) => break (value, quoted[i + 1..].trim_start()),
-                        Some((_, c)) => value.push(c),
-                    }
-                }
-            }
-            None => {
-                let end = field.find(',').unwrap_or(field.len());
-                if field[..end].contains('"') {
-                    return Err(bad("a quote inside an unquoted field"));
-                }
-                (field[..end].trim_end().to_string(), &field[end..])
-            }
-        };
-        fields.push(value);
-        match after.strip_prefix(',') {
-            Some(next) => rest = next,
-            None if after.is_empty() => break,
-            None => return Err(bad("text after a quoted field")),
-        }
-    }
-    Ok(fields
-        .into_iter()
-        .map(|field| match field.split_once('=') {
-            Some((k, v)) => (k.trim().to_ascii_lowercase(), v.trim().to_string()),
-            // A field without `=` in an output spec is a destination path (`-o ./out`).
-            None => ("dest".into(), field),
-        })
-        .collect())
-}
-
-fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    attrs
-        .iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 // --- docker buildx bake ---------------------------------------------------------------------------------
@@ -632,7 +547,7 @@ const BAKE_FLAGS: &[Flag] = &[
     Flag::value("set", None),
 ];
 
-fn bake(args: &[String], builder: Option<String>, env: &Env<'_>) -> Result<Plan, String> {
+fn bake(args: &[String], builder: Option<String>, env: &Env<'_>) -> Result<Plan, CommandError> {
     let p = flags::parse(args, BAKE_FLAGS, false)?;
     for (flag, on) in [
         ("print", p.is_on("print")),
@@ -641,29 +556,25 @@ fn bake(args: &[String], builder: Option<String>, env: &Env<'_>) -> Result<Plan,
         ("call", p.value("call").is_some_and(|c| c != "build")),
     ] {
         if on {
-            return Err(format!("bake --{flag} builds nothing to push"));
+            return Err(CommandError::NothingPushed(format!(
+                "bake --{flag} builds nothing to push"
+            )));
         }
     }
-    // What buildx makes of --push and --load: overrides applied after every --set.
-    let mut sets = p.values("set");
-    if p.is_on("push") {
-        sets.push("*.push=true".into());
-    }
-    if p.is_on("load") {
-        sets.push("*.load=true".into());
-    }
-    let files = p.values("file");
     let targets = bake::resolve(&bake::BakeInput {
-        files: &files,
+        files: &p.values("file"),
         targets: &p.args,
-        sets: &sets,
+        sets: &p.values("set"),
+        push: p.is_on("push"),
+        load: p.is_on("load"),
         cwd: env.cwd,
         env: env.var,
+        fs: env.files,
     })?;
     let mut pushes = Vec::new();
     for t in targets {
         let spec = BuildSpec {
-            attest: attestations(&t.attest, p.value("provenance"), p.value("sbom")),
+            attest: Attest::all(&t.attest, p.value("provenance"), p.value("sbom"))?,
             target: Some(t.name),
             tags: t.tags,
             platforms: split_lists(&t.platforms),
@@ -673,9 +584,9 @@ fn bake(args: &[String], builder: Option<String>, env: &Env<'_>) -> Result<Plan,
         pushes.extend(spec.pushes()?);
     }
     if pushes.is_empty() {
-        return Err(
+        return Err(CommandError::NothingPushed(
             "the bake pushes nothing (no --push, and no target has a registry output)".into(),
-        );
+        ));
     }
     Ok(Plan::of(
         PushPath::Bake,
@@ -699,14 +610,18 @@ const IMAGETOOLS_CREATE_FLAGS: &[Flag] = &[
     Flag::value("tag", Some('t')),
 ];
 
-fn imagetools_create(args: &[String], builder: Option<String>) -> Result<Plan, String> {
+fn imagetools_create(args: &[String], builder: Option<String>) -> Result<Plan, CommandError> {
     let p = flags::parse(args, IMAGETOOLS_CREATE_FLAGS, false)?;
     if p.is_on("dry-run") {
-        return Err("imagetools create --dry-run pushes nothing".into());
+        return Err(CommandError::NothingPushed(
+            "imagetools create --dry-run pushes nothing".into(),
+        ));
     }
     let tags = p.values("tag");
     if tags.is_empty() {
-        return Err("imagetools create without -t pushes nothing ecr-doctor can check".into());
+        return Err(CommandError::NothingPushed(
+            "imagetools create without -t pushes nothing ecr-doctor can check".into(),
+        ));
     }
     let sources = p.args.clone();
     let prefer_index = p.has("prefer-index").then(|| p.is_on("prefer-index"));

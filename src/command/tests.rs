@@ -12,7 +12,15 @@ fn read_in(argv: &[&str], vars: &[(&str, &str)], cwd: &Path) -> Result<Plan, Str
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let lookup = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    parse(&args(argv), &Env { var: &lookup, cwd })
+    parse(
+        &args(argv),
+        &Env {
+            var: &lookup,
+            cwd,
+            files: &Disk,
+        },
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn read(argv: &[&str]) -> Result<Plan, String> {
@@ -419,28 +427,6 @@ proptest::proptest! {
         if let Err(e) = read_in(&words, &[], dir.path()) {
             proptest::prop_assert!(!e.contains('\n'), "{e}");
         }
-    }
-}
-
-#[test]
-fn specs_are_read_as_go_reads_csv() {
-    let attrs = csv_attrs(r#" type=image , "name=a,""b""" ,push=true"#, "-o").unwrap();
-    assert_eq!(
-        attrs,
-        [
-            ("type".to_string(), "image".to_string()),
-            ("name".into(), "a,\"b\"".into()),
-            ("push".into(), "true".into()),
-        ]
-    );
-    assert_eq!(
-        csv_attrs("./out", "-o").unwrap(),
-        [("dest".to_string(), "./out".to_string())]
-    );
-    assert!(csv_attrs("", "-o").unwrap().is_empty());
-    for bad in [r#"type=image,"name=a"#, r#"a"b"#, r#""a"b,c"#, "a\nb"] {
-        let e = csv_attrs(bad, "-o").unwrap_err();
-        assert!(e.starts_with(&format!("-o '{bad}': ")), "{e}");
     }
 }
 

@@ -25,9 +25,17 @@ fn resolve_in(
         files: &s(files),
         targets: &s(targets),
         sets: &s(sets),
+        push: false,
+        load: false,
         cwd: dir,
         env: &lookup,
+        fs: &crate::command::Disk,
     })
+    .map_err(|e| e.to_string())
+}
+
+fn outputs(specs: &[&str]) -> Vec<Output> {
+    specs.iter().map(|s| Output::parse(s).unwrap()).collect()
 }
 
 const HCL: &str = r#"
@@ -82,7 +90,7 @@ fn hcl_variables_groups_and_inherits() {
     );
     // A child's own list replaces its parent's.
     assert_eq!(got[1].platforms, ["linux/amd64"]);
-    assert_eq!(got[1].output, ["type=registry"]);
+    assert_eq!(got[1].output, outputs(&["type=registry"]));
 }
 
 #[test]
@@ -103,7 +111,7 @@ fn set_overrides_by_name_and_glob_and_appends() {
     )
     .unwrap();
     assert_eq!(got[0].tags, ["a:1", "a:2"]);
-    assert_eq!(got[0].output, ["type=registry"]);
+    assert_eq!(got[0].output, outputs(&["type=registry"]));
     assert_eq!(got[0].attest, ["type=provenance,mode=max", "type=sbom"]);
     assert_eq!(got[1].platforms, ["linux/arm64"]);
     assert!(
@@ -161,7 +169,7 @@ services:
     );
     assert_eq!(got[0].platforms, ["linux/amd64", "linux/arm64"]);
     assert_eq!(got[0].cache_to, ["type=registry,ref=cache/web"]);
-    assert_eq!(got[0].output, ["type=registry"]);
+    assert_eq!(got[0].output, outputs(&["type=registry"]));
     assert_eq!(got[0].attest, ["type=sbom"]);
     let got = resolve_in(
         dir.path(),
@@ -223,11 +231,11 @@ fn push_and_load_follow_bake() {
     )
     .unwrap();
     // No output: one that pushes is added. A local output pushes nothing. An image output is pushed.
-    assert_eq!(got[0].output, ["type=image,push=true"]);
-    assert_eq!(got[1].output, ["type=local,dest=out"]);
+    assert_eq!(got[0].output, outputs(&["type=image,push=true"]));
+    assert_eq!(got[1].output, outputs(&["type=local,dest=out"]));
     assert_eq!(
         got[2].output,
-        ["type=docker", "type=image,name=r/both:2,push=true"]
+        outputs(&["type=docker", "type=image,name=r/both:2,push=true"])
     );
     let got = resolve_in(
         dir.path(),
@@ -237,7 +245,10 @@ fn push_and_load_follow_bake() {
         &[],
     )
     .unwrap();
-    assert_eq!(got[0].output, ["type=docker", "type=image,push=true"]);
+    assert_eq!(
+        got[0].output,
+        outputs(&["type=docker", "type=image,push=true"])
+    );
     let e = resolve_in(dir.path(), &[], &["img"], &["*.push=maybe"], &[]).unwrap_err();
     assert!(e.contains("true or false"), "{e}");
 }
@@ -292,4 +303,57 @@ fn the_environment_overrides_variables_not_top_level_attributes() {
     )
     .unwrap();
     assert_eq!(got[0].tags, ["r.example/app:v2"]);
+}
+
+/// Files held in memory: bake is read without touching the disk.
+struct Memory(Vec<(&'static str, &'static str)>);
+
+impl Files for Memory {
+    fn read(&self, path: &Path) -> std::io::Result<String> {
+        self.0
+            .iter()
+            .find(|(p, _)| Path::new(p) == path)
+            .map(|(_, text)| text.to_string())
+            .ok_or_else(|| std::io::ErrorKind::NotFound.into())
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.read(path).is_ok()
+    }
+}
+
+#[test]
+fn default_files_merge_in_bakes_order_without_a_disk() {
+    let fs = Memory(vec![
+        (
+            "/p/compose.yaml",
+            "services:\n  api:\n    build: .\n    image: r/api:compose\n",
+        ),
+        (
+            "/p/docker-bake.hcl",
+            "target \"api\" {\n  tags = [\"r/api:hcl\"]\n  output = [\"type=registry\"]\n}\n",
+        ),
+    ]);
+    let input = |files: &'static [String]| BakeInput {
+        files,
+        targets: &[],
+        sets: &[],
+        push: false,
+        load: true,
+        cwd: Path::new("/p"),
+        env: &|_| None,
+        fs: &fs,
+    };
+    let got = resolve(&input(&[])).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].tags, ["r/api:hcl"], "the later file wins");
+    assert_eq!(got[0].output, outputs(&["type=registry", "type=docker"]));
+
+    static MISSING: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["nope.hcl".to_string()]);
+    let e = resolve(&input(&MISSING)).unwrap_err();
+    assert!(
+        matches!(&e, CommandError::File { what: "bake file", path, .. } if path == Path::new("nope.hcl")),
+        "{e:?}"
+    );
 }

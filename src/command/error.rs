@@ -1,0 +1,45 @@
+//! Why a push command cannot be read: each is one line naming the bad part, and the run exits with 2.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CommandError {
+    /// A flag the command's own parser refuses, worded as pflag words it.
+    #[error("{0}")]
+    Flag(String),
+    /// A buildx spec (`--output`, `--attest`, `--cache-to`) that is malformed or asks for what cannot be
+    /// checked.
+    #[error("{flag} '{spec}': {why}")]
+    Spec {
+        flag: &'static str,
+        spec: String,
+        why: String,
+    },
+    /// A file the command reads (a bake, compose or `.env` file) that cannot be read.
+    #[error("{what} '{}': {why}", path.display())]
+    File {
+        what: &'static str,
+        path: PathBuf,
+        why: String,
+    },
+    /// A bake or compose definition that does not evaluate, or uses what ecr-doctor does not evaluate; the
+    /// text starts with where (`FILE: target "NAME": …`).
+    #[error("{0}")]
+    Definition(String),
+    /// A command, subcommand or flag ecr-doctor does not read, and what to check instead.
+    #[error("{0}")]
+    NotRead(String),
+    /// The command pushes nothing ecr-doctor could check.
+    #[error("{0}")]
+    NothingPushed(String),
+}
+
+impl CommandError {
+    pub fn spec(flag: &'static str, spec: &str, why: impl Into<String>) -> CommandError {
+        CommandError::Spec {
+            flag,
+            spec: spec.to_string(),
+            why: why.into(),
+        }
+    }
+}
