@@ -63,6 +63,7 @@ impl Check for ArtifactAttestations {
             Verdict::warn(format!(
                 "{why}: the attestations would be OCI artifacts, and ECR's acceptance of them is unproven"
             ))
+            .evidence("attestations", shape.attestations())
             .fix(
                 Remediation::text(LEGACY_FORM)
                     .command("--output type=image,push=true,oci-artifact=false")

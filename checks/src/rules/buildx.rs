@@ -72,6 +72,7 @@ impl Check for Buildx {
                     "{message}: `{}` cannot run (docker build falls back to the legacy builder, which has no --push)",
                     cx.facts.command.path.command()
                 ))
+                .evidence("searched", bx.searched.join(", "))
                 .fix(Remediation::text(INSTALL_BUILDX).link("https://docs.docker.com/build/concepts/overview/#install-buildx"))
             } else {
                 Verdict::pass(format!("{message}: docker build uses the legacy builder"))
@@ -124,7 +125,10 @@ impl Check for Buildx {
             Err(u) if builds => {
                 if matches!(&bx.builder, Fact::Unavailable { why } if why.starts_with("no builder"))
                 {
-                    return Ok(Verdict::fail(u.why).fix(Remediation::text(NAME_A_BUILDER)));
+                    return Ok(Verdict::fail(u.why)
+                        .evidence("plugin", plugin)
+                        .evidence("version", raw)
+                        .fix(Remediation::text(NAME_A_BUILDER)));
                 }
                 Err(u)
             }

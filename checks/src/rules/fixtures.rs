@@ -294,13 +294,23 @@ pub fn run(check: &dyn Check, facts: &Facts) -> Finding {
 }
 
 /// Asserts a table of (case name, facts, expected outcome, text the message must contain).
+/// Whether `text` holds `phrase` as whole words: "mutable" is not said by "immutable".
+pub fn says(text: &str, phrase: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(phrase).any(|(at, _)| {
+        let (before, after) = (&text[..at], &text[at + phrase.len()..]);
+        !(word(before.chars().next_back()) && word(phrase.chars().next()))
+            && !(word(after.chars().next()) && word(phrase.chars().next_back()))
+    })
+}
+
 pub fn assert_table(check: &dyn Check, cases: Vec<(&str, Facts, Outcome, &str)>) {
     for (name, facts, outcome, needle) in cases {
         let f = run(check, &facts);
         assert_eq!(f.outcome, outcome, "{name}: {}", f.message);
         assert!(
-            f.message.contains(needle),
-            "{name}: message {:?} lacks {:?}",
+            says(&f.message, needle),
+            "{name}: message {:?} does not say {:?}",
             f.message,
             needle
         );
@@ -308,6 +318,12 @@ pub fn assert_table(check: &dyn Check, cases: Vec<(&str, Facts, Outcome, &str)>)
             assert!(
                 !f.remediation.is_empty(),
                 "{name}: a {outcome} needs a remediation"
+            );
+        }
+        if matches!(outcome, Outcome::Fail | Outcome::Warn) {
+            assert!(
+                !f.evidence.0.is_empty(),
+                "{name}: a {outcome} must show the facts it rests on"
             );
         }
     }

@@ -62,6 +62,10 @@ impl Check for LocalImage {
                     "no local image '{}': docker push would find nothing to push",
                     t.local_image
                 ))
+                .evidence(
+                    "docker image inspect",
+                    format!("{}: no such image", t.local_image),
+                )
                 .fix(
                     Remediation::text(TAG_THE_BUILD)
                         .command(format!("docker tag SOURCE_IMAGE {}", t.reference)),

@@ -90,7 +90,9 @@ impl Check for RepositoryPolicy {
             ECR_REMEDY,
         )?;
         let fixes = |v: Verdict| {
-            v.fix(
+            v.evidence("caller", arn)
+                .evidence("repository", repository_arn(&r))
+                .fix(
                 Remediation::text(GRANT_IN_POLICY)
                     .command(format!(
                         "aws ecr get-repository-policy --region {} --registry-id {} --repository-name {}",
