@@ -299,8 +299,9 @@ pub fn says(text: &str, phrase: &str) -> bool {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
     text.match_indices(phrase).any(|(at, _)| {
         let (before, after) = (&text[..at], &text[at + phrase.len()..]);
-        !(word(before.chars().next_back()) && word(phrase.chars().next()))
-            && !(word(after.chars().next()) && word(phrase.chars().next_back()))
+        let glued_before = word(before.chars().next_back()) && word(phrase.chars().next());
+        let glued_after = word(after.chars().next()) && word(phrase.chars().next_back());
+        !glued_before && !glued_after
     })
 }
 
