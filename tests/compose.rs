@@ -177,6 +177,100 @@ fn compose_push_of_a_default_build_fails_on_engine_26_with_an_immutable_tag() {
     assert_eq!(run.json()["command"]["path"], "docker_push");
 }
 
+/// Every reference a plan pushes, with what it pushes there (from the JSON report).
+fn planned(dir: &Path, env: &[(&str, &str)], argv: &[&str]) -> BTreeSet<String> {
+    let mut args = vec!["check", "--format", "json", "--offline", "--"];
+    args.extend_from_slice(argv);
+    let mut cmd = doctor(None, &args);
+    cmd.current_dir(dir)
+        .env("DOCKER_HOST", format!("unix://{}/no.sock", dir.display()));
+    cmd.envs(env.iter().copied());
+    let r = run(cmd);
+    assert_ne!(r.code, 2, "{argv:?}: {}", r.stderr);
+    r.json()["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| format!("{} {}", t["reference"], t["pushed"]))
+        .collect()
+}
+
+/// `docker compose build --push` is planned as the bake definition Compose itself writes: ecr-doctor's plan
+/// of the compose command equals its plan of `docker buildx bake` over what `build --push --print` prints
+/// (Compose 2.40's bake builder), service by service: tags, platforms, attestations, bake target.
+#[test]
+fn compose_build_push_is_planned_as_the_bake_compose_writes() {
+    let Some(plugin) = peers().var("ECR_DOCTOR_TEST_COMPOSE_SID") else {
+        panic!("the compose plugin is not unpacked: see scripts/peers");
+    };
+    let dir = project();
+    let registry = format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com");
+    std::fs::write(
+        dir.path().join("compose.build.yaml"),
+        format!(
+            "services:\n\
+             \x20 multi:\n\
+             \x20   build:\n\
+             \x20     context: .\n\
+             \x20     platforms: [linux/amd64, linux/arm64]\n\
+             \x20     tags: [\"{registry}/compose-multi:extra\"]\n\
+             \x20     sbom: true\n\
+             \x20     provenance: mode=max\n\
+             \x20   image: {registry}/compose-multi:v1\n\
+             \x20 quiet:\n\
+             \x20   build:\n\
+             \x20     context: .\n\
+             \x20     provenance: false\n\
+             \x20   image: {registry}/compose-quiet:v1\n"
+        ),
+    )
+    .unwrap();
+    // (environment, global flags, build flags and services)
+    let cases: &[Case] = &[
+        (&[], &[], &[]),
+        (
+            &[("COMPOSE_PROFILES", "jobs")],
+            &[],
+            &["--provenance=false"],
+        ),
+        (&[], &["-f", "compose.build.yaml"], &[]),
+        (
+            &[],
+            &["-f", "compose.build.yaml"],
+            &["--sbom=false", "quiet"],
+        ),
+    ];
+    for (env, global, rest) in cases {
+        let printed = Command::new(plugin)
+            .args(*global)
+            .args(["build", "--push", "--print"])
+            .args(rest.iter().filter(|a| !a.starts_with("--")))
+            .current_dir(dir.path())
+            .env_remove("COMPOSE_PROFILES")
+            .env_remove("TAG")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            printed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&printed.stderr)
+        );
+        std::fs::write(dir.path().join("printed.json"), &printed.stdout).unwrap();
+        // Compose passes its --provenance and --sbom on to bake.
+        let mut bake = vec!["docker", "buildx", "bake", "-f", "printed.json"];
+        bake.extend(rest.iter().filter(|a| a.starts_with("--")));
+        let want = planned(dir.path(), env, &bake);
+        let mut argv = vec!["docker", "compose"];
+        argv.extend_from_slice(global);
+        argv.extend(["build", "--push"]);
+        argv.extend_from_slice(rest);
+        let got = planned(dir.path(), env, &argv);
+        assert!(!got.is_empty(), "{argv:?}");
+        assert_eq!(got, want, "{env:?} {argv:?}");
+    }
+}
+
 /// What ecr-doctor does not read of Compose is one line and exit 2, never a guess.
 #[test]
 fn compose_commands_not_read_are_one_line_errors() {
@@ -190,8 +284,8 @@ fn compose_commands_not_read_are_one_line_errors() {
         ),
         (
             dir.path(),
-            &["docker", "compose", "build", "--push"],
-            "not read yet",
+            &["docker", "compose", "build"],
+            "without --push pushes nothing",
         ),
         (
             dir.path(),

@@ -127,11 +127,13 @@ pub struct BuildEnv {
 }
 
 /// The variables `BuildEnv` records: the attestation switch and its common misspelling
-/// (docker/buildx#1695), and the OCI-artifact attestation switch (docker/buildx#3991).
-pub const BUILD_ENV_VARS: [&str; 3] = [
+/// (docker/buildx#1695), the OCI-artifact attestation switch (docker/buildx#3991), and whether Compose
+/// builds with bake.
+pub const BUILD_ENV_VARS: [&str; 4] = [
     "BUILDX_NO_DEFAULT_ATTESTATIONS",
     "BUILDX_NO_DEFAULT_ATTESTATION",
     "BUILDX_NO_DEFAULT_OCI_ARTIFACT",
+    "COMPOSE_BAKE",
 ];
 
 /// The Docker engine that `docker push` would use.
@@ -381,6 +383,8 @@ pub enum PushPath {
     Build,
     /// `docker buildx bake` with a push output.
     Bake,
+    /// `docker compose build --push`: Compose hands its services to bake as targets that push.
+    ComposeBuild,
     /// `docker buildx imagetools create -t …`: an index assembled in the registry.
     ImagetoolsCreate,
 }
@@ -392,6 +396,7 @@ impl PushPath {
             PushPath::DockerPush => "docker push",
             PushPath::Build => "docker buildx build --push",
             PushPath::Bake => "docker buildx bake --push",
+            PushPath::ComposeBuild => "docker compose build --push",
             PushPath::ImagetoolsCreate => "docker buildx imagetools create",
         }
     }
@@ -463,6 +468,10 @@ pub struct Buildx {
     /// `docker-buildx version`, e.g. `0.13.1`.
     pub version: Fact<String>,
     pub builder: Fact<Builder>,
+    /// `docker-compose version --short` of the compose plugin in the same directories, for a `docker compose
+    /// build` (its version decides whether it builds with bake).
+    #[serde(default = "not_recorded")]
+    pub compose: Fact<String>,
 }
 
 /// A buildx builder, read from buildx's own files (never started or inspected).

@@ -11,6 +11,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::image_store::ImageStore,
     &rules::build_attestations::BuildAttestations,
     &rules::buildx::Buildx,
+    &rules::compose::Compose,
     &rules::registry_ref::RegistryRef,
     &rules::repository_exists::RepositoryExists,
     &rules::registry_credentials::RegistryCredentials,

@@ -79,11 +79,20 @@ pub fn unique_tag(r: &EcrRef, path: PushPath) -> Remediation {
     })
 }
 
+/// The checked push, building a single manifest: no provenance or SBOM attestation.
+pub fn without_attestations(r: &EcrRef, path: PushPath) -> String {
+    const OFF: &str = "--provenance=false --sbom=false";
+    match path {
+        PushPath::Bake | PushPath::ComposeBuild => format!("{} {OFF}", path.command()),
+        _ => format!("docker buildx build --push {OFF} -t {r} ."),
+    }
+}
+
 /// The command a fix's script ends with: the push the checked command makes.
 pub fn push_command(r: &EcrRef, path: PushPath) -> String {
     match path {
         PushPath::DockerPush => format!("docker push {r}"),
-        PushPath::Bake => "docker buildx bake --push".into(),
+        PushPath::Bake | PushPath::ComposeBuild => path.command().into(),
         PushPath::Build | PushPath::ImagetoolsCreate => {
             format!("docker buildx build --push -t {r} .")
         }

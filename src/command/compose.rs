@@ -1,9 +1,10 @@
-//! `docker compose push` read as Compose reads its project: the compose files (`-f`, else `COMPOSE_FILE`,
-//! else the first default name found from the working directory upward, with its override file), `.env`
-//! interpolation (the shell wins over `.env`), profiles (`--profile`, `COMPOSE_PROFILES`) and the services
-//! named. Compose pushes each service that has both `build` and `image` — `image` and every `build.tags`
-//! entry — with the engine's own push, one tag at a time (docker/compose `pkg/compose/push.go`): the
-//! `docker push` path, tag by tag.
+//! `docker compose push` and `docker compose build --push` read as Compose reads its project: the compose
+//! files (`-f`, else `COMPOSE_FILE`, else the first default name found from the working directory upward,
+//! with its override file), `.env` interpolation (the shell wins over `.env`), profiles (`--profile`,
+//! `COMPOSE_PROFILES`) and the services named. Both push each service that has both `build` and `image`:
+//! `image` and every `build.tags` entry. `push` does so with the engine's own push, one tag at a time
+//! (docker/compose `pkg/compose/push.go`): the `docker push` path. `build --push` builds them with bake and
+//! pushes as bake does (`pkg/compose/build_bake.go`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -46,15 +47,47 @@ pub struct ComposeInput<'a> {
 #[derive(Debug, Default, Clone)]
 struct Service {
     image: Option<String>,
-    build: bool,
-    build_tags: Vec<String>,
+    build: Option<Build>,
     profiles: Vec<String>,
     depends_on: Vec<String>,
 }
 
-/// The references `docker compose push` pushes, service by service in name order (Compose pushes them
-/// concurrently), each once.
-pub fn push_tags(input: &ComposeInput<'_>) -> Result<Vec<String>, CommandError> {
+/// A service's `build` section, for what a push depends on.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Build {
+    pub tags: Vec<String>,
+    pub platforms: Vec<String>,
+    pub cache_to: Vec<String>,
+    /// `provenance` and `sbom`: `true`, `false` or attributes.
+    pub provenance: Option<String>,
+    pub sbom: Option<String>,
+}
+
+impl Build {
+    /// The attestations bake is asked for (docker/compose `pkg/compose/build_bake.go`, `toBakeAttest`).
+    pub fn attest(&self) -> Vec<String> {
+        [("provenance", &self.provenance), ("sbom", &self.sbom)]
+            .into_iter()
+            .filter_map(|(kind, value)| match value.as_deref()? {
+                "" | "false" => None,
+                "true" => Some(format!("type={kind}")),
+                attrs => Some(format!("type={kind},{attrs}")),
+            })
+            .collect()
+    }
+}
+
+/// A service Compose pushes: its name, every reference (`image`, then `build.tags`) and its build.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pushing {
+    pub service: String,
+    pub tags: Vec<String>,
+    pub build: Build,
+}
+
+/// The services `docker compose push` and `build --push` push, in name order (Compose pushes them
+/// concurrently).
+pub fn pushing(input: &ComposeInput<'_>) -> Result<Vec<Pushing>, CommandError> {
     let files = files(input)?;
     let project_dir = match input.project_directory {
         Some(d) => input.cwd.join(d),
@@ -123,19 +156,25 @@ pub fn push_tags(input: &ComposeInput<'_>) -> Result<Vec<String>, CommandError> 
         }
         chosen.sort();
     }
-    let mut tags = Vec::new();
+    let mut out = Vec::new();
     for name in chosen {
         let s = &services[&name];
-        let (true, Some(image)) = (s.build, &s.image) else {
+        let (Some(build), Some(image)) = (&s.build, &s.image) else {
             continue; // Compose skips a service without both `build` and `image`.
         };
-        for tag in std::iter::once(image).chain(&s.build_tags) {
+        let mut tags: Vec<String> = Vec::new();
+        for tag in std::iter::once(image).chain(&build.tags) {
             if !tags.contains(tag) {
                 tags.push(tag.clone());
             }
         }
+        out.push(Pushing {
+            service: name,
+            tags,
+            build: build.clone(),
+        });
     }
-    Ok(tags)
+    Ok(out)
 }
 
 /// The compose files, as Compose picks them.
@@ -269,11 +308,27 @@ fn merge(
         if let Some(image) = def.get("image").and_then(|i| i.as_str()) {
             s.image = Some(interpolate(image)?);
         }
-        if let Some(build) = def.get("build") {
-            s.build = true;
-            let tags = strings(build.get("tags"))?;
-            if !tags.is_empty() {
-                s.build_tags = tags;
+        if let Some(section) = def.get("build") {
+            let build = s.build.get_or_insert_default();
+            for (key, slot) in [
+                ("tags", &mut build.tags),
+                ("platforms", &mut build.platforms),
+                ("cache_to", &mut build.cache_to),
+            ] {
+                let values = strings(section.get(key))?;
+                if !values.is_empty() {
+                    *slot = values;
+                }
+            }
+            for (key, slot) in [
+                ("provenance", &mut build.provenance),
+                ("sbom", &mut build.sbom),
+            ] {
+                match section.get(key) {
+                    Some(serde_yaml::Value::Bool(b)) => *slot = Some(b.to_string()),
+                    Some(serde_yaml::Value::String(v)) => *slot = Some(interpolate(v)?),
+                    _ => {}
+                }
             }
         }
         let profiles = strings(def.get("profiles"))?;

@@ -81,7 +81,7 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
     if name != "docker" {
         return Err(CommandError::NotRead(format!(
             "'{program}': only docker commands are read (docker push, docker build, docker buildx build, docker compose push, \
-             docker buildx bake, docker buildx imagetools create)"
+             docker compose build --push, docker buildx bake, docker buildx imagetools create)"
         )));
     }
     let global = flags::parse(rest, DOCKER_GLOBAL, true)?;
@@ -152,7 +152,8 @@ fn unsupported(words: &[&str]) -> CommandError {
     let shown = words.iter().take(3).copied().collect::<Vec<_>>().join(" ");
     CommandError::NotRead(format!(
         "'docker {shown}' is not a push command ecr-doctor reads (docker push, docker image push, docker build, \
-         docker buildx build, docker buildx bake, docker buildx imagetools create, docker compose push)"
+         docker buildx build, docker buildx bake, docker buildx imagetools create, docker compose push, \
+         docker compose build --push)"
     ))
 }
 
@@ -288,55 +289,150 @@ const COMPOSE_PUSH_FLAGS: &[Flag] = &[
     Flag::switch("quiet", Some('q')),
 ];
 
-/// `docker compose push [SERVICE…]`: every image Compose pushes, each with the engine's push.
+/// `docker compose build`'s flags (docker/compose `cmd/compose/build.go`), the deprecated hidden ones too.
+const COMPOSE_BUILD_FLAGS: &[Flag] = &[
+    Flag::value("build-arg", None),
+    Flag::value("builder", None),
+    Flag::switch("check", None),
+    Flag::switch("compress", None),
+    Flag::switch("dry-run", None),
+    Flag::switch("force-rm", None),
+    Flag::value("memory", Some('m')),
+    Flag::switch("no-cache", None),
+    Flag::switch("no-rm", None),
+    Flag::switch("parallel", None),
+    Flag::switch("print", None),
+    Flag::value("progress", None),
+    Flag::value("provenance", None),
+    Flag::switch("pull", None),
+    Flag::switch("push", None),
+    Flag::switch("quiet", Some('q')),
+    Flag::value("sbom", None),
+    Flag::value("ssh", None),
+    Flag::switch("with-dependencies", None),
+];
+
+/// `docker compose push [SERVICE…]`, each image with the engine's push, and `docker compose build --push
+/// [SERVICE…]`, each built and pushed by bake.
 fn compose(args: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
     let g = flags::parse(args, COMPOSE_GLOBAL, true)?;
     let sub: Vec<&str> = g.args.iter().map(String::as_str).collect();
-    match sub.as_slice() {
-        ["push", ..] => {}
-        ["build", ..] => {
-            return Err(CommandError::NotRead(
-                "'docker compose build' is not read yet: check the images it built with -- docker compose push"
-                    .into(),
-            ));
-        }
+    let building = match sub.as_slice() {
+        ["push", ..] => false,
+        ["build", ..] => true,
         _ => {
             let shown = sub.first().copied().unwrap_or("");
             return Err(CommandError::NotRead(format!(
-                "'docker compose {shown}' is not a push command ecr-doctor reads (docker compose push)"
+                "'docker compose {shown}' is not a push command ecr-doctor reads (docker compose push, \
+                 docker compose build --push)"
             )));
         }
-    }
-    let p = flags::parse(&g.args[1..], COMPOSE_PUSH_FLAGS, false)?;
+    };
+    let known = if building {
+        COMPOSE_BUILD_FLAGS
+    } else {
+        COMPOSE_PUSH_FLAGS
+    };
+    let p = flags::parse(&g.args[1..], known, false)?;
     if g.is_on("dry-run") || p.is_on("dry-run") {
         return Err(CommandError::NothingPushed(
             "docker compose --dry-run pushes nothing".into(),
         ));
     }
+    if building {
+        compose_build_pushes(&p, env)?;
+    }
     let (files, env_files, profiles) =
         (g.values("file"), g.values("env-file"), g.values("profile"));
     let project_directory = g.value("project-directory");
-    let tags = compose::push_tags(&compose::ComposeInput {
+    let services = compose::pushing(&compose::ComposeInput {
         files: &files,
         project_directory: project_directory.as_deref(),
         env_files: &env_files,
         profiles: &profiles,
         services: &p.args,
-        include_deps: p.is_on("include-deps"),
+        include_deps: p.is_on(if building {
+            "with-dependencies"
+        } else {
+            "include-deps"
+        }),
         cwd: env.cwd,
         env: env.var,
         fs: env.files,
     })?;
-    if tags.is_empty() {
-        return Err(CommandError::NothingPushed(
-            "docker compose push pushes nothing: no service has both `build` and `image`".into(),
+    if services.is_empty() {
+        return Err(CommandError::NothingPushed(format!(
+            "docker compose {} pushes nothing: no service has both `build` and `image`",
+            sub[0]
+        )));
+    }
+    if !building {
+        return Ok(Plan::of(
+            PushPath::DockerPush,
+            None,
+            services
+                .into_iter()
+                .flat_map(|s| s.tags)
+                .map(|t| (t, Pushed::LocalImage))
+                .collect(),
         ));
     }
-    Ok(Plan::of(
-        PushPath::DockerPush,
-        None,
-        tags.into_iter().map(|t| (t, Pushed::LocalImage)).collect(),
-    ))
+    let mut pushes: Vec<(String, Pushed)> = Vec::new();
+    for s in services {
+        // Compose's bake definition: one target per service, named after it with `.` as `_`, pushing with
+        // `type=registry`, or `type=image,push=true` when it builds for several platforms.
+        let output = if s.build.platforms.len() > 1 {
+            Output::parse("type=image,push=true")?
+        } else {
+            Output::registry()
+        };
+        let spec = BuildSpec {
+            target: Some(s.service.replace('.', "_")),
+            tags: s.tags,
+            platforms: s.build.platforms.clone(),
+            attest: Attest::all(&s.build.attest(), p.value("provenance"), p.value("sbom"))?,
+            outputs: vec![output],
+            cache_to: s.build.cache_to,
+        };
+        for (reference, pushed) in spec.pushes()? {
+            if !pushes.iter().any(|(r, _)| *r == reference) {
+                pushes.push((reference, pushed));
+            }
+        }
+    }
+    Ok(Plan::of(PushPath::ComposeBuild, p.value("builder"), pushes))
+}
+
+/// Whether `docker compose build` pushes, and with bake. Compose 2.37 and later build with bake unless
+/// `COMPOSE_BAKE=false` (docker/compose `pkg/compose/build_bake.go`, `buildWithBake`); the compose check
+/// (ED005) holds the plugin's version to that.
+fn compose_build_pushes(p: &flags::Parsed, env: &Env<'_>) -> Result<(), CommandError> {
+    for (flag, why) in [
+        ("print", "prints the bake definition"),
+        ("check", "checks the build configuration"),
+    ] {
+        if p.is_on(flag) {
+            return Err(CommandError::NothingPushed(format!(
+                "docker compose build --{flag} {why} and pushes nothing"
+            )));
+        }
+    }
+    if !p.is_on("push") {
+        return Err(CommandError::NothingPushed(
+            "docker compose build without --push pushes nothing: check -- docker compose push after it"
+                .into(),
+        ));
+    }
+    if env.var("COMPOSE_BAKE").as_deref().and_then(go_bool) == Some(false)
+        || env.var("DOCKER_BUILDKIT").as_deref().and_then(go_bool) == Some(false)
+    {
+        return Err(CommandError::NotRead(
+            "COMPOSE_BAKE=false or DOCKER_BUILDKIT=0: Compose's own builder is not read, only its bake \
+             builder (the default since Compose 2.37)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 // --- docker buildx build ---------------------------------------------------------------------------------

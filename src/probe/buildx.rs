@@ -54,11 +54,31 @@ pub async fn probe(plan: &Plan) -> Fill {
             builder(&config_dir, builder_name, plan.timeout),
         ),
     };
+    let compose = if plan.command.path == PushPath::ComposeBuild {
+        match searched
+            .iter()
+            .map(|d| d.join("docker-compose"))
+            .find(|p| p.is_file())
+        {
+            Some(path) => {
+                bounded(
+                    plan.timeout,
+                    "docker-compose version",
+                    compose_version(&path),
+                )
+                .await
+            }
+            None => Fact::unavailable("no docker-compose plugin"),
+        }
+    } else {
+        Fact::skipped("not gathered: not a docker compose build")
+    };
     let buildx = Buildx {
         plugin: plugin.map(|p| p.display().to_string()),
         searched: searched.iter().map(|d| d.display().to_string()).collect(),
         version,
         builder,
+        compose,
     };
     Box::new(move |facts: &mut Facts| facts.buildx = Fact::observed(buildx))
 }
@@ -99,6 +119,22 @@ async fn version(plugin: &Path) -> Fact<String> {
                 plugin.display(),
                 text.trim()
             )),
+        },
+    }
+}
+
+/// `docker-compose version --short`: `2.40.3`, or from distributions `2.40.3-3`.
+async fn compose_version(plugin: &Path) -> Fact<String> {
+    let mut command = tokio::process::Command::new(plugin);
+    command.args(["version", "--short"]);
+    match input::output(command, PLUGIN_OUTPUT).await {
+        Err(e) => Fact::unavailable(format!("{} version: {e}", plugin.display())),
+        Ok((status, _)) if !status.success() => {
+            Fact::unavailable(format!("{} version exited with {status}", plugin.display()))
+        }
+        Ok((_, text)) => match text.split_whitespace().next() {
+            Some(v) => Fact::observed(v.trim_start_matches('v').to_string()),
+            None => Fact::unavailable(format!("{} version printed nothing", plugin.display())),
         },
     }
 }

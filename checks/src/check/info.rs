@@ -27,6 +27,9 @@ pub struct CheckInfo {
     pub catalog: &'static [&'static str],
     /// About the service that runs the image: listed only when `--for` names one.
     pub about_consumer: bool,
+    /// An environment check the onboarding checklist (an environment run) lists even though it is about
+    /// certain push paths: what this machine would break on them is worth knowing before any push.
+    pub in_checklist: bool,
     /// Set for a check whose Unknown alone does not make a run undecided under `--fail-on fail`: the
     /// summary line says this instead (e.g. `pull-through cache prefixes not verified (needs …)`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,6 +51,7 @@ impl CheckInfo {
         needs: &[],
         catalog: &[],
         about_consumer: false,
+        in_checklist: true,
         advisory: None,
         doc: Doc {
             what: "",
@@ -61,11 +65,12 @@ impl CheckInfo {
 
 impl CheckInfo {
     /// Whether the check speaks to a run of this push path. A check about another path does not, except that
-    /// an environment run (`ecr-doctor env`: no target, so no push) has every environment check.
+    /// an environment run (`ecr-doctor env`: no target, so no push) has every environment check meant for
+    /// the checklist.
     pub fn applies_to(&self, path: PushPath, environment_run: bool) -> bool {
         self.paths.is_empty()
             || self.paths.contains(&path)
-            || (environment_run && self.scope == Scope::Environment)
+            || (environment_run && self.scope == Scope::Environment && self.in_checklist)
     }
 
     /// The check's anchor in docs/checks.md (`ed205-push-risk`): the docs and SARIF's `helpUri` both use it.

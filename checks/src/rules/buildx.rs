@@ -22,7 +22,12 @@ static INFO: CheckInfo = CheckInfo {
     title: "The buildx plugin and the builder a build would use",
     severity: Severity::Fail,
     scope: Scope::Environment,
-    paths: &[PushPath::Build, PushPath::Bake, PushPath::ImagetoolsCreate],
+    paths: &[
+        PushPath::Build,
+        PushPath::Bake,
+        PushPath::ComposeBuild,
+        PushPath::ImagetoolsCreate,
+    ],
     // The engine decides whether this buildx pushes twice (the checklist's warning).
     needs: &[Need::Buildx, Need::DockerEngine],
     catalog: &["F3", "F4", "F5"],
@@ -208,6 +213,7 @@ mod tests {
             searched: vec!["/root/.docker/cli-plugins".into()],
             version: Fact::unavailable("no docker-buildx plugin"),
             builder: Fact::unavailable("no docker-buildx plugin"),
+            compose: Fact::skipped("not a docker compose build"),
         });
     }
 

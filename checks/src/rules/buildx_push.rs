@@ -24,7 +24,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "docker buildx build --push pushing twice: BuildKit, then the engine's docker push",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[PushPath::Build, PushPath::Bake],
+    paths: &[PushPath::Build, PushPath::Bake, PushPath::ComposeBuild],
     needs: &[
         Need::Buildx,
         Need::DockerEngine,
@@ -158,7 +158,10 @@ impl Check for BuildxPush {
                 .link("https://github.com/docker/buildx/releases")
                 .link("https://github.com/docker/buildx/pull/3023"),
         )
-        .fix(Remediation::text(SINGLE_MANIFEST).command(format!("docker buildx build --push --provenance=false --sbom=false -t {r} .")))
+        .fix(
+            Remediation::text(SINGLE_MANIFEST)
+                .command(remedies::without_attestations(&r, cx.facts.command.path)),
+        )
         .fix(
             Remediation::text(CONTAINER_BUILDER)
                 .command("docker buildx create --name ci --driver docker-container --use"),

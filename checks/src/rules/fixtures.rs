@@ -71,6 +71,7 @@ pub fn buildx(version: &str, driver: &str) -> Buildx {
             chosen_by: "the Docker context 'default'".into(),
             buildkit: Fact::unavailable("the docker driver runs the engine's own BuildKit"),
         }),
+        compose: Fact::skipped("not a docker compose build"),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod build_attestations;
 pub mod builder_support;
 pub mod buildx;
 pub mod buildx_push;
+pub mod compose;
 pub mod consumer;
 pub mod docker_daemon;
 pub mod image_shape;
