@@ -271,6 +271,72 @@ fn compose_build_push_is_planned_as_the_bake_compose_writes() {
     }
 }
 
+/// ED005 reads the real plugin's version: Compose 2.40 (sid) builds with bake, so the prediction stands;
+/// Compose 2.26 (trixie) builds in-process, so the run is undecided and says how to build with bake.
+#[test]
+fn compose_build_push_needs_a_compose_that_builds_with_bake() {
+    let dir = project();
+    for (compose, buildx, env, outcome, says) in [
+        ("SID", "SID", &[][..], "pass", "builds with bake"),
+        ("TRIXIE", "SID", &[], "unknown", "builds in-process"),
+        (
+            "SID",
+            "SID",
+            &[("COMPOSE_BAKE", "true")],
+            "pass",
+            "builds with bake",
+        ),
+        ("SID", "TRIXIE", &[], "fail", "requires buildx 0.17"),
+    ] {
+        let plugins = tempfile::tempdir().unwrap();
+        let bin = plugins.path().join("cli-plugins");
+        std::fs::create_dir(&bin).unwrap();
+        for (name, release) in [("docker-compose", compose), ("docker-buildx", buildx)] {
+            let var = format!("ECR_DOCTOR_TEST_{}_{release}", &name[7..].to_uppercase());
+            let path = peers()
+                .var(&var)
+                .unwrap_or_else(|| panic!("{var} is not set: see scripts/peers"));
+            std::os::unix::fs::symlink(path, bin.join(name)).unwrap();
+        }
+        let mut cmd = doctor(
+            None,
+            &[
+                "check",
+                "--offline",
+                "--format",
+                "json",
+                "--",
+                "docker",
+                "compose",
+                "build",
+                "--push",
+            ],
+        );
+        cmd.current_dir(dir.path())
+            .env("DOCKER_CONFIG", plugins.path())
+            .env(
+                "DOCKER_HOST",
+                format!("unix://{}/no.sock", dir.path().display()),
+            )
+            .envs(env.iter().copied());
+        let r = run(cmd);
+        assert_eq!(
+            r.outcome("compose", None),
+            outcome,
+            "{compose} {buildx} {env:?}: {}",
+            r.stdout
+        );
+        let f = r.json()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == "compose")
+            .cloned()
+            .unwrap();
+        assert!(f["message"].as_str().unwrap().contains(says), "{f}");
+    }
+}
+
 /// What ecr-doctor does not read of Compose is one line and exit 2, never a guess.
 #[test]
 fn compose_commands_not_read_are_one_line_errors() {
