@@ -11,6 +11,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::image_store::ImageStore,
     &rules::build_attestations::BuildAttestations,
     &rules::buildx::Buildx,
+    &rules::ecr_registries::EcrRegistries,
     &rules::registry_ref::RegistryRef,
     &rules::repository_exists::RepositoryExists,
     &rules::registry_credentials::RegistryCredentials,
@@ -60,14 +61,14 @@ pub fn select(
     CHECKS.iter().copied().filter(move |c| {
         let i = c.info();
         i.applies_to(path, environment_run)
-            && (i.scope == Scope::Environment || !environment_run)
+            && (i.scope != Scope::Target || !environment_run)
             && (consumer || !i.about_consumer)
     })
 }
 
-/// Runs the selected checks over the facts: environment checks once, target checks per target. A check
-/// for which `skipped` gives a reason (the user's `--skip`) is not run and is reported as Skip with it.
-/// A check that panics becomes one Unknown row; it never aborts the run.
+/// Runs the selected checks over the facts: environment (and checklist) checks once, target checks per target.
+/// A check for which `skipped` gives a reason (the user's `--skip`) is not run and is reported as Skip with
+/// it. A check that panics becomes one Unknown row; it never aborts the run.
 pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let env = Context {
@@ -77,13 +78,14 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
     let selected: Vec<&dyn Check> = select(&facts.command, facts.targets.is_empty()).collect();
     let mut each = |scope: Scope, cx: &Context<'_>| {
         for check in selected.iter().filter(|c| c.info().scope == scope) {
-            findings.push(match skipped(check.info()) {
-                Some(why) => finding(check.info(), cx, Verdict::skip(why)),
-                None => evaluate(*check, cx),
-            });
+            match skipped(check.info()) {
+                Some(why) => findings.push(finding(check.info(), cx, Verdict::skip(why))),
+                None => findings.extend(evaluate(*check, cx)),
+            }
         }
     };
     each(Scope::Environment, &env);
+    each(Scope::Checklist, &env);
     for target in &facts.targets {
         let cx = Context {
             facts,
@@ -94,24 +96,30 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
     findings
 }
 
-fn evaluate(check: &dyn Check, cx: &Context<'_>) -> Finding {
-    let verdict = match catch_unwind(AssertUnwindSafe(|| check.run(cx))) {
-        Ok(Ok(v)) => v,
-        Ok(Err(unknown)) => unknown.into_verdict(),
+fn evaluate(check: &dyn Check, cx: &Context<'_>) -> Vec<Finding> {
+    let rows = match catch_unwind(AssertUnwindSafe(|| check.rows(cx))) {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|row| row.unwrap_or_else(Unknown::into_verdict))
+            .collect(),
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Unknown::new(
-                format!("internal error in this check: {msg}"),
-                "report this as an ecr-doctor bug, with the facts file (--save-facts)",
-            )
-            .into_verdict()
+            vec![
+                Unknown::new(
+                    format!("internal error in this check: {msg}"),
+                    "report this as an ecr-doctor bug, with the facts file (--save-facts)",
+                )
+                .into_verdict(),
+            ]
         }
     };
-    finding(check.info(), cx, verdict)
+    rows.into_iter()
+        .map(|verdict| finding(check.info(), cx, verdict))
+        .collect()
 }
 
 fn finding(info: &CheckInfo, cx: &Context<'_>, verdict: Verdict) -> Finding {

@@ -8,6 +8,7 @@ pub mod buildx;
 pub mod buildx_push;
 pub mod consumer;
 pub mod docker_daemon;
+pub mod ecr_registries;
 pub mod image_shape;
 pub mod image_store;
 pub mod local_image;
