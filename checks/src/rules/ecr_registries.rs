@@ -98,7 +98,17 @@ impl Check for EcrRegistries {
             Ok(all) => all,
             Err(why) => return vec![Err(why)],
         };
-        let mut rows: Vec<_> = all.registries.iter().map(registry).collect();
+        // Every registry's row carries what it is about, even when it could not decide.
+        let mut rows: Vec<_> = all
+            .registries
+            .iter()
+            .map(|r| {
+                Ok(evidence(
+                    registry(r).unwrap_or_else(Unknown::into_verdict),
+                    r,
+                ))
+            })
+            .collect();
         if let Some(why) = &all.store_list_error {
             rows.push(Err(Unknown::new(
                 format!("the credential store could not list its registries: {why}"),
@@ -152,26 +162,29 @@ fn registry(r: &ConfiguredRegistry) -> Result<Verdict, Unknown> {
             })
         })
     };
-    let about = |v: Verdict| evidence(v, r, &how);
-    let resolved = need(
-        &c.resolved,
-        &format!("the credential docker would send to {host}"),
-        "Make the credential helper answer within --timeout: try `echo HOST | docker-credential-NAME get`.",
-    )?;
     if let Some(program) = c.missing_programs.first() {
-        return Ok(about(fixes(
+        return Ok(fixes(
             Verdict::warn(format!(
                 "{host}: {how}, but {program} is not on PATH: a push fails with 'error getting credentials' \
                  or 'no basic auth credentials'"
             )),
             &[INSTALL_HELPER, CREDENTIAL_HELPER, LOG_IN],
-        )));
+        ));
     }
+    let resolved = need(
+        &c.resolved,
+        "the credential docker would send",
+        "Make the credential helper answer within --timeout: try `echo HOST | docker-credential-NAME get`.",
+    )
+    .map_err(|mut unknown| {
+        unknown.why = format!("{host}: {how}; {}", unknown.why);
+        unknown
+    })?;
     if let Some(error) = &resolved.helper_error {
-        return Ok(about(fixes(
+        return Ok(fixes(
             Verdict::warn(format!("{host}: {how}, which failed: {error}")),
             &[HELPER_CREDENTIALS, LOG_IN],
-        )));
+        ));
     }
     if !resolved.secret {
         let logged = resolved
@@ -179,27 +192,27 @@ fn registry(r: &ConfiguredRegistry) -> Result<Verdict, Unknown> {
             .as_deref()
             .map(|log| format!(" (it logged '{log}')"))
             .unwrap_or_default();
-        return Ok(about(fixes(
+        return Ok(fixes(
             Verdict::warn(format!(
                 "{host}: {how}, which has no credential for it{logged}: a push fails with 'no basic auth \
                  credentials'"
             )),
             &[HELPER_CREDENTIALS, CREDENTIAL_HELPER, LOG_IN],
-        )));
+        ));
     }
     let token = resolved
         .token
         .as_ref()
         .filter(|_| !resolved.refreshed_per_push);
     if let Some(tv) = token.filter(|tv| tv.expires_at <= tv.checked_at) {
-        return Ok(about(fixes(
+        return Ok(fixes(
             Verdict::warn(format!(
                 "{host}: {how}, whose token expired at {}: a push fails with 'denied: Your authorization token \
                  has expired'",
                 tv.expires
             )),
             &[LOG_IN, CREDENTIAL_HELPER],
-        )));
+        ));
     }
     let who = who(&r.identity, host);
     let login = match login(&r.registry) {
@@ -242,7 +255,7 @@ fn registry(r: &ConfiguredRegistry) -> Result<Verdict, Unknown> {
             ));
         }
     };
-    Ok(about(v))
+    Ok(v)
 }
 
 /// How docker authenticates to `host`, as config.json says it.
@@ -313,34 +326,74 @@ fn who(id: &Fact<AwsIdentity>, host: &str) -> String {
     }
 }
 
-fn evidence(v: Verdict, r: &ConfiguredRegistry, how: &str) -> Verdict {
+/// What the row is about, whatever it concluded: the checklist page tabulates these.
+fn evidence(v: Verdict, r: &ConfiguredRegistry) -> Verdict {
     let named: Vec<&str> = r.named_in.iter().map(|s| s.key()).collect();
     let mut v = v
         .evidence("registry", &r.host)
         .evidence("named in", named.join(", "))
-        .evidence("authenticates with", how);
-    if let Some(program) = r.credentials.missing_programs.first() {
-        v = v.evidence("missing", program);
-    }
+        .evidence("authenticates with", how(&r.credentials, &r.host))
+        .evidence("login", login_state(r));
     if let Some(Resolved {
-        token: Some(tv), ..
+        token: Some(tv),
+        refreshed_per_push: false,
+        ..
     }) = r.credentials.resolved.value()
     {
         v = v.evidence("token expires", &tv.expires);
     }
-    if let Some(login) = r.registry.value().and_then(|p| p.login.value()) {
-        v = v.evidence("GET /v2/ with it", login.status);
+    let who = who(&r.identity, &r.host);
+    v.evidence("AWS identity", who.trim_start_matches("AWS identity "))
+}
+
+/// The login in a few words.
+fn login_state(r: &ConfiguredRegistry) -> String {
+    let c = &r.credentials;
+    if let Some(program) = c.missing_programs.first() {
+        return format!("not possible: {program} is not on PATH");
     }
-    if let Some(AwsIdentity {
-        caller: Caller::Known { account, arn },
-        ..
-    }) = r.identity.value()
+    let resolved = match &c.resolved {
+        Fact::Observed { value } => value,
+        Fact::Skipped { why } => return format!("not checked ({why})"),
+        Fact::Unavailable { why } | Fact::Denied { why, .. } => {
+            return format!("unknown: {why}");
+        }
+    };
+    if resolved.helper_error.is_some() {
+        return "not possible: the helper failed".into();
+    }
+    if !resolved.secret {
+        return "not possible: no credential".into();
+    }
+    if let Some(tv) = resolved
+        .token
+        .as_ref()
+        .filter(|tv| !resolved.refreshed_per_push && tv.expires_at <= tv.checked_at)
     {
-        v = v
-            .evidence("AWS identity", arn)
-            .evidence("caller account", account);
+        return format!("refused: the token expired at {}", tv.expires);
     }
-    v
+    match &r.registry {
+        Fact::Observed { value } => match (&value.failed, &value.login) {
+            (Some(f), _) => format!(
+                "not checked: the way to the registry failed at {}",
+                super::registry_reachable::stage(f.stage)
+            ),
+            (None, Fact::Observed { value }) => match value.status {
+                200 => "accepted (GET /v2/ answered 200)".into(),
+                401 | 403 => format!("refused (GET /v2/ answered {})", value.status),
+                status => format!("unknown: GET /v2/ answered {status}"),
+            },
+            (None, other) => format!("not checked: {}", reason(other)),
+        },
+        other => format!("not checked ({})", reason(other)),
+    }
+}
+
+fn reason<T>(fact: &Fact<T>) -> &str {
+    match fact {
+        Fact::Observed { .. } => "",
+        Fact::Skipped { why } | Fact::Unavailable { why } | Fact::Denied { why, .. } => why,
+    }
 }
 
 #[cfg(test)]
