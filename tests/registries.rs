@@ -349,6 +349,7 @@ esac"#
 fn a_check_run_has_no_registry_rows() {
     let machine = Machine::new(&two_registries());
     let engine = peers().required_engine("new-classic");
+    let facts = machine.dir.path().join("facts.json");
     let mut cmd = doctor(
         Some(&engine),
         &[
@@ -356,10 +357,19 @@ fn a_check_run_has_no_registry_rows() {
             "--format",
             "json",
             "--offline",
+            "--save-facts",
+            facts.to_str().unwrap(),
             &format!("{HELPER_HOST}/app:v1"),
         ],
     );
     cmd.env("DOCKER_CONFIG", machine.dir.path());
     let r = run(cmd);
     assert!(registry_rows(&r).is_empty(), "{}", r.stdout);
+    // Nor are they gathered.
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&facts).unwrap()).unwrap();
+    assert_eq!(
+        saved["registries"]["status"], "skipped",
+        "{}",
+        saved["registries"]
+    );
 }
