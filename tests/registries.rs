@@ -59,8 +59,20 @@ impl Machine {
 
     /// The checklist in `format`.
     fn page(&self, format: &str, registries: &[(&str, &EcrRegistry)], extra: &[&str]) -> Run {
+        self.run(&[], format, registries, extra)
+    }
+
+    /// `ecr-doctor [sub…] --format FORMAT …` with no target.
+    fn run(
+        &self,
+        sub: &[&str],
+        format: &str,
+        registries: &[(&str, &EcrRegistry)],
+        extra: &[&str],
+    ) -> Run {
         let engine = peers().required_engine("new-classic");
-        let mut args = vec!["--format", format, "--timeout", "5"];
+        let mut args = sub.to_vec();
+        args.extend(["--format", format, "--timeout", "5"]);
         let resolve: Vec<String> = registries
             .iter()
             .map(|(host, r)| format!("{host}:{}", r.addr))
@@ -255,8 +267,20 @@ fn an_expired_docker_login_warns_and_another_accounts_registry_is_said() {
         "{other}"
     );
     assert_eq!(r.code, 0, "{}", r.stdout);
+    // A saved checklist keeps where each credential came from and what the registry said, never a secret.
+    let facts = machine.dir.path().join("facts.json");
+    let saved = machine.run(
+        &["check", "--save-facts", facts.to_str().unwrap()],
+        "markdown",
+        &[(OTHER_ACCOUNT_HOST, &registry)],
+        &[],
+    );
+    let facts = std::fs::read_to_string(&facts).unwrap();
+    assert!(facts.contains(OTHER_ACCOUNT_HOST), "{facts}");
     for secret in ["CANARY-fresh-31c", "CANARY-expired-8d2", &fresh, &expired] {
-        assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
+        for text in [&r.stdout, &r.stderr, &saved.stdout, &facts] {
+            assert!(!text.contains(secret), "a secret leaked: {text}");
+        }
     }
 }
 
