@@ -322,6 +322,13 @@ fn offline_asks_neither_aws_nor_the_registry_and_says_so() {
     // What needs no network still warns.
     assert_eq!(row(&rows, MISSING_HOST)["outcome"], "warn");
     assert_eq!(r.code, 0, "{}", r.stdout);
+
+    // Nor does a check run of a reference on that registry run the helper offline.
+    let reference = format!("{HELPER_HOST}/app:v1");
+    let r = machine.run(&["check"], "json", &[], &["--offline", &reference]);
+    let f = r.finding("registry-credentials", Some(&reference));
+    assert_eq!(f["outcome"], "skip", "{f}");
+    assert!(!machine.home.path().join(".ecr").exists());
 }
 
 #[test]

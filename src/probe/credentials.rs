@@ -229,14 +229,7 @@ pub(super) async fn for_host(
             (Fact::observed(r), s)
         }
         Some((source, program)) => {
-            if plan.offline && program == ECR_LOGIN {
-                // It calls ECR's GetAuthorizationToken: not an offline answer.
-                let why =
-                    format!("--offline: {program} get calls AWS (GetAuthorizationToken), not run");
-                (Fact::skipped(why), None)
-            } else if missing_programs.is_empty() {
-                from_helper(*source, program, host, plan).await
-            } else {
+            if !missing_programs.is_empty() {
                 let why = format!("exec: \"{program}\": executable file not found in $PATH");
                 let r = Resolved {
                     source: Some(*source),
@@ -245,6 +238,13 @@ pub(super) async fn for_host(
                     ..Resolved::default()
                 };
                 (Fact::observed(r), None)
+            } else if plan.offline && program == ECR_LOGIN {
+                // It calls ECR's GetAuthorizationToken: not an offline answer.
+                let why =
+                    format!("--offline: {program} get calls AWS (GetAuthorizationToken), not run");
+                (Fact::skipped(why), None)
+            } else {
+                from_helper(*source, program, host, plan).await
             }
         }
         None => {
