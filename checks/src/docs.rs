@@ -91,6 +91,7 @@ pub fn explain_markdown(i: &CheckInfo) -> String {
 fn scope(s: Scope) -> &'static str {
     match s {
         Scope::Environment => "environment",
+        Scope::Checklist => "environment runs only (the checklist)",
         Scope::Target => "per image reference",
     }
 }

@@ -74,6 +74,10 @@ pub struct Facts {
     /// The buildx plugin and builder a build command would use.
     #[serde(default = "not_recorded")]
     pub buildx: Fact<Buildx>,
+    /// The ECR registries the docker config names, each with how docker authenticates to it: gathered for the
+    /// onboarding checklist only.
+    #[serde(default = "not_recorded")]
+    pub registries: Fact<ConfiguredRegistries>,
     #[serde(default)]
     pub targets: Vec<TargetFacts>,
 }
@@ -98,6 +102,7 @@ impl Facts {
             build_env: why(),
             command,
             buildx: why(),
+            registries: why(),
             targets: targets
                 .into_iter()
                 .map(|(reference, local_image, pushed)| TargetFacts {
@@ -588,6 +593,35 @@ pub struct TokenValidity {
     pub checked_at: i64,
     /// `--min-token-validity`, in seconds.
     pub min_validity_secs: u64,
+}
+
+/// The private ECR registries `$DOCKER_CONFIG/config.json` names: the keys of `auths` and `credHelpers`, and
+/// the hosts its `credsStore` lists (`docker-credential-NAME list`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfiguredRegistries {
+    pub config_path: String,
+    /// Why the `credsStore`'s `list` gave no hosts (failed, timed out): the registries it holds are unknown.
+    #[serde(default)]
+    pub store_list_error: Option<String>,
+    pub registries: Vec<ConfiguredRegistry>,
+}
+
+/// One ECR registry of the docker config: how docker authenticates to it, whether the registry accepts that,
+/// and who the AWS credentials of this shell are in its region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfiguredRegistry {
+    /// The registry host, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com`.
+    pub host: String,
+    /// The config.json keys that name it: `credHelpers`, `auths`, `credsStore` (its `list`).
+    pub named_in: Vec<CredentialSource>,
+    /// The credential docker would send to it, resolved as for a push.
+    pub credentials: Credentials,
+    /// `GET https://HOST/v2/` with that credential.
+    #[serde(default = "not_recorded")]
+    pub registry: Fact<RegistryPath>,
+    /// STS `GetCallerIdentity` in the registry's region and partition.
+    #[serde(default = "not_recorded")]
+    pub identity: Fact<AwsIdentity>,
 }
 
 /// `GET https://HOST/v2/`, the registry's front door, asked from this machine: first without a credential

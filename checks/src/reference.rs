@@ -142,6 +142,26 @@ impl EcrRef {
     }
 }
 
+/// A private ECR registry host's account, region and partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcrHost {
+    pub account: String,
+    pub region: String,
+    pub partition: &'static str,
+}
+
+impl EcrHost {
+    /// `None` for a host that is not a private ECR registry.
+    pub fn parse(host: &str) -> Option<EcrHost> {
+        let caps = ECR_HOST.captures(host)?;
+        Some(EcrHost {
+            account: caps[1].to_string(),
+            region: caps[4].to_string(),
+            partition: partition(&caps[5], &caps[4]),
+        })
+    }
+}
+
 impl fmt::Display for EcrRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.registry, self.repository)?;

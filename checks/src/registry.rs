@@ -12,6 +12,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::build_attestations::BuildAttestations,
     &rules::buildx::Buildx,
     &rules::compose::Compose,
+    &rules::ecr_registries::EcrRegistries,
     &rules::registry_ref::RegistryRef,
     &rules::repository_exists::RepositoryExists,
     &rules::registry_credentials::RegistryCredentials,
@@ -61,14 +62,14 @@ pub fn select(
     CHECKS.iter().copied().filter(move |c| {
         let i = c.info();
         i.applies_to(path, environment_run)
-            && (i.scope == Scope::Environment || !environment_run)
+            && (i.scope != Scope::Target || !environment_run)
             && (consumer || !i.about_consumer)
     })
 }
 
-/// Runs the selected checks over the facts: environment checks once, target checks per target. A check
-/// for which `skipped` gives a reason (the user's `--skip`) is not run and is reported as Skip with it.
-/// A check that panics becomes one Unknown row; it never aborts the run.
+/// Runs the selected checks over the facts: environment (and checklist) checks once, target checks per target.
+/// A check for which `skipped` gives a reason (the user's `--skip`) is not run and is reported as Skip with
+/// it. A check that panics becomes one Unknown row; it never aborts the run.
 pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let env = Context {
@@ -78,13 +79,14 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
     let selected: Vec<&dyn Check> = select(&facts.command, facts.targets.is_empty()).collect();
     let mut each = |scope: Scope, cx: &Context<'_>| {
         for check in selected.iter().filter(|c| c.info().scope == scope) {
-            findings.push(match skipped(check.info()) {
-                Some(why) => finding(check.info(), cx, Verdict::skip(why)),
-                None => evaluate(*check, cx),
-            });
+            match skipped(check.info()) {
+                Some(why) => findings.push(finding(check.info(), cx, Verdict::skip(why))),
+                None => findings.extend(evaluate(*check, cx)),
+            }
         }
     };
     each(Scope::Environment, &env);
+    each(Scope::Checklist, &env);
     for target in &facts.targets {
         let cx = Context {
             facts,
@@ -95,24 +97,30 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
     findings
 }
 
-fn evaluate(check: &dyn Check, cx: &Context<'_>) -> Finding {
-    let verdict = match catch_unwind(AssertUnwindSafe(|| check.run(cx))) {
-        Ok(Ok(v)) => v,
-        Ok(Err(unknown)) => unknown.into_verdict(),
+fn evaluate(check: &dyn Check, cx: &Context<'_>) -> Vec<Finding> {
+    let rows = match catch_unwind(AssertUnwindSafe(|| check.rows(cx))) {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|row| row.unwrap_or_else(Unknown::into_verdict))
+            .collect(),
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Unknown::new(
-                format!("internal error in this check: {msg}"),
-                "report this as an ecr-doctor bug, with the facts file (--save-facts)",
-            )
-            .into_verdict()
+            vec![
+                Unknown::new(
+                    format!("internal error in this check: {msg}"),
+                    "report this as an ecr-doctor bug, with the facts file (--save-facts)",
+                )
+                .into_verdict(),
+            ]
         }
     };
-    finding(check.info(), cx, verdict)
+    rows.into_iter()
+        .map(|verdict| finding(check.info(), cx, verdict))
+        .collect()
 }
 
 fn finding(info: &CheckInfo, cx: &Context<'_>, verdict: Verdict) -> Finding {
@@ -140,6 +148,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+    use crate::check::Outcome;
 
     #[test]
     fn ids_and_names_are_unique_and_well_formed() {
@@ -223,6 +232,23 @@ mod tests {
                 needs.is_empty() || f.outcome != crate::check::Outcome::Pass,
                 "{}: {}",
                 f.check,
+                f.message
+            );
+        }
+    }
+
+    #[test]
+    fn no_check_of_the_checklist_passes_or_skips_on_facts_no_probe_filled() {
+        let facts = Facts::not_gathered(PushCommand::default(), []);
+        let findings = run(&facts, |_| None);
+        assert!(findings.iter().any(|f| f.check == "ecr-registries"));
+        for f in findings {
+            let needs = find(f.check).map_or(&[][..], |c| c.info().needs);
+            assert!(
+                needs.is_empty() || !matches!(f.outcome, Outcome::Pass | Outcome::Skip),
+                "{}: {} {}",
+                f.check,
+                f.outcome,
                 f.message
             );
         }

@@ -24,17 +24,17 @@ use crate::input::{DOCKER_FILE, read_file};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct DockerConfig {
+pub(super) struct DockerConfig {
     #[serde(default)]
-    auths: BTreeMap<String, AuthEntry>,
+    pub(super) auths: BTreeMap<String, AuthEntry>,
     #[serde(default)]
-    cred_helpers: BTreeMap<String, String>,
+    pub(super) cred_helpers: BTreeMap<String, String>,
     #[serde(default)]
-    creds_store: Option<String>,
+    pub(super) creds_store: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
-struct AuthEntry {
+pub(super) struct AuthEntry {
     #[serde(default)]
     auth: Option<String>,
     #[serde(default)]
@@ -67,23 +67,14 @@ const ECR_LOGIN: &str = "docker-credential-ecr-login";
 /// How the docker CLI would authenticate to each target's registry host, and, when asked, whether the registry
 /// accepts it.
 pub async fn probe(plan: &Plan) -> Fill {
-    let path = super::docker::docker_config_dir().join("config.json");
-    let shown = path.display().to_string();
-    let config = match read_file(&path, DOCKER_FILE) {
-        Ok(text) => serde_json::from_str::<DockerConfig>(&text)
-            .map_err(|e| format!("{shown}: {e}"))
-            .map(|c| match check_auths(&c) {
-                Ok(()) => (c, None),
-                // The CLI warns ("Error loading config file") and goes on with an empty configuration.
-                Err(why) => (DockerConfig::default(), Some(why)),
-            }),
-        // No file: the CLI has no credentials at all, which is an observation, not a failure to observe.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((DockerConfig::default(), None)),
-        Err(e) => Err(format!("{shown}: {e}")),
-    };
+    let (shown, config) = load_config();
     let env_auths = env_auths();
     // The TLS roots are loaded once, and only when the registry is asked.
-    let tls = match registry_skipped(plan) {
+    let not_asked = match plan.wants(Need::Registry) {
+        true => login_not_checked(plan),
+        false => Some(super::NOT_NEEDED.into()),
+    };
+    let tls = match not_asked {
         None => Ok(registry::tls_config(&plan.login.extra_roots)),
         Some(why) => Err(why),
     };
@@ -131,11 +122,28 @@ pub async fn probe(plan: &Plan) -> Fill {
     })
 }
 
-/// Why the registry is not asked in this run, if it is not.
-fn registry_skipped(plan: &Plan) -> Option<String> {
-    if !plan.wants(Need::Registry) {
-        Some(super::NOT_NEEDED.into())
-    } else if plan.offline {
+/// The config file's path as shown, and the file as the CLI reads it, with why the CLI cannot load it (it then
+/// warns, "Error loading config file", and goes on with an empty configuration).
+pub(super) fn load_config() -> (String, Result<(DockerConfig, Option<String>), String>) {
+    let path = super::docker::docker_config_dir().join("config.json");
+    let shown = path.display().to_string();
+    let config = match read_file(&path, DOCKER_FILE) {
+        Ok(text) => serde_json::from_str::<DockerConfig>(&text)
+            .map_err(|e| format!("{shown}: {e}"))
+            .map(|c| match check_auths(&c) {
+                Ok(()) => (c, None),
+                Err(why) => (DockerConfig::default(), Some(why)),
+            }),
+        // No file: the CLI has no credentials at all, which is an observation, not a failure to observe.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((DockerConfig::default(), None)),
+        Err(e) => Err(format!("{shown}: {e}")),
+    };
+    (shown, config)
+}
+
+/// Why the registry is not asked about the login in this run (`--offline`, `--no-login-check`), if it is not.
+pub(super) fn login_not_checked(plan: &Plan) -> Option<String> {
+    if plan.offline {
         Some("--offline: the registry was not contacted".into())
     } else if !plan.login.check {
         Some("--no-login-check: the registry was not contacted".into())
@@ -166,7 +174,7 @@ fn decode_auth(auth: &str) -> Option<(String, String)> {
 
 /// `DOCKER_AUTH_CONFIG` (a config.json document in the environment, docker CLI 28.3+): asked first, by exact
 /// host, before the helpers and the file (`GetCredentialsStore`). Unreadable: the CLI ignores it.
-fn env_auths() -> Option<BTreeMap<String, AuthEntry>> {
+pub(super) fn env_auths() -> Option<BTreeMap<String, AuthEntry>> {
     let text = std::env::var("DOCKER_AUTH_CONFIG")
         .ok()
         .filter(|v| !v.is_empty())?;
@@ -175,7 +183,7 @@ fn env_auths() -> Option<BTreeMap<String, AuthEntry>> {
 }
 
 /// The host as the CLI reduces an `auths` key: no scheme, nothing after the first `/`.
-fn convert_to_hostname(key: &str) -> &str {
+pub(super) fn convert_to_hostname(key: &str) -> &str {
     let rest = key
         .strip_prefix("http://")
         .or_else(|| key.strip_prefix("https://"))
@@ -192,7 +200,7 @@ fn auths_entry<'a>(c: &'a DockerConfig, host: &str) -> Option<(&'a str, &'a Auth
         .map(|(k, v)| (k.as_str(), v))
 }
 
-async fn for_host(
+pub(super) async fn for_host(
     c: &DockerConfig,
     env_auths: Option<&BTreeMap<String, AuthEntry>>,
     host: &str,
@@ -221,9 +229,7 @@ async fn for_host(
             (Fact::observed(r), s)
         }
         Some((source, program)) => {
-            if missing_programs.is_empty() {
-                from_helper(*source, program, host, plan).await
-            } else {
+            if !missing_programs.is_empty() {
                 let why = format!("exec: \"{program}\": executable file not found in $PATH");
                 let r = Resolved {
                     source: Some(*source),
@@ -232,6 +238,13 @@ async fn for_host(
                     ..Resolved::default()
                 };
                 (Fact::observed(r), None)
+            } else if plan.offline && program == ECR_LOGIN {
+                // It calls ECR's GetAuthorizationToken: not an offline answer.
+                let why =
+                    format!("--offline: {program} get calls AWS (GetAuthorizationToken), not run");
+                (Fact::skipped(why), None)
+            } else {
+                from_helper(*source, program, host, plan).await
             }
         }
         None => {
@@ -333,7 +346,7 @@ async fn from_helper(
     };
     let what = format!("{program} get");
     let started = SystemTime::now();
-    let ran = tokio::time::timeout(plan.timeout, run_helper(program, host)).await;
+    let ran = tokio::time::timeout(plan.timeout, run_helper(program, "get", host)).await;
     let (status, out) = match ran {
         Err(_) => {
             return (
@@ -404,10 +417,11 @@ async fn from_helper(
 
 async fn run_helper(
     program: &str,
-    host: &str,
+    action: &str,
+    input: &str,
 ) -> std::io::Result<(std::process::ExitStatus, Vec<u8>)> {
     let mut child = tokio::process::Command::new(program)
-        .arg("get")
+        .arg(action)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -415,7 +429,7 @@ async fn run_helper(
         .spawn()?;
     let mut stdin = child.stdin.take().expect("stdin is piped");
     // A helper that never reads its input must not block us: a closed pipe is its business.
-    let _ = stdin.write_all(host.as_bytes()).await;
+    let _ = stdin.write_all(input.as_bytes()).await;
     drop(stdin);
     let mut out = Vec::new();
     let mut err = Vec::new();
@@ -439,6 +453,33 @@ async fn run_helper(
         out = err;
     }
     Ok((status, out))
+}
+
+/// The hosts a credential store holds credentials for: `PROGRAM list`, run as the CLI runs it
+/// (docker-credential-helpers `client.List`: "unused" on stdin, a JSON object of server URL to user name on
+/// stdout), bounded by the timeout. Only the hosts are kept, reduced as `auths` keys are.
+pub(super) async fn list(program: &str, plan: &Plan) -> Result<Vec<String>, String> {
+    let what = format!("{program} list");
+    let (status, out) =
+        match tokio::time::timeout(plan.timeout, run_helper(program, "list", "unused")).await {
+            Err(_) => return Err(super::did_not_answer(&what, plan.timeout)),
+            Ok(Err(e)) => return Err(format!("{what}: {e}")),
+            Ok(Ok(ran)) => ran,
+        };
+    if !status.success() {
+        let line = one_line(&String::from_utf8_lossy(&out));
+        return Err(format!("{what} exited with {status}: {line}"));
+    }
+    let servers = serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(&out).map_err(|_| {
+        format!(
+            "{what} answered with something that is not the JSON object docker expects ({} bytes)",
+            out.len()
+        )
+    })?;
+    Ok(servers
+        .keys()
+        .map(|k| convert_to_hostname(k).to_string())
+        .collect())
 }
 
 /// The error the ECR credential helper logged in this run: the last `level=error` line of

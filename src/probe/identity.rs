@@ -166,7 +166,11 @@ async fn policies(
     out
 }
 
-async fn caller(aws: &super::aws::Aws, region: &str, source: &Option<String>) -> Fact<AwsIdentity> {
+pub(super) async fn caller(
+    aws: &super::aws::Aws,
+    region: &str,
+    source: &Option<String>,
+) -> Fact<AwsIdentity> {
     let config = aws_sdk_sts::config::Builder::from(&aws.config)
         .region(Region::new(region.to_string()))
         .build();

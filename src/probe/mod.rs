@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod docker;
 pub mod ecr;
 pub mod identity;
+pub mod registries;
 pub mod registry;
 
 use std::collections::HashSet;
@@ -92,7 +93,7 @@ struct Probe {
 }
 
 /// Every probe. A new fact: a field in `Facts`, a probe here (or a field its probe fills), a rule.
-const PROBES: [Probe; 6] = [
+const PROBES: [Probe; 7] = [
     Probe {
         serves: &[Need::DockerEngine, Need::LocalImage],
         aws: false,
@@ -122,6 +123,13 @@ const PROBES: [Probe; 6] = [
             })
         },
         run: |plan| Box::pin(credentials::probe(plan)),
+    },
+    Probe {
+        serves: &[Need::ConfiguredRegistries],
+        // Its AWS and registry calls are skipped one by one with `--offline`; the config file is still read.
+        aws: false,
+        not_gathered: registries::not_gathered,
+        run: |plan| Box::pin(registries::probe(plan)),
     },
     Probe {
         serves: &[Need::Buildx],

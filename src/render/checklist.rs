@@ -1,7 +1,7 @@
 //! The onboarding checklist as a Markdown page (`ecr-doctor --format markdown` with no target): what a
-//! team pastes into its wiki for a new machine. A title, the machine in one table, then each thing to fix
-//! before pushing as a section of its own with its ranked fixes, expanded (a page is read, not skimmed for a
-//! verdict), and the summary line last.
+//! team pastes into its wiki for a new machine. A title, the machine in one table, the ECR registries it is
+//! set up to push to in another, then each thing to fix before pushing as a section of its own with its
+//! ranked fixes, expanded (a page is read, not skimmed for a verdict), and the summary line last.
 
 use std::fmt::Write;
 
@@ -25,7 +25,9 @@ pub fn render(report: &Report) -> String {
         .iter()
         .filter(|f| f.ignored.is_none())
         .collect();
-    for f in &live {
+    let (registries, machine): (Vec<&Finding>, Vec<&Finding>) =
+        live.iter().partition(|f| f.check == REGISTRIES);
+    for f in &machine {
         let _ = writeln!(
             out,
             "| {} | `{}` ({}) | {} |",
@@ -36,6 +38,7 @@ pub fn render(report: &Report) -> String {
         );
     }
     out.push('\n');
+    registries_section(&mut out, &registries);
 
     let mut problems: Vec<&Finding> = live
         .iter()
@@ -48,7 +51,16 @@ pub fn render(report: &Report) -> String {
     } else {
         out.push_str("## Before you push\n\n");
         for f in problems {
-            let _ = writeln!(out, "### {} `{}` ({})\n", emoji(f.outcome), f.check, f.id);
+            let about = evidence(f, "registry")
+                .map(|host| format!(": {}", code(host)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "### {} `{}` ({}){about}\n",
+                emoji(f.outcome),
+                f.check,
+                f.id
+            );
             finding_body(&mut out, f);
         }
     }
@@ -65,6 +77,50 @@ pub fn render(report: &Report) -> String {
     }
     out.push_str(&summary_line(&report.summary));
     out
+}
+
+/// The check whose rows are the registries of the docker config, one each.
+const REGISTRIES: &str = "ecr-registries";
+
+/// A table of the registries, from what each row says it is about; a row about no registry (none configured,
+/// a store that could not list) as a line of its own.
+fn registries_section(out: &mut String, rows: &[&Finding]) {
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str("## Registries this machine can push to\n\n");
+    let (tabled, lines): (Vec<&Finding>, Vec<&Finding>) =
+        rows.iter().partition(|f| evidence(f, "registry").is_some());
+    for f in lines {
+        let _ = writeln!(out, "{} {}\n", emoji(f.outcome), text(&f.message));
+    }
+    if tabled.is_empty() {
+        return;
+    }
+    out.push_str(
+        "| | Registry | Docker authenticates with | Login | AWS identity |\n|---|---|---|---|---|\n",
+    );
+    for f in tabled {
+        let field = |key| cell(&text(evidence(f, key).unwrap_or("")));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            emoji(f.outcome),
+            code(evidence(f, "registry").unwrap_or("")),
+            field("authenticates with"),
+            field("login"),
+            field("AWS identity")
+        );
+    }
+    out.push('\n');
+}
+
+fn evidence<'f>(f: &'f Finding, key: &str) -> Option<&'f str> {
+    f.evidence
+        .0
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The table shows what a check found; the section below says what it means for a push.

@@ -148,7 +148,7 @@ fn rule(info: &CheckInfo) -> ReportingDescriptor {
     let mut tags = vec!["ecr".to_string(), "docker-push".to_string()];
     tags.push(
         match info.scope {
-            Scope::Environment => "environment",
+            Scope::Environment | Scope::Checklist => "environment",
             Scope::Target => "image-reference",
         }
         .to_string(),

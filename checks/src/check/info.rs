@@ -65,12 +65,14 @@ impl CheckInfo {
 
 impl CheckInfo {
     /// Whether the check speaks to a run of this push path. A check about another path does not, except that
-    /// an environment run (`ecr-doctor env`: no target, so no push) has every environment check meant for
-    /// the checklist.
+    /// an environment run (`ecr-doctor env`: no target, so no push) has every environment check meant for the
+    /// checklist; a checklist check speaks only to an environment run.
     pub fn applies_to(&self, path: PushPath, environment_run: bool) -> bool {
-        self.paths.is_empty()
-            || self.paths.contains(&path)
-            || (environment_run && self.scope == Scope::Environment && self.in_checklist)
+        match self.scope {
+            Scope::Checklist => environment_run,
+            Scope::Environment if environment_run && self.in_checklist => true,
+            _ => self.paths.is_empty() || self.paths.contains(&path),
+        }
     }
 
     /// The check's anchor in docs/checks.md (`ed205-push-risk`): the docs and SARIF's `helpUri` both use it.
@@ -125,6 +127,9 @@ impl fmt::Display for Severity {
 pub enum Scope {
     /// Once per run: the Docker engine.
     Environment,
+    /// Only in an environment run (the onboarding checklist): what this machine is set up to push to. A `check`
+    /// run does not list it, so it adds nothing to the verdict on a push.
+    Checklist,
     /// Once per image reference.
     Target,
 }
@@ -155,6 +160,8 @@ pub enum Need {
     RepositoryPolicy,
     /// `DescribePullThroughCacheRules`.
     PullThroughCache,
+    /// The ECR registries of the docker config: each one's credential, login and AWS identity.
+    ConfiguredRegistries,
 }
 
 impl Need {
@@ -172,6 +179,9 @@ impl Need {
             Need::AwsIdentity => "AWS identity (STS)",
             Need::RepositoryPolicy => "repository policy (cross-account)",
             Need::PullThroughCache => "pull-through cache rules",
+            Need::ConfiguredRegistries => {
+                "ECR registries of the docker config (credential, login, STS)"
+            }
         }
     }
 }

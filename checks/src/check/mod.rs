@@ -22,6 +22,11 @@ pub trait Check: Sync {
     fn info(&self) -> &'static CheckInfo;
     /// `Err(Unknown)` when a fact the check needs is missing: the runner reports it as Unknown.
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown>;
+    /// The report's rows: the verdict alone, unless the check speaks of each item of a list it reads (one row
+    /// per registry of the docker config).
+    fn rows(&self, cx: &Context<'_>) -> Vec<Result<Verdict, Unknown>> {
+        vec![self.run(cx)]
+    }
 }
 
 /// Read an observed fact or stop the check with Unknown.

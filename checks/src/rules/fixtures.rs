@@ -26,6 +26,17 @@ pub fn founding() -> Facts {
         build_env: Fact::observed(BuildEnv::default()),
         command: PushCommand::default(),
         buildx: Fact::observed(buildx("0.13.1", DRIVER_DOCKER)),
+        registries: Fact::observed(ConfiguredRegistries {
+            config_path: "/home/dev/.docker/config.json".into(),
+            store_list_error: None,
+            registries: vec![ConfiguredRegistry {
+                host: "123456789012.dkr.ecr.eu-west-1.amazonaws.com".into(),
+                named_in: vec![CredentialSource::CredHelpers],
+                credentials: ecr_login(),
+                registry: Fact::observed(registry_answers(200)),
+                identity: Fact::observed(identity("123456789012")),
+            }],
+        }),
         targets: vec![TargetFacts {
             reference: REF.into(),
             local_image: REF.into(),

@@ -9,6 +9,7 @@ pub mod buildx_push;
 pub mod compose;
 pub mod consumer;
 pub mod docker_daemon;
+pub mod ecr_registries;
 pub mod image_shape;
 pub mod image_store;
 pub mod local_image;

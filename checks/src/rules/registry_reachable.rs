@@ -150,7 +150,7 @@ fn problem(p: &RegistryPath, host: &str) -> Option<String> {
     }
 }
 
-fn stage(s: PathStage) -> &'static str {
+pub(crate) fn stage(s: PathStage) -> &'static str {
     match s {
         PathStage::Dns => "DNS",
         PathStage::Tcp => "TCP",
