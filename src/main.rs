@@ -133,6 +133,7 @@ fn env(args: EnvArgs, matches: &ArgMatches) -> Result<u8, Error> {
         CheckArgs {
             refs: vec![],
             command: vec![],
+            cdk_out: None,
             local_image: vec![],
             facts: None,
             save_facts: None,
@@ -163,6 +164,7 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
     let CheckArgs {
         refs,
         command,
+        cdk_out,
         local_image,
         facts: facts_file,
         save_facts,
@@ -171,8 +173,8 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
         run,
         ..
     } = args;
-    let (mut push_command, targets) = if command_given {
-        from_command(&command)?
+    let (mut push_command, targets) = if command_given || cdk_out.is_some() {
+        from_command(&command, cdk_out.as_deref())?
     } else {
         (PushCommand::default(), targets(&refs, &local_image)?)
     };
@@ -340,17 +342,22 @@ fn distinct(targets: Vec<Target>) -> Vec<Target> {
         .collect()
 }
 
-/// Reads the push command after `--`: its ECR references become the targets.
-fn from_command(argv: &[String]) -> Result<(PushCommand, Vec<Target>), Error> {
+/// Reads the push command after `--` (or the cloud assembly of `--cdk-out`): its ECR references become the
+/// targets.
+fn from_command(
+    argv: &[String],
+    cdk_out: Option<&std::path::Path>,
+) -> Result<(PushCommand, Vec<Target>), Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::Internal(e.to_string()))?;
     let var = |name: &str| std::env::var(name).ok();
-    let plan = command::parse(
-        argv,
-        &command::Env {
-            var: &var,
-            cwd: &cwd,
-        },
-    )
+    let env = command::Env {
+        var: &var,
+        cwd: &cwd,
+    };
+    let plan = match cdk_out {
+        Some(dir) => command::cdk::from_dir(dir, &env),
+        None => command::parse(argv, &env),
+    }
     .map_err(Error::BadCommand)?;
     if plan.pushes.is_empty() {
         return Err(Error::BadCommand(format!(
@@ -366,7 +373,11 @@ fn from_command(argv: &[String]) -> Result<(PushCommand, Vec<Target>), Error> {
             Ok(Target {
                 key,
                 reference: EcrRef::parse(&raw)?,
-                local_image: raw.clone(),
+                // cdk-assets builds, and looks for, the asset's image under its own local name.
+                local_image: match &pushed {
+                    Pushed::CdkAsset(asset) => format!("cdkasset-{}", asset.id.to_lowercase()),
+                    _ => raw.clone(),
+                },
                 raw,
                 pushed,
             })

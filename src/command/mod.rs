@@ -2,6 +2,7 @@
 //! read it: which references it pushes, and what it pushes to each.
 
 mod bake;
+pub mod cdk;
 mod compose;
 mod flags;
 
@@ -44,10 +45,26 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(program);
+    let plan = if cdk::reads(name) {
+        cdk::parse(name, rest, env)?
+    } else {
+        docker(program, name, rest, env)?
+    };
+    Ok(Plan {
+        command: PushCommand {
+            argv: redact(argv).0,
+            ..plan.command
+        },
+        ..plan
+    })
+}
+
+/// `docker …`.
+fn docker(program: &str, name: &str, rest: &[String], env: &Env<'_>) -> Result<Plan, String> {
     if name != "docker" {
         return Err(format!(
-            "'{program}': only docker commands are read (docker push, docker build, docker buildx build, docker compose push, \
-             docker buildx bake, docker buildx imagetools create)"
+            "'{program}': only docker and CDK commands are read (docker push, docker build, docker buildx build, docker compose push, \
+             docker buildx bake, docker buildx imagetools create, cdk deploy, cdk-assets publish)"
         ));
     }
     let global = flags::parse(rest, DOCKER_GLOBAL, true)?;
@@ -86,13 +103,7 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, String> {
     if let Some(b) = &plan.command.builder {
         builder_name(b, "--builder")?;
     }
-    Ok(Plan {
-        command: PushCommand {
-            argv: redact(argv).0,
-            ..plan.command
-        },
-        ..plan
-    })
+    Ok(plan)
 }
 
 /// Whether buildx accepts `name` as a builder name (docker/buildx `store/util.go`, `ValidateName`:

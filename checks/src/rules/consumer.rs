@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict,
 };
-use crate::facts::PushPath;
+use crate::facts::{PushPath, Pushed};
 use crate::remedies;
 
 pub struct ConsumerShape;
@@ -57,9 +57,15 @@ impl Check for ConsumerShape {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        // Not selected without one; said, should a caller run it anyway.
-        let Some(consumer) = cx.facts.command.consumer else {
-            return Ok(Verdict::skip("no consumer named (--for)"));
+        // `--for`, else what the cloud assembly runs a CDK asset on; not selected without either.
+        let inferred = match cx.pushed()? {
+            Pushed::CdkAsset(asset) => asset.consumer,
+            _ => None,
+        };
+        let Some(consumer) = cx.facts.command.consumer.or(inferred) else {
+            return Ok(Verdict::skip(
+                "no consumer named (--for), and no Lambda function of the assembly runs this image",
+            ));
         };
         let refused = |describe: String| {
             let r = cx.reference().ok();
