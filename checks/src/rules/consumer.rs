@@ -189,6 +189,38 @@ mod tests {
                 ),
             ],
         );
+        assert_table(
+            &ConsumerShape,
+            vec![
+                (
+                    "a CDK asset a Lambda function runs, built with default provenance",
+                    with(|f| cdk_asset(f, Some(false), Some(Consumer::Lambda))),
+                    Outcome::Fail,
+                    "Lambda refuses an image index",
+                ),
+                (
+                    "the same asset from a CLI that turns attestations off",
+                    with(|f| cdk_asset(f, Some(true), Some(Consumer::Lambda))),
+                    Outcome::Pass,
+                    "Lambda accepts one image manifest",
+                ),
+                (
+                    "a CDK asset no function runs",
+                    with(|f| cdk_asset(f, Some(false), None)),
+                    Outcome::Skip,
+                    "no Lambda function of the assembly runs this image",
+                ),
+                (
+                    "--for lambda covers every asset",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        for_lambda(f);
+                    }),
+                    Outcome::Fail,
+                    "Lambda refuses an image index",
+                ),
+            ],
+        );
         let f = run(&ConsumerShape, &with(for_lambda));
         assert!(f.remediation[0].commands[0].contains("--provenance=false"));
     }

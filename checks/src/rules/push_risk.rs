@@ -233,7 +233,7 @@ fn upgrade(current: EngineVer) -> Remediation {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::Fact;
+    use crate::facts::{BuildEnv, Fact, Facts};
     use crate::rules::fixtures::*;
 
     #[test]
@@ -248,6 +248,108 @@ mod tests {
         );
         assert!(f.remediation[1].commands[0].contains("--provenance=false"));
         assert_eq!(f.remediation.len(), 5);
+    }
+
+    #[test]
+    fn cdk_deploy_is_predicted_from_the_build_cdk_assets_runs() {
+        let set = |f: &mut Facts, var: &str| {
+            f.build_env = Fact::observed(BuildEnv {
+                vars: [(var.to_string(), "1".to_string())].into(),
+            })
+        };
+        assert_table(
+            &PushRisk,
+            vec![
+                (
+                    "an old CLI builds with buildx's default provenance",
+                    with(|f| cdk_asset(f, Some(false), None)),
+                    Outcome::Fail,
+                    "cdk-assets' docker push will fail: engine 26.1.5+dfsg1 on the containerd store PUTs each of the index's 2 manifests",
+                ),
+                (
+                    "BUILDX_NO_DEFAULT_ATTESTATIONS=1 in the shell of an old CLI",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        set(f, "BUILDX_NO_DEFAULT_ATTESTATIONS");
+                    }),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "the misspelt variable changes nothing",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        set(f, "BUILDX_NO_DEFAULT_ATTESTATION");
+                    }),
+                    Outcome::Fail,
+                    "will fail",
+                ),
+                (
+                    "a CLI that sets it",
+                    with(|f| cdk_asset(f, Some(true), None)),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "no CLI found: not guessed",
+                    with(|f| cdk_asset(f, None, None)),
+                    Outcome::Unknown,
+                    "which CDK tool publishes the asset was not found",
+                ),
+                (
+                    "no CLI found, but the shell sets the variable",
+                    with(|f| {
+                        cdk_asset(f, None, None);
+                        set(f, "BUILDX_NO_DEFAULT_ATTESTATIONS");
+                    }),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "a cdkasset- image already built is pushed as it is, whatever the CLI",
+                    with(|f| {
+                        cdk_asset(f, Some(true), None);
+                        t(f).local = founding().targets[0].local.clone();
+                    }),
+                    Outcome::Fail,
+                    "will fail",
+                ),
+                (
+                    "the tag is already in ECR: nothing is pushed",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        t(f).remote_tag = Fact::observed(Some(remote(OTHER_DIGEST)));
+                    }),
+                    Outcome::Pass,
+                    "cdk-assets finds it (DescribeImages) and builds and pushes nothing",
+                ),
+                (
+                    "whether the tag is there was not read",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        t(f).remote_tag = Fact::unavailable("timed out");
+                    }),
+                    Outcome::Unknown,
+                    "timed out",
+                ),
+                (
+                    "classic store",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        f.docker.info = Fact::observed(classic_info());
+                    }),
+                    Outcome::Pass,
+                    "classic",
+                ),
+            ],
+        );
+        let f = run(&PushRisk, &with(|f| cdk_asset(f, Some(false), None)));
+        assert!(
+            f.remediation[0]
+                .text
+                .starts_with("For cdk deploy: set BUILDX_NO_DEFAULT_ATTESTATIONS=1")
+        );
+        assert!(f.remediation[1].text.starts_with("Upgrade Docker Engine"));
     }
 
     #[test]
