@@ -12,6 +12,7 @@
 mod common;
 mod gate;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use common::*;
@@ -218,35 +219,64 @@ fn a_cli_that_turns_attestations_off_passes_on_engine_26_containerd() {
     assert!(p.publish(&e, &g, &p.web, true));
 }
 
-/// The classic store and engine 28.5.2 push the old CLI's build; on 28.5.2's containerd store the push
-/// succeeds but the Lambda function's image is an index Lambda refuses.
+/// The CDK cells of the push matrix: engine 26.1.5 and 28.5.2 × both image stores × BUILDX_NO_DEFAULT_ATTESTATIONS
+/// in the shell of a CLI that does not set it itself. In every cell push-risk's verdict for each asset agrees with
+/// the real push of cdk-assets' command sequence through the gate; on 28.5.2's containerd store the push
+/// succeeds, but the Lambda function's default build is an index Lambda refuses.
 #[test]
-fn classic_store_and_engine_28_pass_the_push() {
+fn cdk_matrix_every_verdict_agrees_with_the_real_push() {
     let g = Gate::start(peers().registry(), peers().moto_url());
-    for name in ["old-classic", "new-containerd"] {
+    let mut table = String::new();
+    for name in [
+        "old-containerd",
+        "old-classic",
+        "new-containerd",
+        "new-classic",
+    ] {
         let Some(e) = peers().engine(name) else {
-            eprintln!("{name} is not running here: skipped");
+            eprintln!("{name} is not running here: its cells are skipped");
             continue;
         };
-        let p = Project::new(OLD_CLI);
-        let r = p.check(&e, &[]);
-        let (web, function) = (p.reference(&p.web), p.reference(&p.function));
-        assert_eq!(r.outcome("push-risk", Some(&web)), "pass", "{name}");
-        assert_eq!(r.outcome("push-risk", Some(&function)), "pass", "{name}");
-        let lambda = if name == "new-containerd" {
-            "fail"
-        } else {
-            "pass"
-        };
-        assert_eq!(
-            r.outcome("consumer-shape", Some(&function)),
-            lambda,
-            "{name}"
-        );
-        assert_eq!(r.code, if lambda == "fail" { 1 } else { 0 }, "{name}");
-        assert!(p.publish(&e, &g, &p.web, false), "{name}: the real push");
-        assert!(p.publish(&e, &g, &p.function, false), "{name}");
+        for off in [false, true] {
+            let p = Project::new(OLD_CLI);
+            let env: &[(&str, &str)] = if off {
+                &[("BUILDX_NO_DEFAULT_ATTESTATIONS", "1")]
+            } else {
+                &[]
+            };
+            let r = p.check(&e, env);
+            for asset in [&p.web, &p.function] {
+                let verdict = r.outcome("push-risk", Some(&p.reference(asset)));
+                let pushed = p.publish(&e, &g, asset, off);
+                let _ = writeln!(
+                    table,
+                    "{name} {} attestations-off={off}: push-risk {verdict}, real push {}",
+                    &asset[..8],
+                    if pushed { "ok" } else { "refused" }
+                );
+                assert_eq!(
+                    verdict == "fail",
+                    !pushed,
+                    "{name}, BUILDX_NO_DEFAULT_ATTESTATIONS={off}, asset {asset}:\n{table}"
+                );
+            }
+            let founding = name == "old-containerd" && !off;
+            let lambda_refuses = name.ends_with("containerd") && !off;
+            let lambda = r.outcome("consumer-shape", Some(&p.reference(&p.function)));
+            assert_eq!(
+                lambda,
+                if lambda_refuses { "fail" } else { "pass" },
+                "{name} {off}"
+            );
+            assert_eq!(
+                r.code,
+                if founding || lambda_refuses { 1 } else { 0 },
+                "{name} {off}: {}",
+                r.stdout
+            );
+        }
     }
+    eprintln!("{table}");
 }
 
 /// An asset whose tag is already in ECR is never pushed: cdk-assets looks first.
