@@ -92,6 +92,12 @@ impl Project {
     /// `BUILDX_NO_DEFAULT_ATTESTATIONS=1` when this CLI sets it (or the shell does), the tag, the push, here
     /// through `gate`. Whether the push succeeded.
     fn publish(&self, e: &Engine, g: &Gate, asset: &str, attestations_off: bool) -> bool {
+        self.build(e, asset, attestations_off);
+        self.push(e, g, asset)
+    }
+
+    /// `docker build --tag cdkasset-ID .` as cdk-assets runs it for `asset`.
+    fn build(&self, e: &Engine, asset: &str, attestations_off: bool) {
         let local = format!("cdkasset-{asset}");
         let mut build = std::process::Command::new(&e.cli);
         build
@@ -114,6 +120,11 @@ impl Project {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// `docker tag cdkasset-ID REF` and `docker push REF` (through `gate`): whether the push succeeded.
+    fn push(&self, e: &Engine, g: &Gate, asset: &str) -> bool {
+        let local = format!("cdkasset-{asset}");
         let target = format!("{}/{}:{asset}", g.host(), self.repo);
         e.docker_ok(&["tag", &local, &target], None);
         let pushed = e.docker(&["push", &target], None).status.success();
@@ -277,6 +288,28 @@ fn cdk_matrix_every_verdict_agrees_with_the_real_push() {
         }
     }
     eprintln!("{table}");
+}
+
+/// cdk-assets does not build an asset whose `cdkasset-ID` image exists: an index left by an older CLI's build is
+/// pushed as it is, even by a CLI that turns attestations off.
+#[test]
+fn a_cdkasset_image_already_built_is_pushed_as_it_is() {
+    let e = peers().required_engine("old-containerd");
+    let g = Gate::start(peers().registry(), peers().moto_url());
+    let p = Project::new(NEW_CLI);
+    p.build(&e, &p.web, false);
+    let r = p.check(&e, &[]);
+    let web = p.reference(&p.web);
+    assert_eq!(r.outcome("push-risk", Some(&web)), "fail", "{}", r.stdout);
+    assert!(fixes(&r, &web)[0].contains("remove a stale local cdkasset-"));
+    assert_eq!(
+        r.outcome("push-risk", Some(&p.reference(&p.function))),
+        "pass"
+    );
+    assert!(
+        !p.push(&e, &g, &p.web),
+        "the real push of the cached image fails"
+    );
 }
 
 /// An asset whose tag is already in ECR is never pushed: cdk-assets looks first.
