@@ -173,8 +173,22 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
         run,
         ..
     } = args;
+    let timeout = Duration::from_secs_f64(settings.timeout.value);
+    let offline = settings.offline.value;
+    let deploying = || {
+        if offline {
+            return Err(
+                "--offline: the deploying credentials' account was not asked (STS)".to_string(),
+            );
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(probe::aws::deploying_environment(timeout))
+    };
     let (mut push_command, targets) = if command_given || cdk_out.is_some() {
-        from_command(&command, cdk_out.as_deref())?
+        from_command(&command, cdk_out.as_deref(), &deploying)?
     } else {
         (PushCommand::default(), targets(&refs, &local_image)?)
     };
@@ -347,12 +361,14 @@ fn distinct(targets: Vec<Target>) -> Vec<Target> {
 fn from_command(
     argv: &[String],
     cdk_out: Option<&std::path::Path>,
+    deploying: &dyn Fn() -> Result<(String, String), String>,
 ) -> Result<(PushCommand, Vec<Target>), Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::Internal(e.to_string()))?;
     let var = |name: &str| std::env::var(name).ok();
     let env = command::Env {
         var: &var,
         cwd: &cwd,
+        deploying,
     };
     let plan = match cdk_out {
         Some(dir) => command::cdk::from_dir(dir, &env),

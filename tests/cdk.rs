@@ -38,6 +38,11 @@ struct Project {
 
 impl Project {
     fn new(cli: &str) -> Project {
+        Self::of("app", cli)
+    }
+
+    /// The fixture assembly `name` (tests/data/cdk/NAME).
+    fn of(name: &str, cli: &str) -> Project {
         let dir = tempfile::tempdir().unwrap();
         let qualifier = unique("q").replace('-', "");
         let salt = |hash: &str| format!("{:x}", Sha256::digest(format!("{qualifier}{hash}")));
@@ -48,7 +53,10 @@ impl Project {
                 .replace(WEB, &web)
                 .replace(FUNCTION, &function)
         };
-        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cdk/app/cdk.out");
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/cdk")
+            .join(name)
+            .join("cdk.out");
         copy_tree(&from, &dir.path().join("cdk.out"), &rewrite);
         let package = dir.path().join("node_modules/aws-cdk/package.json");
         std::fs::create_dir_all(package.parent().unwrap()).unwrap();
@@ -333,6 +341,21 @@ fn an_asset_already_in_ecr_passes() {
     // The other asset is not there yet: still the founding case.
     assert_eq!(
         r.outcome("push-risk", Some(&p.reference(&p.function))),
+        "fail"
+    );
+}
+
+/// An environment-agnostic stack is deployed into the caller's account (STS, moto's here) and the configured
+/// region, as the CLI resolves them: the founding case again.
+#[test]
+fn an_environment_agnostic_stack_is_checked_in_the_callers_account_and_region() {
+    let e = peers().required_engine("old-containerd");
+    let p = Project::of("agnostic", OLD_CLI);
+    let r = p.check(&e, &[("AWS_REGION", REGION)]);
+    let web = p.reference(&p.web);
+    assert_eq!(r.outcome("push-risk", Some(&web)), "fail", "{}", r.stdout);
+    assert_eq!(
+        r.outcome("consumer-shape", Some(&p.reference(&p.function))),
         "fail"
     );
 }

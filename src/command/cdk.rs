@@ -87,7 +87,7 @@ pub fn parse(program: &str, args: &[String], env: &Env<'_>) -> Result<Plan, Stri
         exclusively: p.is_on("exclusively"),
     };
     let publisher = publisher(cli, env, &read_bounded);
-    plan(&dir, &selection, publisher, &read_bounded)
+    plan(&dir, &selection, publisher, env, &read_bounded)
 }
 
 /// `check --cdk-out DIR`: every stack of the assembly, published by the `cdk` this directory would run.
@@ -98,7 +98,13 @@ pub fn from_dir(dir: &Path, env: &Env<'_>) -> Result<Plan, String> {
         ..Selection::default()
     };
     let publisher = publisher(Cli::Npx, env, &read_bounded);
-    plan(&env.cwd.join(dir), &selection, publisher, &read_bounded)
+    plan(
+        &env.cwd.join(dir),
+        &selection,
+        publisher,
+        env,
+        &read_bounded,
+    )
 }
 
 /// cdk-assets runs `$CDK_DOCKER` instead of docker when it is set: another client (podman, finch) builds and
@@ -308,8 +314,12 @@ pub fn plan(
     dir: &Path,
     selection: &Selection,
     publisher: Publisher,
+    env: &Env<'_>,
     read: Read<'_>,
 ) -> Result<Plan, String> {
+    // The deploying credentials are asked at most once, and only for an environment-agnostic stack.
+    let asked = std::cell::OnceCell::new();
+    let deploying = || asked.get_or_init(|| (env.deploying)()).clone();
     let manifest_path = dir.join("manifest.json");
     let manifest = json(&manifest_path, read)?;
     let artifacts = manifest["artifacts"]
@@ -391,7 +401,7 @@ pub fn plan(
     let mut pushes = Vec::new();
     for id in &chosen {
         let artifact = &artifacts[id];
-        let (account, region) = environment(id, artifact["environment"].as_str())?;
+        let (account, region) = environment(id, artifact["environment"].as_str(), &deploying)?;
         let stack = Stack {
             id: artifact["displayName"].as_str().unwrap_or(id).to_string(),
             account: Some(account),
@@ -437,23 +447,39 @@ struct Stack {
     template: Option<Value>,
 }
 
-/// `aws://ACCOUNT/REGION`; an environment-agnostic stack takes both from the credentials at deploy time,
-/// which ecr-doctor does not guess.
-fn environment(stack: &str, env: Option<&str>) -> Result<(String, String), String> {
+/// `aws://ACCOUNT/REGION`. An environment-agnostic stack (`unknown-account`, `unknown-region`) takes the deploying
+/// credentials' account and the configured region, as the CLI does; when they cannot be read, the run stops
+/// rather than guess.
+fn environment(
+    stack: &str,
+    env: Option<&str>,
+    deploying: &dyn Fn() -> Result<(String, String), String>,
+) -> Result<(String, String), String> {
     let (account, region) = env
         .and_then(|e| e.strip_prefix("aws://"))
         .and_then(|e| e.split_once('/'))
         .ok_or_else(|| {
             format!("stack '{stack}': no environment in the assembly; run `cdk synth` again")
         })?;
-    if account == "unknown-account" || region == "unknown-region" {
-        return Err(format!(
-            "stack '{stack}' is environment-agnostic (aws://{account}/{region}): its account and region are the \
-             deploying credentials', which ecr-doctor does not guess; give the stack an env (e.g. `env: {{ account: \
-             process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION }}`) and run `cdk synth`"
-        ));
+    let agnostic = |part: &str| part.starts_with("unknown-");
+    if !agnostic(account) && !agnostic(region) {
+        return Ok((account.to_string(), region.to_string()));
     }
-    Ok((account.to_string(), region.to_string()))
+    let (caller, configured) = deploying().map_err(|why| {
+        format!(
+            "stack '{stack}' is environment-agnostic (aws://{account}/{region}): its account and region are the \
+             deploying credentials', which could not be read ({why}); give the stack an env (e.g. `env: {{ account: \
+             process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION }}`) and run `cdk synth`"
+        )
+    })?;
+    let pick = |part: &str, known: String| {
+        if agnostic(part) {
+            known
+        } else {
+            part.to_string()
+        }
+    };
+    Ok((pick(account, caller), pick(region, configured)))
 }
 
 /// Every destination of every `dockerImages` entry of one asset manifest.

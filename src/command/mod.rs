@@ -26,6 +26,8 @@ pub struct Plan {
 pub struct Env<'a> {
     pub var: &'a dyn Fn(&str) -> Option<String>,
     pub cwd: &'a Path,
+    /// The account and region of the deploying credentials: asked only for an environment-agnostic CDK stack.
+    pub deploying: &'a dyn Fn() -> Result<(String, String), String>,
 }
 
 impl Env<'_> {

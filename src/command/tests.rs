@@ -12,7 +12,14 @@ fn read_in(argv: &[&str], vars: &[(&str, &str)], cwd: &Path) -> Result<Plan, Str
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let lookup = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    parse(&args(argv), &Env { var: &lookup, cwd })
+    parse(
+        &args(argv),
+        &Env {
+            var: &lookup,
+            cwd,
+            deploying: &|| Err("no AWS here".into()),
+        },
+    )
 }
 
 fn read(argv: &[&str]) -> Result<Plan, String> {

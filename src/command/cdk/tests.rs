@@ -10,6 +10,30 @@ fn data(name: &str) -> PathBuf {
         .join("cdk.out")
 }
 
+/// `plan` where the deploying credentials are `deploying`'s.
+fn plan_with(
+    dir: &Path,
+    selection: &Selection,
+    publisher: Publisher,
+    deploying: Result<(&str, &str), &str>,
+    read: Read<'_>,
+) -> Result<Plan, String> {
+    let none = |_: &str| None;
+    let deploying = || {
+        deploying
+            .map(|(a, r)| (a.to_string(), r.to_string()))
+            .map_err(String::from)
+    };
+    let env = Env {
+        var: &none,
+        cwd: Path::new("/"),
+        deploying: &deploying,
+    };
+    plan(dir, selection, publisher, &env, read)
+}
+
+const NO_AWS: Result<(&str, &str), &str> = Err("no AWS credentials found");
+
 fn all() -> Selection {
     Selection {
         all: true,
@@ -34,7 +58,7 @@ const FUNCTION: &str = "d77cfa21843c5f98ed3d6aa28d9839406af2962fd55e80047124553a
 #[test]
 fn a_synthesized_assembly_gives_each_image_destination_as_a_target() {
     let publisher = Some(("aws-cdk 2.1148.1".to_string(), true));
-    let plan = plan(&data("app"), &all(), publisher, &read_bounded).unwrap();
+    let plan = plan_with(&data("app"), &all(), publisher, NO_AWS, &read_bounded).unwrap();
     assert_eq!(plan.command.path, PushPath::CdkAssets);
     let got = assets(&plan);
     assert_eq!(got.len(), 2);
@@ -59,8 +83,32 @@ fn a_synthesized_assembly_gives_each_image_destination_as_a_target() {
 }
 
 #[test]
+fn an_environment_agnostic_stack_takes_the_deploying_credentials_account_and_region() {
+    let deploying = Ok(("222222222222", "eu-central-1"));
+    let plan = plan_with(&data("agnostic"), &all(), None, deploying, &read_bounded).unwrap();
+    let got = assets(&plan);
+    assert_eq!(
+        got[0].0,
+        format!(
+            "222222222222.dkr.ecr.eu-central-1.amazonaws.com/cdk-hnb659fds-container-assets-222222222222-eu-central-1:{WEB}"
+        )
+    );
+    assert_eq!(
+        got[0].1.assume_role_arn.as_deref(),
+        Some(
+            "arn:aws:iam::222222222222:role/cdk-hnb659fds-image-publishing-role-222222222222-eu-central-1"
+        )
+    );
+    assert_eq!(
+        got[1].1.consumer,
+        Some(Consumer::Lambda),
+        "its function's ImageUri names it too"
+    );
+}
+
+#[test]
 fn a_custom_qualifier_names_its_own_repository() {
-    let plan = plan(&data("qualifier"), &all(), None, &read_bounded).unwrap();
+    let plan = plan_with(&data("qualifier"), &all(), None, NO_AWS, &read_bounded).unwrap();
     for (r, a) in assets(&plan) {
         assert!(
             r.starts_with("111111111111.dkr.ecr.us-east-1.amazonaws.com/cdk-custom1-container-assets-111111111111-us-east-1:"),
@@ -78,8 +126,13 @@ fn a_custom_qualifier_names_its_own_repository() {
 
 #[test]
 fn what_is_not_known_from_the_assembly_is_an_error_not_a_guess() {
-    let err = |name: &str| plan(&data(name), &all(), None, &read_bounded).unwrap_err();
-    assert!(err("agnostic").contains("stack 'ImageStack' is environment-agnostic"));
+    let err = |name: &str| plan_with(&data(name), &all(), None, NO_AWS, &read_bounded).unwrap_err();
+    let e = err("agnostic");
+    assert!(
+        e.contains("stack 'ImageStack' is environment-agnostic")
+            && e.contains("no AWS credentials found"),
+        "{e}"
+    );
     let e = err("no-asset-manifest");
     assert!(
         e.contains("ImageStack.assets.json") && e.contains("run `cdk synth`"),
@@ -146,7 +199,7 @@ fn stacks_of(
         all,
         exclusively,
     };
-    let plan = plan(Path::new("/a"), &selection, None, &read)?;
+    let plan = plan_with(Path::new("/a"), &selection, None, NO_AWS, &read)?;
     let mut stacks: Vec<String> = assets(&plan).iter().map(|(_, a)| a.stack.clone()).collect();
     stacks.sort();
     Ok(stacks)
@@ -188,7 +241,7 @@ fn placeholders_resolve_from_the_stack_environment() {
             .cloned()
             .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
     };
-    let plan = plan(Path::new("/a"), &all(), None, &read).unwrap();
+    let plan = plan_with(Path::new("/a"), &all(), None, NO_AWS, &read).unwrap();
     assert_eq!(
         plan.pushes[0].0,
         "111111111111.dkr.ecr.eu-west-1.amazonaws.com/cdk-x-container-assets-111111111111-eu-west-1:Solohash"
@@ -200,7 +253,11 @@ fn commands_are_read_as_cdk_reads_them() {
     let cwd = data("app");
     let cwd = cwd.parent().unwrap();
     let none = |_: &str| None;
-    let env = Env { var: &none, cwd };
+    let env = Env {
+        var: &none,
+        cwd,
+        deploying: &|| Err("no AWS here".into()),
+    };
     let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
     let read = |program: &str, args: &str| parse(program, &words(args), &env);
     assert_eq!(read("cdk", "deploy").unwrap().pushes.len(), 2);
@@ -244,7 +301,16 @@ fn commands_are_read_as_cdk_reads_them() {
         assert!(e.contains(says), "{program} {args}: {e}");
     }
     let podman = |k: &str| (k == "CDK_DOCKER").then(|| "podman".to_string());
-    let e = parse("cdk", &words("deploy"), &Env { var: &podman, cwd }).unwrap_err();
+    let e = parse(
+        "cdk",
+        &words("deploy"),
+        &Env {
+            var: &podman,
+            cwd,
+            deploying: &|| Err("no AWS here".into()),
+        },
+    )
+    .unwrap_err();
     assert!(e.contains("CDK_DOCKER=podman"), "{e}");
 }
 
@@ -257,6 +323,7 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
     let env = Env {
         var: &none,
         cwd: dir.path(),
+        deploying: &|| Err("no AWS here".into()),
     };
     assert_eq!(publisher(Cli::Npx, &env, &read_bounded), None);
     for (version, sets) in [("2.178.2", false), ("2.1000.0", true), ("2.1148.1", true)] {
@@ -283,6 +350,7 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
     let env = Env {
         var: &on_path,
         cwd: elsewhere.path(),
+        deploying: &|| Err("no AWS here".into()),
     };
     assert_eq!(
         publisher(Cli::OnPath, &env, &read_bounded),
