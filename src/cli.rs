@@ -119,9 +119,13 @@ pub struct CheckArgs {
     #[arg(value_name = "REF")]
     pub refs: Vec<String>,
     /// The push command to predict, after `--`: docker push, docker build/buildx build (--push), docker
-    /// buildx bake (--push), docker buildx imagetools create
+    /// buildx bake (--push), docker buildx imagetools create, docker compose push, cdk deploy, cdk-assets publish
     #[arg(last = true, value_name = "COMMAND", conflicts_with_all = ["refs", "local_image", "facts"])]
     pub command: Vec<String>,
+    /// The image assets of this cloud assembly (`cdk synth`'s output, e.g. cdk.out), every stack's, as `cdk deploy
+    /// --all` publishes them
+    #[arg(long, value_name = "DIR", env = "ECR_DOCTOR_CDK_OUT", conflicts_with_all = ["refs", "command", "local_image", "facts"])]
+    pub cdk_out: Option<PathBuf>,
     /// The local image pushed as the REF in the same position, when it is not REF itself (repeat per REF)
     #[arg(
         long,

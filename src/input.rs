@@ -23,6 +23,12 @@ pub const BAKE_FILE: Budget = Budget {
     what: "a bake or compose file",
     bytes: 4 << 20,
 };
+/// A cloud assembly's manifest, asset manifests and templates (CloudFormation takes templates up to 1 MB; a
+/// manifest with metadata of a large app some MB), the Dockerfiles and package.json files beside them.
+pub const CLOUD_ASSEMBLY_FILE: Budget = Budget {
+    what: "a cloud assembly file",
+    bytes: 32 << 20,
+};
 /// `.ecr-doctor.toml`: a few lines of policy, a few hundred ignores at most.
 pub const CONFIG_FILE: Budget = Budget {
     what: "a config file",

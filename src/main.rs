@@ -133,6 +133,7 @@ fn env(args: EnvArgs, matches: &ArgMatches) -> Result<u8, Error> {
         CheckArgs {
             refs: vec![],
             command: vec![],
+            cdk_out: None,
             local_image: vec![],
             facts: None,
             save_facts: None,
@@ -163,6 +164,7 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
     let CheckArgs {
         refs,
         command,
+        cdk_out,
         local_image,
         facts: facts_file,
         save_facts,
@@ -171,8 +173,22 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
         run,
         ..
     } = args;
-    let (mut push_command, targets) = if command_given {
-        from_command(&command)?
+    let timeout = Duration::from_secs_f64(settings.timeout.value);
+    let offline = settings.offline.value;
+    let deploying = || {
+        if offline {
+            return Err(
+                "--offline: the deploying credentials' account was not asked (STS)".to_string(),
+            );
+        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(probe::aws::deploying_environment(timeout))
+    };
+    let (mut push_command, targets) = if command_given || cdk_out.is_some() {
+        from_command(&command, cdk_out.as_deref(), &deploying)?
     } else {
         (PushCommand::default(), targets(&refs, &local_image)?)
     };
@@ -340,18 +356,25 @@ fn distinct(targets: Vec<Target>) -> Vec<Target> {
         .collect()
 }
 
-/// Reads the push command after `--`: its ECR references become the targets.
-fn from_command(argv: &[String]) -> Result<(PushCommand, Vec<Target>), Error> {
+/// Reads the push command after `--` (or the cloud assembly of `--cdk-out`): its ECR references become the
+/// targets.
+fn from_command(
+    argv: &[String],
+    cdk_out: Option<&std::path::Path>,
+    deploying: &dyn Fn() -> Result<(String, String), String>,
+) -> Result<(PushCommand, Vec<Target>), Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::Internal(e.to_string()))?;
     let var = |name: &str| std::env::var(name).ok();
-    let plan = command::parse(
-        argv,
-        &command::Env {
-            var: &var,
-            cwd: &cwd,
-            files: &command::Disk,
-        },
-    )?;
+    let env = command::Env {
+        var: &var,
+        cwd: &cwd,
+        files: &command::Disk,
+        deploying,
+    };
+    let plan = match cdk_out {
+        Some(dir) => command::cdk::from_dir(dir, &env).map_err(command::CommandError::Definition),
+        None => command::parse(argv, &env),
+    }?;
     if plan.pushes.is_empty() {
         return Err(command::CommandError::NothingPushed(format!(
             "it pushes no ECR image (not checked: {})",
@@ -367,7 +390,11 @@ fn from_command(argv: &[String]) -> Result<(PushCommand, Vec<Target>), Error> {
             Ok(Target {
                 key,
                 reference: EcrRef::parse(&raw)?,
-                local_image: raw.clone(),
+                // cdk-assets builds, and looks for, the asset's image under its own local name.
+                local_image: match &pushed {
+                    Pushed::CdkAsset(asset) => format!("cdkasset-{}", asset.id.to_lowercase()),
+                    _ => raw.clone(),
+                },
                 raw,
                 pushed,
             })

@@ -184,10 +184,16 @@ fn run(command: &str, dir: &Path, home: &Path) -> Output {
     cmd.output().unwrap()
 }
 
-/// A scratch project: the bundled examples, a bake file, a compose file and a Dockerfile that push to `REF`.
+/// A scratch project: the bundled examples, a bake file, a compose file and a Dockerfile that push to `REF`,
+/// and the CDK app's cloud assembly `scripts/cdk-fixture` synthesized.
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(root().join("examples"), dir.path().join("examples")).unwrap();
+    std::os::unix::fs::symlink(
+        root().join("tests/data/cdk/app/cdk.out"),
+        dir.path().join("cdk.out"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\nCOPY . /\n").unwrap();
     std::fs::write(
         dir.path().join("docker-bake.hcl"),

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 
 use crate::check::{Context, Unknown, need};
 use crate::facts::{
-    BuildOutput, Builder, Buildx, ChildManifest, DRIVER_DOCKER, ImageShape, MEDIA_TYPE_OCI_INDEX,
-    MEDIA_TYPE_OCI_MANIFEST, Pushed,
+    BuildOutput, Builder, Buildx, CdkAsset, ChildManifest, DRIVER_DOCKER, ImageShape,
+    MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST, Pushed,
 };
-use crate::remedies::BUILDX_REMEDY;
+use crate::remedies::{BUILDX_REMEDY, DOCKER_REMEDY};
 use crate::version::EngineVer;
 
 /// buildx adds a provenance attestation by default from 0.10 (docker/buildx#1412, `build/opt.go`).
@@ -90,8 +90,57 @@ impl<'a> Context<'a> {
         Ok(match self.pushed()? {
             Pushed::LocalImage => Some(Cow::Borrowed(self.local_shape()?)),
             Pushed::Build(out) => Some(Cow::Owned(self.build_shape(out)?)),
+            Pushed::CdkAsset(asset) => Some(self.cdk_asset_shape(asset)?),
             Pushed::Cache(_) | Pushed::Index { .. } => None,
         })
+    }
+
+    /// The image cdk-assets pushes for an asset: its local image `cdkasset-ID` when there is one, as cdk-assets
+    /// then skips the build; else the one its `docker build` will make, run with `BUILDX_NO_DEFAULT_ATTESTATIONS=1`
+    /// by aws-cdk 2.1000.0+ and cdk-assets 3.0.0+ whatever this shell sets (aws/aws-cdk-cli,
+    /// packages/@aws-cdk/cdk-assets-lib/lib/private/handlers/container-images.ts lines 189-201 and
+    /// lib/private/docker.ts lines 136-142), and with this shell's variables by older ones.
+    fn cdk_asset_shape(&self, asset: &CdkAsset) -> Result<Cow<'a, ImageShape>, Unknown> {
+        let t = self.target()?;
+        let local = need(
+            &t.local,
+            "the asset's local image (cdk-assets builds it only when it is absent)",
+            DOCKER_REMEDY,
+        )?;
+        if local.is_some() {
+            return self.local_shape().map(Cow::Borrowed);
+        }
+        let (build, why) = match asset.no_default_attestations {
+            Some(true) => (
+                BuildOutput {
+                    provenance: Some(false),
+                    ..asset.build.clone()
+                },
+                "cdk-assets builds with BUILDX_NO_DEFAULT_ATTESTATIONS=1",
+            ),
+            Some(false) => (
+                asset.build.clone(),
+                "cdk-assets builds with this shell's variables",
+            ),
+            None if self.no_default_attestations()? => (
+                asset.build.clone(),
+                "BUILDX_NO_DEFAULT_ATTESTATIONS=1 in this shell",
+            ),
+            None => {
+                return Err(Unknown::new(
+                    "which CDK tool publishes the asset was not found, and with it whether its docker build adds a \
+                     provenance attestation (aws-cdk 2.1000.0+ and cdk-assets 3.0.0+ turn it off)",
+                    "Run ecr-doctor where `cdk` (or node_modules/aws-cdk) resolves, or set BUILDX_NO_DEFAULT_ATTESTATIONS=1.",
+                ));
+            }
+        };
+        let mut shape = self.build_shape(&build)?;
+        let publisher = asset.publisher.as_deref().unwrap_or("the CDK CLI");
+        shape.source = format!(
+            "predicted from the cloud assembly: {publisher} runs docker build of asset {} ({why})",
+            asset.id
+        );
+        Ok(Cow::Owned(shape))
     }
 
     /// The image a build will push: an index when it has several platforms or attestations.

@@ -392,9 +392,21 @@ pub enum PushPath {
     ComposeBuild,
     /// `docker buildx imagetools create -t …`: an index assembled in the registry.
     ImagetoolsCreate,
+    /// `cdk deploy` / `cdk-assets publish`: cdk-assets builds each image asset with `docker build`, tags it
+    /// and runs `docker push`, logged in as the image-publishing role.
+    CdkAssets,
 }
 
 impl PushPath {
+    /// The paths that push with the docker CLI's own login and as the caller: not cdk-assets, which logs in
+    /// itself as the image-publishing role of the repository's account.
+    pub const WITH_DOCKER_LOGIN: &[PushPath] = &[
+        PushPath::DockerPush,
+        PushPath::Build,
+        PushPath::Bake,
+        PushPath::ImagetoolsCreate,
+    ];
+
     /// The command as users type it.
     pub fn command(self) -> &'static str {
         match self {
@@ -403,6 +415,7 @@ impl PushPath {
             PushPath::Bake => "docker buildx bake --push",
             PushPath::ComposeBuild => "docker compose build --push",
             PushPath::ImagetoolsCreate => "docker buildx imagetools create",
+            PushPath::CdkAssets => "cdk deploy (cdk-assets: docker build, docker push)",
         }
     }
 }
@@ -426,6 +439,33 @@ pub enum Pushed {
         #[serde(default)]
         prefer_index: Option<bool>,
     },
+    /// A CDK image asset: built by cdk-assets with `docker build` (unless its local image is there), then
+    /// `docker push`ed.
+    CdkAsset(CdkAsset),
+}
+
+/// A `dockerImages` entry of a cloud assembly's asset manifest, for one destination.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CdkAsset {
+    /// The asset's ID (its source hash); cdk-assets builds it as the local image `cdkasset-ID`.
+    pub id: String,
+    /// The stack whose deployment publishes it.
+    pub stack: String,
+    /// The build cdk-assets runs: `--platform` from the asset's source, nothing else that changes the shape.
+    pub build: BuildOutput,
+    /// The role cdk-assets pushes as (the destination's `assumeRoleArn`), when the asset names one.
+    #[serde(default)]
+    pub assume_role_arn: Option<String>,
+    /// The CDK tool that publishes, e.g. `aws-cdk 2.1148.1`; `None`: not found.
+    #[serde(default)]
+    pub publisher: Option<String>,
+    /// Whether that tool builds with `BUILDX_NO_DEFAULT_ATTESTATIONS=1` (aws-cdk 2.1000.0+, cdk-assets
+    /// 3.0.0+); `None`: the tool or its version was not found.
+    #[serde(default)]
+    pub no_default_attestations: Option<bool>,
+    /// The service the assembly runs this image on (a Lambda function's `Code.ImageUri`).
+    #[serde(default)]
+    pub consumer: Option<Consumer>,
 }
 
 /// What the command line asks of a build's image, as buildx reads it.

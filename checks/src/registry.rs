@@ -3,7 +3,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::check::{Check, CheckInfo, Context, Finding, Scope, Unknown, Verdict};
-use crate::facts::{Facts, PushCommand};
+use crate::facts::{Facts, PushCommand, PushPath};
 use crate::rules;
 
 pub static CHECKS: &[&dyn Check] = &[
@@ -58,7 +58,9 @@ pub fn select(
     command: &PushCommand,
     environment_run: bool,
 ) -> impl Iterator<Item = &'static dyn Check> {
-    let (path, consumer) = (command.path, command.consumer.is_some());
+    // A cloud assembly tells which images a Lambda function runs.
+    let consumer = command.consumer.is_some() || command.path == PushPath::CdkAssets;
+    let path = command.path;
     CHECKS.iter().copied().filter(move |c| {
         let i = c.info();
         i.applies_to(path, environment_run)

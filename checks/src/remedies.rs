@@ -93,6 +93,7 @@ pub fn push_command(r: &EcrRef, path: PushPath) -> String {
     match path {
         PushPath::DockerPush => format!("docker push {r}"),
         PushPath::Bake | PushPath::ComposeBuild => path.command().into(),
+        PushPath::CdkAssets => "cdk deploy".into(),
         PushPath::Build | PushPath::ImagetoolsCreate => {
             format!("docker buildx build --push -t {r} .")
         }

@@ -2,6 +2,7 @@
 //! read it: which references it pushes, and what it pushes to each.
 
 mod bake;
+pub mod cdk;
 mod compose;
 mod error;
 mod flags;
@@ -33,6 +34,8 @@ pub struct Env<'a> {
     pub var: &'a dyn Fn(&str) -> Option<String>,
     pub cwd: &'a Path,
     pub files: &'a dyn Files,
+    /// The account and region of the deploying credentials: asked only for an environment-agnostic CDK stack.
+    pub deploying: &'a dyn Fn() -> Result<(String, String), String>,
 }
 
 /// The files a command reads: [`Disk`] in a run, a map in unit tests, so that the readers stay pure.
@@ -78,10 +81,27 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(program);
+    let plan = if cdk::reads(name) {
+        cdk::parse(name, rest, env).map_err(CommandError::Definition)?
+    } else {
+        docker(program, name, rest, env)?
+    };
+    Ok(Plan {
+        command: PushCommand {
+            argv: redact(argv).0,
+            ..plan.command
+        },
+        ..plan
+    })
+}
+
+/// `docker …`.
+fn docker(program: &str, name: &str, rest: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
     if name != "docker" {
         return Err(CommandError::NotRead(format!(
-            "'{program}': only docker commands are read (docker push, docker build, docker buildx build, docker compose push, \
-             docker compose build --push, docker buildx bake, docker buildx imagetools create)"
+            "'{program}': only docker and CDK commands are read (docker push, docker build, docker buildx build, \
+             docker compose push, docker compose build --push, docker buildx bake, docker buildx imagetools create, \
+             cdk deploy, cdk-assets publish)"
         )));
     }
     let global = flags::parse(rest, DOCKER_GLOBAL, true)?;
@@ -120,13 +140,7 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
     if let Some(b) = &plan.command.builder {
         builder_name(b, "--builder").map_err(CommandError::Flag)?;
     }
-    Ok(Plan {
-        command: PushCommand {
-            argv: redact(argv).0,
-            ..plan.command
-        },
-        ..plan
-    })
+    Ok(plan)
 }
 
 /// Whether buildx accepts `name` as a builder name (docker/buildx `store/util.go`, `ValidateName`:

@@ -130,6 +130,33 @@ async fn load(timeout: Duration) -> Aws {
     }
 }
 
+/// The account and region `cdk deploy` gives an environment-agnostic stack: the caller's account (STS
+/// GetCallerIdentity) and the configured region (environment or profile), as the CDK CLI resolves them.
+pub async fn deploying_environment(timeout: Duration) -> Result<(String, String), String> {
+    let shared = SharedAws::default();
+    let aws = shared.get(timeout).await;
+    aws.credentials.as_ref().map_err(Clone::clone)?;
+    let region = aws.config.region().map(|r| r.to_string()).ok_or(
+        "no AWS region configured (AWS_REGION, AWS_DEFAULT_REGION or the profile's region)",
+    )?;
+    let call = aws_sdk_sts::Client::new(&aws.config)
+        .get_caller_identity()
+        .send();
+    let out = tokio::time::timeout(timeout, call)
+        .await
+        .map_err(|_| {
+            format!(
+                "STS GetCallerIdentity did not answer within {}s",
+                timeout.as_secs_f64()
+            )
+        })?
+        .map_err(|e| format!("STS GetCallerIdentity: {}", super::error_chain(&e)))?;
+    let account = out
+        .account()
+        .ok_or("STS GetCallerIdentity named no account")?;
+    Ok((account.to_string(), region))
+}
+
 /// Why the run has no credentials, as the error every call then fails with: the probes say it as it is.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]

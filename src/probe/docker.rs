@@ -43,12 +43,13 @@ pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
 /// The engine (`/version`, `/info`) and, when a check needs it, each target's local image.
 pub async fn probe(plan: &Plan) -> Fill {
     let timeout = plan.timeout;
-    // Only a `docker push` pushes a local image; a build pushes what it builds.
+    // Only a `docker push` pushes a local image (cdk-assets its `cdkasset-` image when there is one, which it
+    // then does not build); a build pushes what it builds.
     let (targets, built): (Vec<Target>, Vec<Target>) = plan
         .targets
         .iter()
         .cloned()
-        .partition(|t| t.pushed == Pushed::LocalImage);
+        .partition(|t| matches!(t.pushed, Pushed::LocalImage | Pushed::CdkAsset(_)));
     let targets = &targets;
     let (endpoint, source) = match resolve_endpoint() {
         Ok(e) => e,

@@ -12,7 +12,7 @@ pub mod sarif;
 use std::collections::HashMap;
 
 use ecr_doctor_checks::check::{Evidence, Ignored, Remediation};
-use ecr_doctor_checks::facts::{BuildOutput, CacheExport, PushCommand, Pushed};
+use ecr_doctor_checks::facts::{BuildOutput, CacheExport, CdkAsset, PushCommand, Pushed};
 use ecr_doctor_checks::{Finding, Outcome};
 use serde::Serialize;
 
@@ -250,6 +250,10 @@ pub fn pushed_as(pushed: &Pushed) -> Option<String> {
             sources.len(),
             if sources.len() == 1 { "" } else { "s" }
         )),
+        Pushed::CdkAsset(a) => Some(format!(
+            "CDK image asset of stack '{}', built and pushed by cdk-assets",
+            a.stack
+        )),
     }
 }
 
@@ -346,6 +350,17 @@ impl Report {
                             sources: all(sources),
                             prefer_index: *prefer_index,
                         },
+                        Pushed::CdkAsset(a) => Pushed::CdkAsset(CdkAsset {
+                            id: e(&a.id),
+                            stack: e(&a.stack),
+                            build: BuildOutput {
+                                platforms: all(&a.build.platforms),
+                                ..a.build.clone()
+                            },
+                            assume_role_arn: a.assume_role_arn.as_ref().map(e),
+                            publisher: a.publisher.as_ref().map(e),
+                            ..a.clone()
+                        }),
                     },
                     verdict: t.verdict,
                 })

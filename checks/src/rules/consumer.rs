@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict,
 };
-use crate::facts::PushPath;
+use crate::facts::{PushPath, Pushed};
 use crate::remedies;
 
 pub struct ConsumerShape;
@@ -57,9 +57,15 @@ impl Check for ConsumerShape {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        // Not selected without one; said, should a caller run it anyway.
-        let Some(consumer) = cx.facts.command.consumer else {
-            return Ok(Verdict::skip("no consumer named (--for)"));
+        // `--for`, else what the cloud assembly runs a CDK asset on; not selected without either.
+        let inferred = match cx.pushed()? {
+            Pushed::CdkAsset(asset) => asset.consumer,
+            _ => None,
+        };
+        let Some(consumer) = cx.facts.command.consumer.or(inferred) else {
+            return Ok(Verdict::skip(
+                "no consumer named (--for), and no Lambda function of the assembly runs this image",
+            ));
         };
         let refused = |describe: String| {
             let r = cx.reference().ok();
@@ -180,6 +186,38 @@ mod tests {
                     }),
                     Outcome::Unknown,
                     "API 1.45",
+                ),
+            ],
+        );
+        assert_table(
+            &ConsumerShape,
+            vec![
+                (
+                    "a CDK asset a Lambda function runs, built with default provenance",
+                    with(|f| cdk_asset(f, Some(false), Some(Consumer::Lambda))),
+                    Outcome::Fail,
+                    "Lambda refuses an image index",
+                ),
+                (
+                    "the same asset from a CLI that turns attestations off",
+                    with(|f| cdk_asset(f, Some(true), Some(Consumer::Lambda))),
+                    Outcome::Pass,
+                    "Lambda accepts one image manifest",
+                ),
+                (
+                    "a CDK asset no function runs",
+                    with(|f| cdk_asset(f, Some(false), None)),
+                    Outcome::Skip,
+                    "no Lambda function of the assembly runs this image",
+                ),
+                (
+                    "--for lambda covers every asset",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        for_lambda(f);
+                    }),
+                    Outcome::Fail,
+                    "Lambda refuses an image index",
                 ),
             ],
         );

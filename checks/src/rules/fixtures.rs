@@ -106,6 +106,22 @@ pub fn built(f: &mut Facts, out: BuildOutput) {
     t.local = Fact::observed(None);
 }
 
+/// The founding case published by `cdk deploy` instead: an image asset cdk-assets builds (no `cdkasset-` image
+/// yet) with `no_default_attestations` (whether the CLI builds with BUILDX_NO_DEFAULT_ATTESTATIONS=1), for
+/// `consumer`.
+pub fn cdk_asset(f: &mut Facts, no_default_attestations: Option<bool>, consumer: Option<Consumer>) {
+    f.command.path = PushPath::CdkAssets;
+    let t = t(f);
+    t.pushed = Pushed::CdkAsset(CdkAsset {
+        id: "3b7319a5".into(),
+        stack: "ImageStack".into(),
+        no_default_attestations,
+        consumer,
+        ..CdkAsset::default()
+    });
+    t.local = Fact::observed(None);
+}
+
 /// The founding case's tag given by `docker buildx imagetools create` instead: an index assembled from
 /// `sources` images, with `--prefer-index` as given.
 pub fn assembled(f: &mut Facts, sources: usize, prefer_index: Option<bool>) {

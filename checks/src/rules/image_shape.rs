@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
 };
-use crate::facts::Pushed;
+use crate::facts::{PushPath, Pushed};
 use crate::remedies;
 
 pub struct ImageShape;
@@ -34,8 +34,9 @@ static INFO: CheckInfo = CheckInfo {
                predicted instead: an index when the build has several platforms or attestations, which buildx \
                adds by default (provenance, from buildx 0.10) when the builder supports them (the docker driver \
                only on the containerd store) and neither --provenance=false nor BUILDX_NO_DEFAULT_ATTESTATIONS \
-               turns them off. Warns when an index with attestations goes to an immutable tag, and when an \
-               index's content is only partly present locally.",
+               turns them off; for a CDK asset, the one cdk-assets' `docker build` makes (or its `cdkasset-` \
+               image). Warns when an index with attestations goes to an immutable tag (not a CDK asset's, whose \
+               hash tag is pushed once), and when an index's content is only partly present locally.",
         why: "With the containerd store, a default `docker build` attaches a provenance attestation, so the image \
               is an index whose digest changes on every rebuild, even of unchanged sources: re-pushing the tag \
               after a rebuild is refused on an immutable tag. Some consumers (Lambda) reject an index outright, \
@@ -95,6 +96,12 @@ impl Check for ImageShape {
         if shape.attestations() == 0 {
             return Ok(base(Verdict::pass(describe)));
         }
+        // A CDK asset's tag is its source hash, and cdk-assets never pushes a tag that is already there.
+        if cx.facts.command.path == PushPath::CdkAssets {
+            return Ok(base(Verdict::pass(format!(
+                "{describe}; its tag is the asset's source hash, which cdk-assets pushes once"
+            ))));
+        }
         let r = cx.reference()?;
         let immutable = match cx.tag_policy() {
             Ok(TagPolicy::Tag { rule, .. }) => rule.immutable,
@@ -135,6 +142,12 @@ mod tests {
         assert_table(
             &ImageShape,
             vec![
+                (
+                    "a CDK asset: its hash tag is pushed once",
+                    with(|f| cdk_asset(f, Some(false), None)),
+                    Outcome::Pass,
+                    "its tag is the asset's source hash, which cdk-assets pushes once",
+                ),
                 (
                     "founding",
                     founding(),

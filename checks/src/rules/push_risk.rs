@@ -1,8 +1,10 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown,
+    Verdict, need,
 };
 use crate::facts::PushPath;
 use crate::remedies;
+use crate::remedies::ECR_REMEDY;
 use crate::version::EngineVer;
 
 pub struct PushRisk;
@@ -16,6 +18,7 @@ const CLASSIC_STORE: &str = "Switch off the containerd image store (Docker Deskt
 pub const UPGRADE_PAST_PARTIAL_PUSH: &str = "Upgrade Docker Engine to 28.3.0 or later.";
 pub const PUSH_ONE_PLATFORM: &str =
     "Push one platform explicitly: docker push --platform linux/amd64 …";
+const CDK_NO_ATTESTATIONS: &str = "For cdk deploy: set BUILDX_NO_DEFAULT_ATTESTATIONS=1 in its environment (or upgrade the aws-cdk CLI to 2.1000.0 or later, whose cdk-assets sets it), and remove a stale local cdkasset-… image, which cdk-assets pushes without rebuilding.";
 const MUTABLE_TAG: &str =
     "Make the tag mutable: an IMMUTABLE_WITH_EXCLUSION filter for it, or a MUTABLE repository.";
 
@@ -25,15 +28,24 @@ static INFO: CheckInfo = CheckInfo {
     title: "docker push of an index to an immutable tag on an engine that PUTs every manifest to the tag",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[PushPath::DockerPush],
-    needs: &[Need::DockerEngine, Need::LocalImage, Need::EcrRepository],
+    paths: &[PushPath::DockerPush, PushPath::CdkAssets],
+    needs: &[
+        Need::DockerEngine,
+        Need::LocalImage,
+        Need::EcrRepository,
+        Need::EcrImage,
+        Need::Buildx,
+        Need::BuildEnv,
+    ],
     catalog: &["F2", "F3", "F16"],
     doc: Doc {
         what: "Fails when all four hold: the engine uses the containerd image store; the engine is older than \
                28.2.0 (25.0.16 and later 25.0.x carry the fix); the local image is an index (a default build on \
                the containerd store is one: image + provenance attestation); and the tag is immutable. Passes as \
                soon as one of them is known not to hold; Unknown when a deciding fact is missing. Also warns for \
-               28.2.0–28.2.2 pushing a partly-present index, which created no tag.",
+               28.2.0–28.2.2 pushing a partly-present index, which created no tag. For `cdk deploy`, the image is \
+               the one cdk-assets' `docker build` will make (or its local `cdkasset-…` image), and a tag already in \
+               ECR passes: cdk-assets finds it and pushes nothing.",
         why: "Engines before 28.2.0 hand containerd's pusher a tag-only reference, so every manifest of the index \
               (image, attestation, then the index) is PUT to the tag. The first PUT creates the tag; the next is \
               refused by ECR's immutability rule: `failed commit on ref \"manifest-sha256:…\": unexpected status \
@@ -45,6 +57,7 @@ static INFO: CheckInfo = CheckInfo {
             DIGEST_AWARE_PUSHER,
             CLASSIC_STORE,
             MUTABLE_TAG,
+            CDK_NO_ATTESTATIONS,
         ],
         example: "✗ ED205 push-risk  docker push will fail: engine 26.1.5 on the containerd store PUTs each of the index's 2 manifests to the immutable tag 'v42'",
         references: &[
@@ -70,7 +83,27 @@ impl Check for PushRisk {
         };
         let store = cx.engine_info().map(|i| i.uses_containerd_store());
         let engine = cx.engine_version();
-        let shape = cx.local_shape();
+        let cdk = cx.facts.command.path == PushPath::CdkAssets;
+        // cdk-assets looks the tag up first and publishes nothing when it is there (aws/aws-cdk-cli,
+        // packages/@aws-cdk/cdk-assets-lib/lib/private/handlers/container-images.ts lines 77-85, 153-165, 270-283).
+        let published = if cdk {
+            need(
+                &cx.target()?.remote_tag,
+                "whether the asset's tag is already in ECR (DescribeImages)",
+                ECR_REMEDY,
+            )
+            .map(Option::is_some)
+        } else {
+            Ok(false)
+        };
+        if let (Ok(true), Ok((tag, _))) = (&published, &tag) {
+            return Ok(Verdict::pass(format!(
+                "tag '{tag}' is already in ECR: cdk-assets finds it (DescribeImages) and builds and pushes nothing"
+            )));
+        }
+        let shape = cx.pushed_shape().and_then(|s| {
+            s.ok_or_else(|| Unknown::new("nothing pushed is an image", "check an image push"))
+        });
 
         // Any one condition known false decides Pass, whatever else is missing.
         if let Ok(false) = store {
@@ -113,6 +146,7 @@ impl Check for PushRisk {
 
         // None is known false: Fail only when every condition is known true.
         let undecided = [
+            published.as_ref().err(),
             tag.as_ref().err(),
             engine.as_ref().err(),
             shape.as_ref().err(),
@@ -121,24 +155,39 @@ impl Check for PushRisk {
         if let Some(u) = Unknown::first_of(undecided.into_iter().flatten()) {
             return Err(match (&tag, &engine, &shape, &store) {
                 // Every local condition holds: the tag's mutability alone decides, and it was not read.
-                (Err(why), Ok(_), Ok(_), Ok(_)) => {
-                    cx.fails_if_immutable(why, "docker push will fail")
-                }
+                (Err(why), Ok(_), Ok(_), Ok(_)) => cx.fails_if_immutable(why, pusher(cdk)),
                 _ => u.decisive(),
             });
         }
         let ((tag, _), (v, raw), s) = (tag?, engine?, shape?);
         let r = cx.reference()?;
-        Ok(Verdict::fail(format!(
-            "docker push will fail: engine {raw} on the containerd store PUTs each of the index's {} manifests to the immutable tag '{tag}'; \
+        let mut verdict = Verdict::fail(format!(
+            "{}: engine {raw} on the containerd store PUTs each of the index's {} manifests to the immutable tag '{tag}'; \
              the first creates the tag, the next is refused with 400 Bad Request",
+            pusher(cdk),
             s.manifests.len()
         ))
         .evidence("driver-type", "io.containerd.snapshotter.v1")
         .evidence("Version", format!("{raw} (< 28.2.0, not 25.0.16+)"))
-        .evidence("local image", s.describe())
-        .evidence("tag", format!("{tag} (immutable)"))
-        .fix(upgrade(v))
+        .evidence(if cdk { "image" } else { "local image" }, s.describe())
+        .evidence("tag", format!("{tag} (immutable)"));
+        if cdk {
+            verdict = verdict.evidence("seen by", &s.source);
+            // cdk-assets runs the build and the push itself: the fix is in its environment, then the engine.
+            return Ok(verdict
+                .fix(
+                    Remediation::text(CDK_NO_ATTESTATIONS)
+                        .command("BUILDX_NO_DEFAULT_ATTESTATIONS=1 cdk deploy …")
+                        .link("https://github.com/aws/aws-cdk-cli/blob/main/packages/@aws-cdk/cdk-assets-lib/lib/private/docker.ts"),
+                )
+                .fix(upgrade(v))
+                .fix(
+                    Remediation::text(CLASSIC_STORE)
+                        .link(remedies::CONTAINERD_STORE_DOC),
+                ));
+        }
+        verdict = verdict.fix(upgrade(v));
+        Ok(verdict
         .fix(remedies::no_attestations(&r))
         .fix(Remediation::text(DIGEST_AWARE_PUSHER).command(format!("docker buildx build --push -t {r} .")))
         .fix(
@@ -147,6 +196,15 @@ impl Check for PushRisk {
                 .link(remedies::CONTAINERD_STORE_DOC),
         )
         .fix(remedies::exclude_tag(&r, &tag)))
+    }
+}
+
+/// Who pushes, and fails.
+fn pusher(cdk: bool) -> &'static str {
+    if cdk {
+        "cdk-assets' docker push will fail"
+    } else {
+        "docker push will fail"
     }
 }
 
@@ -175,7 +233,7 @@ fn upgrade(current: EngineVer) -> Remediation {
 mod tests {
     use super::*;
     use crate::check::Outcome;
-    use crate::facts::Fact;
+    use crate::facts::{BuildEnv, Fact, Facts};
     use crate::rules::fixtures::*;
 
     #[test]
@@ -190,6 +248,108 @@ mod tests {
         );
         assert!(f.remediation[1].commands[0].contains("--provenance=false"));
         assert_eq!(f.remediation.len(), 5);
+    }
+
+    #[test]
+    fn cdk_deploy_is_predicted_from_the_build_cdk_assets_runs() {
+        let set = |f: &mut Facts, var: &str| {
+            f.build_env = Fact::observed(BuildEnv {
+                vars: [(var.to_string(), "1".to_string())].into(),
+            })
+        };
+        assert_table(
+            &PushRisk,
+            vec![
+                (
+                    "an old CLI builds with buildx's default provenance",
+                    with(|f| cdk_asset(f, Some(false), None)),
+                    Outcome::Fail,
+                    "cdk-assets' docker push will fail: engine 26.1.5+dfsg1 on the containerd store PUTs each of the index's 2 manifests",
+                ),
+                (
+                    "BUILDX_NO_DEFAULT_ATTESTATIONS=1 in the shell of an old CLI",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        set(f, "BUILDX_NO_DEFAULT_ATTESTATIONS");
+                    }),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "the misspelt variable changes nothing",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        set(f, "BUILDX_NO_DEFAULT_ATTESTATION");
+                    }),
+                    Outcome::Fail,
+                    "will fail",
+                ),
+                (
+                    "a CLI that sets it",
+                    with(|f| cdk_asset(f, Some(true), None)),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "no CLI found: not guessed",
+                    with(|f| cdk_asset(f, None, None)),
+                    Outcome::Unknown,
+                    "which CDK tool publishes the asset was not found",
+                ),
+                (
+                    "no CLI found, but the shell sets the variable",
+                    with(|f| {
+                        cdk_asset(f, None, None);
+                        set(f, "BUILDX_NO_DEFAULT_ATTESTATIONS");
+                    }),
+                    Outcome::Pass,
+                    "single image manifest",
+                ),
+                (
+                    "a cdkasset- image already built is pushed as it is, whatever the CLI",
+                    with(|f| {
+                        cdk_asset(f, Some(true), None);
+                        t(f).local = founding().targets[0].local.clone();
+                    }),
+                    Outcome::Fail,
+                    "will fail",
+                ),
+                (
+                    "the tag is already in ECR: nothing is pushed",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        t(f).remote_tag = Fact::observed(Some(remote(OTHER_DIGEST)));
+                    }),
+                    Outcome::Pass,
+                    "cdk-assets finds it (DescribeImages) and builds and pushes nothing",
+                ),
+                (
+                    "whether the tag is there was not read",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        t(f).remote_tag = Fact::unavailable("timed out");
+                    }),
+                    Outcome::Unknown,
+                    "timed out",
+                ),
+                (
+                    "classic store",
+                    with(|f| {
+                        cdk_asset(f, Some(false), None);
+                        f.docker.info = Fact::observed(classic_info());
+                    }),
+                    Outcome::Pass,
+                    "classic",
+                ),
+            ],
+        );
+        let f = run(&PushRisk, &with(|f| cdk_asset(f, Some(false), None)));
+        assert!(
+            f.remediation[0]
+                .text
+                .starts_with("For cdk deploy: set BUILDX_NO_DEFAULT_ATTESTATIONS=1")
+        );
+        assert!(f.remediation[1].text.starts_with("Upgrade Docker Engine"));
     }
 
     #[test]

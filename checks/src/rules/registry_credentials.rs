@@ -46,6 +46,7 @@ static INFO: CheckInfo = CheckInfo {
             "aws/aws-cli#2351, aws-actions/amazon-ecr-login#337, aws/aws-toolkit-azure-devops#129",
         ],
     },
+    paths: PushPath::WITH_DOCKER_LOGIN,
     ..CheckInfo::BASE
 };
 

@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
-use crate::facts::Caller;
+use crate::facts::{Caller, PushPath};
 use crate::iam_policy::{self, Decision, Policy};
 use crate::reference::EcrRef;
 use crate::remedies::ECR_REMEDY;
@@ -57,6 +57,7 @@ static INFO: CheckInfo = CheckInfo {
             "aws-actions/amazon-ecr-login#232",
         ],
     },
+    paths: PushPath::WITH_DOCKER_LOGIN,
     ..CheckInfo::BASE
 };
 

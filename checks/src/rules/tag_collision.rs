@@ -90,6 +90,12 @@ impl Check for TagCollision {
         match cx.pushed()? {
             Pushed::LocalImage => {}
             Pushed::Build(out) => return built_over(cx, out, existing, &r, &tag),
+            Pushed::CdkAsset(_) => {
+                return Ok(Verdict::pass(format!(
+                    "tag '{tag}' is already in ECR ({}): cdk-assets finds it (DescribeImages) and pushes nothing",
+                    short(&existing.digest)
+                )));
+            }
             Pushed::Cache(_) => {
                 return Ok(Verdict::skip(
                     "a build cache export: its tag is rewritten by every build (see registry-cache)",
