@@ -16,6 +16,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::registry_credentials::RegistryCredentials,
     &rules::aws_identity::AwsIdentityCheck,
     &rules::repository_policy::RepositoryPolicy,
+    &rules::push_permission::PushPermission,
     &rules::registry_reachable::RegistryReachable,
     &rules::pull_through_cache::PullThroughCache,
     &rules::tag_mutability::TagMutability,

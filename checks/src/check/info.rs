@@ -150,6 +150,8 @@ pub enum Need {
     RepositoryPolicy,
     /// `DescribePullThroughCacheRules`.
     PullThroughCache,
+    /// IAM `GetRole` (for an assumed role) and `SimulatePrincipalPolicy`.
+    PushPermission,
 }
 
 impl Need {
@@ -167,6 +169,7 @@ impl Need {
             Need::AwsIdentity => "AWS identity (STS)",
             Need::RepositoryPolicy => "repository policy (cross-account)",
             Need::PullThroughCache => "pull-through cache rules",
+            Need::PushPermission => "IAM policy simulation",
         }
     }
 }
