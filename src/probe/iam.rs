@@ -56,56 +56,58 @@ pub async fn permissions(
             None => {}
         }
     }
-    let callers = by_caller.into_iter().map(|(arn, (region, repos))| async move {
-        let iam = client(shared, region);
-        let what = "IAM (GetRole, SimulatePrincipalPolicy)";
-        let principal = match bounded(plan.timeout, what, principal(&iam, arn)).await {
-            Fact::Observed { value } => value,
-            other => {
-                let keys: Vec<usize> = repos.values().flatten().map(|t| t.key).collect();
-                return keys
-                    .into_iter()
-                    .map(|k| (k, not_observed(&other)))
-                    .collect::<Vec<_>>();
-            }
-        };
-        let token = bounded(
-            plan.timeout,
-            what,
-            simulate(&iam, &principal, &[GET_AUTHORIZATION_TOKEN], None),
-        )
-        .await;
-        let (iam, principal, token) = (&iam, &principal, &token);
-        futures_util::stream::iter(repos)
-            .map(|(repository, targets)| async move {
-                let push = bounded(
-                    plan.timeout,
-                    what,
-                    simulate(iam, principal, &PUSH_ACTIONS, Some(&repository)),
-                )
-                .await;
-                let fact = match (token, push) {
-                    (Fact::Observed { value: token }, Fact::Observed { value: push }) => {
-                        Fact::observed(PushPermission {
-                            principal: principal.clone(),
-                            results: token.iter().cloned().chain(push).collect(),
-                        })
-                    }
-                    (Fact::Observed { .. }, other) => not_observed(&other),
-                    (other, _) => not_observed(other),
-                };
-                targets
-                    .into_iter()
-                    .map(move |t| (t.key, fact.clone()))
-                    .collect::<Vec<_>>()
-            })
-            .buffer_unordered(CONCURRENT)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-    });
+    let callers = by_caller
+        .into_iter()
+        .map(|(arn, (region, repos))| async move {
+            let iam = client(shared, region);
+            let what = "IAM (GetRole, SimulatePrincipalPolicy)";
+            let principal = match bounded(plan.timeout, what, principal(&iam, arn)).await {
+                Fact::Observed { value } => value,
+                other => {
+                    let keys: Vec<usize> = repos.values().flatten().map(|t| t.key).collect();
+                    return keys
+                        .into_iter()
+                        .map(|k| (k, not_observed(&other)))
+                        .collect::<Vec<_>>();
+                }
+            };
+            let token = bounded(
+                plan.timeout,
+                what,
+                simulate(&iam, &principal, &[GET_AUTHORIZATION_TOKEN], None),
+            )
+            .await;
+            let (iam, principal, token) = (&iam, &principal, &token);
+            futures_util::stream::iter(repos)
+                .map(|(repository, targets)| async move {
+                    let push = bounded(
+                        plan.timeout,
+                        what,
+                        simulate(iam, principal, &PUSH_ACTIONS, Some(&repository)),
+                    )
+                    .await;
+                    let fact = match (token, push) {
+                        (Fact::Observed { value: token }, Fact::Observed { value: push }) => {
+                            Fact::observed(PushPermission {
+                                principal: principal.clone(),
+                                results: token.iter().cloned().chain(push).collect(),
+                            })
+                        }
+                        (Fact::Observed { .. }, other) => not_observed(&other),
+                        (other, _) => not_observed(other),
+                    };
+                    targets
+                        .into_iter()
+                        .map(move |t| (t.key, fact.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .buffer_unordered(CONCURRENT)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+        });
     out.extend(
         futures_util::future::join_all(callers)
             .await

@@ -87,10 +87,8 @@ pub async fn probe(plan: &Plan) -> Fill {
             HashMap::new()
         }
     };
-    let (policies, permissions) = futures_util::join!(
-        policies(plan, &aws.config, &identities),
-        permissions
-    );
+    let (policies, permissions) =
+        futures_util::join!(policies(plan, &aws.config, &identities), permissions);
     let answers: Vec<_> = identities
         .into_iter()
         .map(|(k, identity)| {

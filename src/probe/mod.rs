@@ -107,7 +107,11 @@ const PROBES: [Probe; 6] = [
         run: |plan| Box::pin(ecr::probe(plan)),
     },
     Probe {
-        serves: &[Need::AwsIdentity, Need::RepositoryPolicy, Need::PushPermission],
+        serves: &[
+            Need::AwsIdentity,
+            Need::RepositoryPolicy,
+            Need::PushPermission,
+        ],
         aws: true,
         not_gathered: identity::not_gathered,
         run: |plan| Box::pin(identity::probe(plan)),

@@ -18,9 +18,9 @@ const GRANT_PUSH: &str = "Allow the principal the push in its IAM policy: ecr:Ge
      ecr:PutImage on the repository (the user guide's push policy).";
 const NARROW_THE_DENY: &str = "Or narrow the Deny statement that matches the push: an explicit Deny wins over every \
      Allow, in the principal's policies as in its permissions boundary or the organization's SCPs.";
-const PUSH_AS_ANOTHER: &str =
-    "Or push with a role that may push to this repository (the one the pipeline is meant to assume).";
-const PUSH_IAM_DOC: &str = "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html";
+const PUSH_AS_ANOTHER: &str = "Or push with a role that may push to this repository (the one the pipeline is meant to assume).";
+const PUSH_IAM_DOC: &str =
+    "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html";
 /// What makes the simulation observable.
 const SIMULATION_REMEDY: &str = "Allow the principal that runs ecr-doctor iam:SimulatePrincipalPolicy on its own ARN \
      (and iam:GetRole, for an assumed role), with network access to IAM; raise --timeout for slow links. Until then \
@@ -310,7 +310,9 @@ mod tests {
                     "describe but not push",
                     simulated(decide("ecr:PutImage", "implicitDeny")),
                     Outcome::Fail,
-                    &format!("IAM does not allow {ROLE} ecr:PutImage on {REPO}: no policy allows it"),
+                    &format!(
+                        "IAM does not allow {ROLE} ecr:PutImage on {REPO}: no policy allows it"
+                    ),
                 ),
                 (
                     "explicit deny",
@@ -346,7 +348,9 @@ mod tests {
                     with(|f| {
                         t(f).push_permission = Fact::Denied {
                             action: "iam:SimulatePrincipalPolicy".into(),
-                            why: "User: … is not authorized to perform: iam:SimulatePrincipalPolicy".into(),
+                            why:
+                                "User: … is not authorized to perform: iam:SimulatePrincipalPolicy"
+                                    .into(),
                         }
                     }),
                     Outcome::Unknown,
@@ -397,5 +401,4 @@ mod tests {
         assert_eq!(f.outcome, Outcome::Pass, "{}", f.message);
         assert!(f.message.ends_with("must grant it too (repository-policy)"));
     }
-
 }
