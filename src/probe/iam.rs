@@ -1,10 +1,11 @@
 //! Whether IAM allows the caller the push: the policy simulator (`iam:SimulatePrincipalPolicy`, read-only) for
 //! the caller's user, or the role behind its assumed-role session (`iam:GetRole` tells the role's path). One
 //! simulation of `ecr:GetAuthorizationToken` (on `*`, as ECR authorizes it) per principal, and one of the five
-//! push actions per principal and repository, whatever the number of tags.
+//! push actions per principal and repository, whatever the number of tags; one attempt each.
 
 use std::collections::{BTreeMap, HashMap};
 
+use aws_config::retry::RetryConfig;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_iam::Client;
 use aws_sdk_iam::config::http::HttpResponse;
@@ -75,10 +76,9 @@ pub async fn permissions(
                 plan.timeout,
                 what,
                 simulate(&iam, &principal, &[GET_AUTHORIZATION_TOKEN], None),
-            )
-            .await;
-            let (iam, principal, token) = (&iam, &principal, &token);
-            futures_util::stream::iter(repos)
+            );
+            let (iam, principal) = (&iam, &principal);
+            let pushes = futures_util::stream::iter(repos)
                 .map(|(repository, targets)| async move {
                     let push = bounded(
                         plan.timeout,
@@ -86,27 +86,26 @@ pub async fn permissions(
                         simulate(iam, principal, &PUSH_ACTIONS, Some(&repository)),
                     )
                     .await;
-                    let fact = match (token, push) {
-                        (Fact::Observed { value: token }, Fact::Observed { value: push }) => {
-                            Fact::observed(PushPermission {
-                                principal: principal.clone(),
-                                results: token.iter().cloned().chain(push).collect(),
-                            })
-                        }
-                        (Fact::Observed { .. }, other) => not_observed(&other),
-                        (other, _) => not_observed(other),
-                    };
-                    targets
-                        .into_iter()
-                        .map(move |t| (t.key, fact.clone()))
-                        .collect::<Vec<_>>()
+                    (targets, push)
                 })
                 .buffer_unordered(CONCURRENT)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            let (token, pushes) = futures_util::join!(token, pushes);
+            let mut answers = Vec::new();
+            for (targets, push) in pushes {
+                let fact = match (&token, push) {
+                    (Fact::Observed { value: token }, Fact::Observed { value: push }) => {
+                        Fact::observed(PushPermission {
+                            principal: principal.clone(),
+                            results: token.iter().cloned().chain(push).collect(),
+                        })
+                    }
+                    (Fact::Observed { .. }, other) => not_observed(&other),
+                    (other, _) => not_observed(other),
+                };
+                answers.extend(targets.into_iter().map(|t| (t.key, fact.clone())));
+            }
+            answers
         });
     out.extend(
         futures_util::future::join_all(callers)
@@ -136,6 +135,8 @@ fn client(shared: &SdkConfig, region: &str) -> Client {
     Client::from_conf(
         aws_sdk_iam::config::Builder::from(shared)
             .region(Region::new(region.to_string()))
+            // One attempt, no retry: the answer is advisory unless required, and a run must not wait on it.
+            .retry_config(RetryConfig::standard().with_max_attempts(1))
             .build(),
     )
 }
