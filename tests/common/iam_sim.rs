@@ -31,11 +31,11 @@ struct State {
     policies: HashMap<String, Vec<(String, Value)>>,
     /// Refuse every simulation with AccessDenied, naming this caller.
     refuse_for: Option<String>,
-    /// Every simulation asked: (PolicySourceArn, ActionNames, ResourceArns).
-    calls: Mutex<Vec<(String, Vec<String>, Vec<String>)>>,
+    /// Every simulation asked.
+    calls: Mutex<Vec<Call>>,
 }
 
-/// One simulation request, as the stand-in saw it.
+/// One simulation request, as the stand-in saw it: PolicySourceArn, ActionNames, ResourceArns.
 pub type Call = (String, Vec<String>, Vec<String>);
 
 impl IamSimulator {
