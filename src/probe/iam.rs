@@ -144,9 +144,10 @@ fn client(shared: &SdkConfig, region: &str) -> Client {
 /// The IAM principal a caller ARN stands for: an IAM user as is, an assumed-role session as its role (with
 /// the path only GetRole tells: `arn:aws:iam::ACCOUNT:role/ci/pusher` for `assumed-role/pusher/SESSION`).
 async fn principal(iam: &Client, caller: &str) -> Fact<String> {
-    let mut parts = caller.splitn(6, ':');
-    let (service, resource) = (parts.nth(2), parts.nth(2));
-    match (service, resource.and_then(|r| r.split_once('/'))) {
+    // arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE
+    let fields: Vec<&str> = caller.splitn(6, ':').collect();
+    let (service, resource) = (fields.get(2), fields.get(5));
+    match (service.copied(), resource.and_then(|r| r.split_once('/'))) {
         (Some("iam"), Some(("user", _))) => Fact::observed(caller.to_string()),
         (Some("sts"), Some(("assumed-role", rest))) => {
             let name = rest.split('/').next().unwrap_or(rest);

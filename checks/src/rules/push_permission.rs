@@ -140,6 +140,7 @@ impl Check for PushPermission {
                 .iter()
                 .flat_map(|s| s.matched.iter().map(String::as_str))
                 .collect();
+            statements.sort_unstable();
             statements.dedup();
             let by = if statements.is_empty() {
                 String::new()
