@@ -32,8 +32,9 @@ pub const EXIT_CODES: [(u8, &str); 4] = [
     (
         0,
         "ok: no finding that is not ignored is at or above `--fail-on` (default `fail`), and every check \
-         decided, or only an advisory one did not (a check that can at most warn: its unknown ends the summary \
-         line as \"… not verified\"). `--fail-on never` (report only) always exits 0",
+         decided, or only an advisory one did not (pull-through-cache; push-permission unless \
+         `--require-push-permission`): its unknown ends the summary line as \"… not verified\". `--fail-on never` \
+         (report only) always exits 0",
     ),
     (
         1,
@@ -193,6 +194,10 @@ pub struct RunArgs {
     /// onboarding runs; a CI gate should not accept an undecided push)
     #[arg(long, env = "ECR_DOCTOR_ALLOW_UNDECIDED", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub allow_undecided: Option<bool>,
+    /// Count push-permission's unknown like any other (exit 3): the push permission must be verified, so the
+    /// AWS identity needs iam:SimulatePrincipalPolicy. Without it, that unknown only ends the summary line
+    #[arg(long, env = "ECR_DOCTOR_REQUIRE_PUSH_PERMISSION", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_push_permission: Option<bool>,
     /// Exit with 1 when a finding that is not ignored is at or above this level [default: fail]
     #[arg(long, value_enum, env = "ECR_DOCTOR_FAIL_ON")]
     pub fail_on: Option<FailOn>,

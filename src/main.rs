@@ -263,6 +263,7 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
             fail_on: settings.fail_on.value,
             show: settings.show.value,
             allow_undecided: settings.allow_undecided.value,
+            require_push_permission: settings.require_push_permission.value,
         },
     );
     let exit_code = report.summary.exit_code;

@@ -145,11 +145,28 @@ impl RunVerdict {
     }
 }
 
+/// What decides a verdict: the `--fail-on` threshold, and whether push-permission's unknown counts like any
+/// other (`--require-push-permission`) instead of being advisory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    pub fail_on: FailOn,
+    pub require_push_permission: bool,
+}
+
+impl From<FailOn> for Gate {
+    fn from(fail_on: FailOn) -> Gate {
+        Gate {
+            fail_on,
+            require_push_permission: false,
+        }
+    }
+}
+
 /// Fail beats undecided beats pass; ignored findings count for nothing.
-pub fn verdict<'a>(findings: impl IntoIterator<Item = &'a Finding>, fail_on: FailOn) -> RunVerdict {
+pub fn verdict<'a>(findings: impl IntoIterator<Item = &'a Finding>, gate: Gate) -> RunVerdict {
     let mut verdict = RunVerdict::Pass;
     for f in findings {
-        match finding_verdict(f, fail_on) {
+        match finding_verdict(f, gate) {
             RunVerdict::Fail => return RunVerdict::Fail,
             RunVerdict::Undecided => verdict = RunVerdict::Undecided,
             RunVerdict::Pass => {}
@@ -160,9 +177,9 @@ pub fn verdict<'a>(findings: impl IntoIterator<Item = &'a Finding>, fail_on: Fai
 
 /// What one finding does to its run: fails it (at or above `--fail-on`), leaves it undecided (an unknown),
 /// or neither (below `--fail-on`, or ignored).
-pub fn finding_verdict(f: &Finding, fail_on: FailOn) -> RunVerdict {
+pub fn finding_verdict(f: &Finding, gate: Gate) -> RunVerdict {
     // Report only still reports what the default gate would conclude; only the exit code is 0.
-    let fail_on = match fail_on {
+    let fail_on = match gate.fail_on {
         FailOn::Never => FailOn::Fail,
         other => other,
     };
@@ -170,16 +187,22 @@ pub fn finding_verdict(f: &Finding, fail_on: FailOn) -> RunVerdict {
         RunVerdict::Pass
     } else if fails(fail_on, f.outcome) {
         RunVerdict::Fail
-    } else if f.outcome == Outcome::Unknown && !(fail_on == FailOn::Fail && advisory(f).is_some()) {
+    } else if f.outcome == Outcome::Unknown
+        && !(fail_on == FailOn::Fail && advisory(f, gate).is_some())
+    {
         RunVerdict::Undecided
     } else {
         RunVerdict::Pass
     }
 }
 
-/// What the summary line says for an unknown of an advisory check (one that can at most warn, so under
-/// `--fail-on fail` its unknown alone does not make the run undecided).
-pub fn advisory(f: &Finding) -> Option<&'static str> {
+/// What the summary line says for an unknown of an advisory check (under `--fail-on fail` its unknown alone
+/// does not make the run undecided): pull-through-cache, which can at most warn, and push-permission, whose
+/// simulation most CI roles may not run, unless `--require-push-permission`.
+pub fn advisory(f: &Finding, gate: Gate) -> Option<&'static str> {
+    if gate.require_push_permission && f.check == ecr_doctor_checks::PUSH_PERMISSION {
+        return None;
+    }
     ecr_doctor_checks::registry::find(f.check).and_then(|c| c.info().advisory)
 }
 
@@ -187,13 +210,13 @@ pub fn advisory(f: &Finding) -> Option<&'static str> {
 /// silent about what it did not verify.
 pub fn not_verified<'a>(
     findings: impl IntoIterator<Item = &'a Finding>,
-    fail_on: FailOn,
+    gate: Gate,
 ) -> Vec<&'static str> {
     let mut notes: Vec<&'static str> = findings
         .into_iter()
         .filter(|f| f.outcome == Outcome::Unknown && f.ignored.is_none())
-        .filter(|f| finding_verdict(f, fail_on) == RunVerdict::Pass)
-        .filter_map(advisory)
+        .filter(|f| finding_verdict(f, gate) == RunVerdict::Pass)
+        .filter_map(|f| advisory(f, gate))
         .collect();
     notes.sort_unstable();
     notes.dedup();
@@ -278,8 +301,8 @@ mod tests {
         ];
         for (fail_on, outcomes, want) in cases {
             let findings: Vec<Finding> = outcomes.iter().map(|o| finding(*o, false)).collect();
-            assert!(not_verified(&findings, *fail_on).is_empty());
-            let got = verdict(&findings, *fail_on);
+            assert!(not_verified(&findings, (*fail_on).into()).is_empty());
+            let got = verdict(&findings, (*fail_on).into());
             assert_eq!(got, *want, "{fail_on:?} {outcomes:?}");
             let (strict, relaxed) = (
                 exit_code(got, *fail_on, false),
@@ -298,7 +321,7 @@ mod tests {
             finding(Fail, true),
             finding(Pass, false),
         ];
-        assert_eq!(verdict(&ignored, FailOn::Fail), RunVerdict::Pass);
+        assert_eq!(verdict(&ignored, FailOn::Fail.into()), RunVerdict::Pass);
     }
 
     /// The unknown of a check that can at most warn leaves a `--fail-on fail` run decided and is named in
@@ -318,11 +341,49 @@ mod tests {
             (FailOn::Unknown, RunVerdict::Fail, 0),
         ];
         for (fail_on, want, notes) in cases {
-            assert_eq!(verdict(&run, fail_on), want, "{fail_on:?}");
-            assert_eq!(not_verified(&run, fail_on).len(), notes, "{fail_on:?}");
+            assert_eq!(verdict(&run, fail_on.into()), want, "{fail_on:?}");
+            assert_eq!(
+                not_verified(&run, fail_on.into()).len(),
+                notes,
+                "{fail_on:?}"
+            );
         }
         assert_eq!(
-            not_verified(&run, FailOn::Fail),
+            not_verified(&run, FailOn::Fail.into()),
+            [
+                "pull-through cache namespaces not verified (needs ecr:DescribePullThroughCacheRules)"
+            ]
+        );
+    }
+
+    /// push-permission's unknown is advisory like pull-through-cache's, until `--require-push-permission`
+    /// makes it count like any other (exit 3); the other advisory check stays advisory.
+    #[test]
+    fn require_push_permission_makes_its_unknown_count() {
+        let unknown = |id, check| Finding {
+            id,
+            check,
+            ..finding(Outcome::Unknown, false)
+        };
+        let perm = unknown("ED108", "push-permission");
+        let ptc = unknown("ED107", "pull-through-cache");
+        let gate = |require_push_permission| Gate {
+            fail_on: FailOn::Fail,
+            require_push_permission,
+        };
+        let run = [finding(Outcome::Pass, false), perm.clone()];
+        assert_eq!(verdict(&run, gate(false)), RunVerdict::Pass);
+        assert_eq!(
+            not_verified(&run, gate(false)),
+            ["push permission not verified (needs iam:SimulatePrincipalPolicy)"]
+        );
+        assert_eq!(verdict(&run, gate(true)), RunVerdict::Undecided);
+        assert!(not_verified(&run, gate(true)).is_empty());
+        assert_eq!(exit_code(verdict(&run, gate(true)), FailOn::Fail, false), 3);
+        let both = [perm, ptc];
+        assert_eq!(verdict(&both, gate(true)), RunVerdict::Undecided);
+        assert_eq!(
+            not_verified(&both, gate(true)),
             [
                 "pull-through cache namespaces not verified (needs ecr:DescribePullThroughCacheRules)"
             ]

@@ -100,7 +100,7 @@ fn json_report_has_the_documented_shape() {
     let s = &doc["summary"];
     assert_eq!(
         (s["fail"].as_u64(), s["warn"].as_u64(), s["pass"].as_u64()),
-        (Some(1), Some(1), Some(12))
+        (Some(1), Some(1), Some(13))
     );
     assert_eq!(s["verdict"], "fail");
 }

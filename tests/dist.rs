@@ -434,9 +434,10 @@ impl Site {
             .env("DOCKER_HOST", &self.engine.host)
             .env("ECR_DOCTOR_RELEASES_URL", server.releases())
             .env("AWS_ENDPOINT_URL_ECR", peers().moto_url())
-            // A CI job reaches STS and the registry; here moto stands in for STS, and the test registry
-            // host has no registry behind it (tests/login.rs checks the login against a stand-in).
+            // A CI job reaches STS, IAM and the registry; here moto stands in for STS and IAM, and the test
+            // registry host has no registry behind it (tests/login.rs checks the login against a stand-in).
             .env("AWS_ENDPOINT_URL_STS", peers().moto_url())
+            .env("AWS_ENDPOINT_URL_IAM", peers().moto_url())
             .env("ECR_DOCTOR_NO_LOGIN_CHECK", "true")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")

@@ -42,6 +42,7 @@ fn toml_document() -> impl Strategy<Value = String> {
         "timeout",
         "offline",
         "allow-undecided",
+        "require-push-permission",
         "skip",
         "format",
         "color",

@@ -9,6 +9,7 @@ use std::process::Command;
 use common::{Run, doctor, run};
 
 const FOUNDING: &str = "examples/founding-case.facts.json";
+const PASSING: &str = "examples/passing.facts.json";
 const FIXED_ENGINE: &str = "examples/fixed-engine.facts.json";
 
 fn facts(file: &str) -> String {
@@ -24,7 +25,11 @@ fn in_project(config: &str, file: &str, extra: &[&str]) -> (tempfile::TempDir, R
 }
 
 fn run_in(dir: &Path, file: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
-    let facts = facts(file);
+    let facts = if Path::new(file).is_absolute() {
+        file.to_string()
+    } else {
+        facts(file)
+    };
     let mut args = vec!["check", "--facts", &facts, "--format", "json"];
     args.extend_from_slice(extra);
     let mut cmd: Command = doctor(None, &args);
@@ -119,7 +124,7 @@ fn command_line_beats_environment_beats_file() {
     // show = "fail" from the file: only the failing row is listed, the summary still counts everything.
     let doc = run_in(dir.path(), FOUNDING, &[], &[]).json();
     assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
-    assert_eq!(doc["summary"]["pass"], 12);
+    assert_eq!(doc["summary"]["pass"], 13);
 
     let mut cmd = doctor(None, &["config"]);
     cmd.current_dir(dir.path())
@@ -156,7 +161,7 @@ fn every_option_has_an_environment_twin() {
             r.json()["findings"].as_array().unwrap().len() == 1
         }),
         ("ECR_DOCTOR_SKIP", "push-risk,image-shape", |r| {
-            r.code == 0 && r.json()["summary"]["pass"] == 12
+            r.code == 0 && r.json()["summary"]["pass"] == 13
         }),
         ("ECR_DOCTOR_SEVERITY", "push-risk=warn", |r| r.code == 0),
         (
@@ -429,8 +434,59 @@ fn human_report_marks_ignored_and_relevelled_rows() {
     );
     assert!(
         r.stdout
-            .contains("1 failed · 0 warnings · 0 unknown · 12 passed · 1 skipped · 1 ignored"),
+            .contains("1 failed · 0 warnings · 0 unknown · 13 passed · 1 skipped · 1 ignored"),
         "{}",
         r.stdout
+    );
+}
+
+/// The passing run, replayed with a push permission IAM's simulator was not allowed to tell: advisory (exit
+/// 0, said on the summary line) until the setting asks for it, from any of its three places (exit 3).
+#[test]
+fn require_push_permission_is_resolved_like_every_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut facts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(facts(PASSING)).unwrap()).unwrap();
+    facts["targets"][0]["push_permission"] = serde_json::json!({
+        "status": "denied",
+        "action": "iam:SimulatePrincipalPolicy",
+        "why": "User: arn:aws:sts::123456789012:assumed-role/ci-push/gha is not authorized to perform: iam:SimulatePrincipalPolicy"
+    });
+    let file = dir.path().join("no-simulation.facts.json");
+    std::fs::write(&file, facts.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let r = run_in(dir.path(), file, &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(
+        r.json()["summary"]["not_verified"],
+        serde_json::json!(["push permission not verified (needs iam:SimulatePrincipalPolicy)"])
+    );
+    let env = [("ECR_DOCTOR_REQUIRE_PUSH_PERMISSION", "true")];
+    let r = run_in(dir.path(), file, &[], &env);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    assert_eq!(r.json()["summary"]["verdict"], "undecided");
+    assert_eq!(r.json()["summary"]["require_push_permission"], true);
+    assert!(r.json()["summary"].get("not_verified").is_none());
+    std::fs::write(
+        dir.path().join(".ecr-doctor.toml"),
+        "require-push-permission = true\n",
+    )
+    .unwrap();
+    assert_eq!(run_in(dir.path(), file, &[], &[]).code, 3, "from the file");
+    let off = ["--require-push-permission=false"];
+    assert_eq!(
+        run_in(dir.path(), file, &off, &[]).code,
+        0,
+        "the command line beats the file"
+    );
+    let mut cmd = doctor(None, &["config"]);
+    cmd.current_dir(dir.path()).env("HOME", dir.path());
+    let shown = run(cmd).stdout;
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("require-push-permission = true")
+                && l.ends_with(".ecr-doctor.toml")),
+        "{shown}"
     );
 }

@@ -728,11 +728,29 @@ fn record_prediction(row: &mut Row, run: &common::Run) -> bool {
             .map(|f| f["check"].as_str().unwrap().to_string())
             .collect()
     };
+    // An advisory check's unknown that the run said on its summary line instead of deciding on it (push-
+    // permission: the cells push with a `docker login` token, whose principal no API call can tell) is no
+    // undecided prediction.
+    let not_verified = &doc["summary"]["not_verified"];
+    let said = |f: &&Value| {
+        f["check"]
+            .as_str()
+            .and_then(ecr_doctor_checks::registry::find)
+            .and_then(|c| c.info().advisory)
+            .is_some_and(|note| {
+                not_verified
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|n| n == note)
+            })
+    };
+    let unknown: Vec<&Value> = with("unknown").into_iter().filter(|f| !said(f)).collect();
     row.failed = names(with("fail"));
-    row.unknown = names(with("unknown"));
-    row.unknown_explained = with("unknown")
+    row.unknown_explained = unknown
         .iter()
         .all(|f| f["message"].as_str().unwrap_or("").contains(DIGEST_UNKNOWN));
+    row.unknown = names(unknown);
     true
 }
 

@@ -213,14 +213,20 @@ fn only_read_only_calls_and_one_describe_per_repository() {
     for r in &refs {
         e.build(r, r, &["--provenance=false"]);
     }
+    // An IAM user's keys: STS names it `arn:aws:iam::…:user/pusher`, which IAM can simulate (moto's default
+    // caller, `arn:aws:sts::…:user/moto`, is no IAM principal).
+    let (key, secret) = iam_user(&moto, &["ecr:*"]);
     moto.start_recording();
     let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
     let mut cmd = doctor(
         Some(&e),
         &[&["check", "--format", "json"][..], &refs].concat(),
     );
-    cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
-        .env("AWS_ENDPOINT_URL_STS", &moto.url);
+    cmd.env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_ENDPOINT_URL_ECR", &moto.url)
+        .env("AWS_ENDPOINT_URL_STS", &moto.url)
+        .env("AWS_ENDPOINT_URL_IAM", &moto.url);
     let run = run(cmd);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let actions = moto.recorded_actions();
@@ -239,10 +245,14 @@ fn only_read_only_calls_and_one_describe_per_repository() {
     assert_eq!(count("BatchGetImage"), 0, "{actions:?}");
     // One caller identity for the run's one region.
     assert_eq!(count("GetCallerIdentity"), 1, "{actions:?}");
+    // The user (no GetRole) simulated once for the token and once per repository, one attempt each (moto
+    // answers HTTP 500: push-permission stays an advisory unknown).
+    assert_eq!(count("SimulatePrincipalPolicy"), 3, "{actions:?}");
 }
 
+/// What only reads: IAM's policy simulator evaluates policies without changing them.
 fn is_read_only(action: &str) -> bool {
-    ["Describe", "BatchGet", "Get", "List"]
+    ["Describe", "BatchGet", "Get", "List", "Simulate"]
         .iter()
         .any(|p| action.starts_with(p))
 }
@@ -412,7 +422,8 @@ fn offline_makes_no_aws_call() {
     e.build(&r, "offline", &["--provenance=false"]);
     let mut cmd = doctor(Some(&e), &["check", "--format", "json", "--offline", &r]);
     cmd.env("AWS_ENDPOINT_URL_ECR", &moto.url)
-        .env("AWS_ENDPOINT_URL_STS", &moto.url);
+        .env("AWS_ENDPOINT_URL_STS", &moto.url)
+        .env("AWS_ENDPOINT_URL_IAM", &moto.url);
     let run = run(cmd);
     assert_eq!(moto.recorded_actions(), Vec::<String>::new());
     // The user's choice: the checks that need ECR are skipped, saying why; nothing is unknown.

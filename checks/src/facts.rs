@@ -118,6 +118,7 @@ impl Facts {
                     repository_policy: why(),
                     registry: why(),
                     pull_through_cache: why(),
+                    push_permission: why(),
                 })
                 .collect(),
         }
@@ -226,6 +227,44 @@ pub struct TargetFacts {
     /// `None`: no rule covers it.
     #[serde(default = "not_recorded")]
     pub pull_through_cache: Fact<Option<PullThroughCacheRule>>,
+    /// What IAM's policy simulator (`SimulatePrincipalPolicy`) says of the push for the principal of the AWS
+    /// identity (an assumed role resolved to its role).
+    #[serde(default = "not_recorded")]
+    pub push_permission: Fact<PushPermission>,
+}
+
+/// `iam:SimulatePrincipalPolicy` for one principal: `ecr:GetAuthorizationToken` (on `*`, as ECR authorizes
+/// it) and the five push actions on the repository's ARN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushPermission {
+    /// The IAM user or role simulated, e.g. `arn:aws:iam::123456789012:role/ci/pusher` (the path from
+    /// `GetRole` for an assumed-role session).
+    pub principal: String,
+    /// `EvaluationResults[]`, one per action.
+    pub results: Vec<SimulatedAction>,
+}
+
+/// One `EvaluationResult`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimulatedAction {
+    /// `EvalActionName`, e.g. `ecr:PutImage`.
+    pub action: String,
+    /// `EvalResourceName`.
+    pub resource: String,
+    /// `EvalDecision`: `allowed`, `explicitDeny` or `implicitDeny`.
+    pub decision: String,
+    /// `MatchedStatements[]`: the policy (and where in it) of each statement that decided, e.g.
+    /// `role policy 'no-push' (line 4)`.
+    #[serde(default)]
+    pub matched: Vec<String>,
+    /// `MissingContextValues[]`: condition keys the simulation had no value for.
+    #[serde(default)]
+    pub missing_context: Vec<String>,
+}
+
+impl SimulatedAction {
+    pub const ALLOWED: &'static str = "allowed";
+    pub const EXPLICIT_DENY: &'static str = "explicitDeny";
 }
 
 /// A pull-through cache rule (`DescribePullThroughCacheRules`): ECR creates and refreshes the repositories

@@ -19,3 +19,7 @@ pub use check::{
 };
 pub use facts::Facts;
 pub use reference::EcrRef;
+/// What a push asks of IAM, on which ARN: the IAM probe simulates what the checks judge, and the policy names
+/// the check whose unknown `--require-push-permission` counts.
+pub use rules::push_permission::{GET_AUTHORIZATION_TOKEN, NAME as PUSH_PERMISSION};
+pub use rules::repository_policy::{PUSH_ACTIONS, repository_arn};

@@ -20,6 +20,7 @@ pub static CHECKS: &[&dyn Check] = &[
     &rules::repository_policy::RepositoryPolicy,
     &rules::registry_reachable::RegistryReachable,
     &rules::pull_through_cache::PullThroughCache,
+    &rules::push_permission::PushPermission,
     &rules::tag_mutability::TagMutability,
     &rules::tag_collision::TagCollision,
     &rules::local_image::LocalImage,

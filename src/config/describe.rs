@@ -37,6 +37,11 @@ pub fn describe(s: &Settings) -> String {
         s.allow_undecided.value.to_string(),
         &s.allow_undecided.source,
     );
+    out += &line(
+        "require-push-permission",
+        s.require_push_permission.value.to_string(),
+        &s.require_push_permission.source,
+    );
     out += &line("skip", format!("{:?}", s.skip.value), &s.skip.source);
     out += &line("format", quoted(&s.format.value), &s.format.source);
     out += &line("color", quoted(&s.color.value), &s.color.source);
@@ -97,6 +102,10 @@ min-token-validity = "{DEFAULT_MIN_TOKEN_VALIDITY}"
 # Exit 0 instead of 3 when nothing failed but a check could not look (see exit code 3). Fine on a
 # laptop; a CI gate should leave it false: an undecided push may fail.
 allow-undecided = false
+
+# Count push-permission's unknown (IAM's policy simulator not allowed or not asked: the push permission is not
+# verified) like any other unknown, exit 3, instead of only saying it on the summary line.
+require-push-permission = false
 
 # Checks not to run (their probes are not run either).
 # skip = ["image-store"]

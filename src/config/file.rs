@@ -24,6 +24,7 @@ pub(super) struct ConfigFile {
     pub login_check: Option<bool>,
     pub min_token_validity: Option<String>,
     pub allow_undecided: Option<bool>,
+    pub require_push_permission: Option<bool>,
     pub skip: Option<Vec<String>>,
     pub format: Option<Format>,
     pub color: Option<ColorChoice>,

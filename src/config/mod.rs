@@ -88,6 +88,7 @@ pub struct Settings {
     /// Seconds.
     pub min_token_validity: Sourced<u64>,
     pub allow_undecided: Sourced<bool>,
+    pub require_push_permission: Sourced<bool>,
     pub skip: Sourced<Vec<&'static str>>,
     pub format: Sourced<Format>,
     pub color: Sourced<ColorChoice>,
@@ -261,6 +262,14 @@ impl Settings {
                 file.allow_undecided,
                 false,
             ),
+            require_push_permission: pick(
+                matches,
+                file_source(),
+                "require_push_permission",
+                run.require_push_permission,
+                file.require_push_permission,
+                false,
+            ),
             format: pick(
                 matches,
                 file_source(),
@@ -357,6 +366,7 @@ fn env_var(id: &str) -> &'static str {
         "no_login_check" => "ECR_DOCTOR_NO_LOGIN_CHECK",
         "min_token_validity" => "ECR_DOCTOR_MIN_TOKEN_VALIDITY",
         "allow_undecided" => "ECR_DOCTOR_ALLOW_UNDECIDED",
+        "require_push_permission" => "ECR_DOCTOR_REQUIRE_PUSH_PERMISSION",
         "skip" => "ECR_DOCTOR_SKIP",
         "severity" => "ECR_DOCTOR_SEVERITY",
         "ignore" => "ECR_DOCTOR_IGNORE",

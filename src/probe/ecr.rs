@@ -814,7 +814,7 @@ async fn batch_only(reg: &Registry, repo: &str, batch: Batch) -> Found {
 
 /// An authorization failure: ECR's `AccessDeniedException`, or any HTTP 403 from the API endpoint (an
 /// authorizing proxy, or an error body the SDK cannot parse, still means "not allowed").
-fn is_denied<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
+pub(super) fn is_denied<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     match e {
         SdkError::ServiceError(ctx) => {
             matches!(e.code(), Some("AccessDeniedException" | "AccessDenied"))

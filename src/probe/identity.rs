@@ -1,6 +1,7 @@
 //! Who the AWS credentials are: STS GetCallerIdentity (which needs no permission) once per registry region,
 //! in that region and its partition, since credentials of one partition are refused in another. For a
-//! registry of another account, also the repository policy that must grant that caller the push.
+//! registry of another account, also the repository policy that must grant that caller the push; and what
+//! IAM's policy simulator says of the caller's push (`iam.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -46,6 +47,7 @@ pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
     for t in &mut facts.targets {
         t.identity = why.fact();
         t.repository_policy = why.fact();
+        t.push_permission = why.fact();
     }
 }
 
@@ -78,20 +80,33 @@ pub async fn probe(plan: &Plan) -> Fill {
         .into_iter()
         .flatten()
         .collect();
-    let policies = policies(plan, &aws.config, &identities).await;
+    let permissions = async {
+        if plan.wants(Need::PushPermission) {
+            super::iam::permissions(plan, &aws.config, &identities).await
+        } else {
+            HashMap::new()
+        }
+    };
+    let (policies, permissions) =
+        futures_util::join!(policies(plan, &aws.config, &identities), permissions);
     let answers: Vec<_> = identities
         .into_iter()
         .map(|(k, identity)| {
             let policy = policies.get(&k).cloned().unwrap_or_else(|| {
                 Fact::skipped("not read: the caller is in the registry's account")
             });
-            (k, (identity, policy))
+            let permission = permissions
+                .get(&k)
+                .cloned()
+                .unwrap_or_else(|| Fact::skipped(super::NOT_NEEDED));
+            (k, (identity, policy, permission))
         })
         .collect();
     Box::new(move |facts| {
-        super::per_target(facts, answers, |t, (identity, policy)| {
+        super::per_target(facts, answers, |t, (identity, policy, permission)| {
             t.identity = identity;
             t.repository_policy = policy;
+            t.push_permission = permission;
         })
     })
 }

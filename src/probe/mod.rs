@@ -6,6 +6,7 @@ pub mod buildx;
 pub mod credentials;
 pub mod docker;
 pub mod ecr;
+pub mod iam;
 pub mod identity;
 pub mod registries;
 pub mod registry;
@@ -107,7 +108,11 @@ const PROBES: [Probe; 7] = [
         run: |plan| Box::pin(ecr::probe(plan)),
     },
     Probe {
-        serves: &[Need::AwsIdentity, Need::RepositoryPolicy],
+        serves: &[
+            Need::AwsIdentity,
+            Need::RepositoryPolicy,
+            Need::PushPermission,
+        ],
         aws: true,
         not_gathered: identity::not_gathered,
         run: |plan| Box::pin(identity::probe(plan)),

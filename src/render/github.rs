@@ -99,6 +99,7 @@ mod tests {
             fail_on,
             show: Outcome::Pass,
             allow_undecided: false,
+            require_push_permission: false,
         }
     }
 

@@ -57,7 +57,7 @@ pub fn render(report: &Report) -> String {
 
 fn test_case(report: &Report, f: &Finding) -> TestCase {
     // Red exactly when this finding alone would make the run exit non-zero.
-    let alone = policy::finding_verdict(f, report.summary.fail_on);
+    let alone = policy::finding_verdict(f, report.summary.gate());
     let gating = policy::exit_code(
         alone,
         report.summary.fail_on,

@@ -81,6 +81,9 @@ pub struct Summary {
     pub allow_undecided: bool,
     pub show: Outcome,
     pub exit_code: u8,
+    /// push-permission's unknown counts like any other (`--require-push-permission`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_push_permission: bool,
     /// What advisory checks could not verify without making the run undecided, e.g. `pull-through cache
     /// namespaces not verified (needs ecr:DescribePullThroughCacheRules)`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -93,6 +96,16 @@ pub struct Policy {
     pub fail_on: FailOn,
     pub show: Outcome,
     pub allow_undecided: bool,
+    pub require_push_permission: bool,
+}
+
+impl Policy {
+    pub fn gate(&self) -> policy::Gate {
+        policy::Gate {
+            fail_on: self.fail_on,
+            require_push_permission: self.require_push_permission,
+        }
+    }
 }
 
 impl Summary {
@@ -118,6 +131,13 @@ impl Summary {
             "{} failed · {} {warnings} · {} unknown · {} passed · {} skipped{ignored}{not_verified}",
             self.fail, self.warn, self.unknown, self.pass, self.skip
         )
+    }
+
+    pub fn gate(&self) -> policy::Gate {
+        policy::Gate {
+            fail_on: self.fail_on,
+            require_push_permission: self.require_push_permission,
+        }
     }
 
     pub fn fail_on_name(&self) -> String {
@@ -167,7 +187,7 @@ impl Report {
                 .filter(|f| f.ignored.is_none() && f.outcome == o)
                 .count()
         };
-        let verdict = policy::verdict(&findings, policy.fail_on);
+        let verdict = policy::verdict(&findings, policy.gate());
         let all = index(&findings);
         let summary = Summary {
             verdict,
@@ -181,7 +201,8 @@ impl Report {
             allow_undecided: policy.allow_undecided,
             show: policy.show,
             exit_code: policy::exit_code(verdict, policy.fail_on, policy.allow_undecided),
-            not_verified: policy::not_verified(&findings, policy.fail_on),
+            require_push_permission: policy.require_push_permission,
+            not_verified: policy::not_verified(&findings, policy.gate()),
         };
         let targets = targets
             .into_iter()
@@ -191,7 +212,7 @@ impl Report {
                         .into_iter()
                         .flatten()
                         .map(|&i| &findings[i]),
-                    policy.fail_on,
+                    policy.gate(),
                 ),
                 reference,
                 pushed,

@@ -117,6 +117,16 @@ async fn forward(
 ) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
+    forward_parts(parts, body, moto, http).await
+}
+
+/// Passes a request already read to moto, and its answer back.
+pub async fn forward_parts(
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    moto: &str,
+    http: &Client<HttpConnector, Full<Bytes>>,
+) -> Response<Full<Bytes>> {
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut out = Request::builder()
         .method(parts.method)

@@ -4,6 +4,7 @@
 
 pub mod ecr_extras;
 pub mod ecr_registry;
+pub mod iam_sim;
 pub mod paging_ecr;
 
 use std::collections::HashMap;
@@ -447,8 +448,11 @@ pub fn doctor(engine: Option<&Engine>, args: &[&str]) -> Command {
         // The tests' ECR hosts have no registry behind them: tests/login.rs turns the check back on.
         .env("ECR_DOCTOR_NO_LOGIN_CHECK", "true");
     // moto's STS answers GetCallerIdentity for any credentials, as STS does for valid ones.
+    // IAM too (GetRole; moto has no SimulatePrincipalPolicy, so push-permission stays an advisory unknown
+    // unless a test puts tests/common/iam_sim.rs in front).
     if let Some(url) = running_moto() {
-        cmd.env("AWS_ENDPOINT_URL_STS", url);
+        cmd.env("AWS_ENDPOINT_URL_STS", &url)
+            .env("AWS_ENDPOINT_URL_IAM", url);
     }
     if let Some(e) = engine {
         cmd.env("DOCKER_HOST", &e.host);

@@ -162,6 +162,8 @@ pub enum Need {
     PullThroughCache,
     /// The ECR registries of the docker config: each one's credential, login and AWS identity.
     ConfiguredRegistries,
+    /// IAM `GetRole` (for an assumed role) and `SimulatePrincipalPolicy`.
+    PushPermission,
 }
 
 impl Need {
@@ -182,6 +184,7 @@ impl Need {
             Need::ConfiguredRegistries => {
                 "ECR registries of the docker config (credential, login, STS)"
             }
+            Need::PushPermission => "IAM policy simulation",
         }
     }
 }

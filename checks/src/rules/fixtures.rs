@@ -55,6 +55,7 @@ pub fn founding() -> Facts {
             creation_template: Fact::skipped("not read: the repository exists"),
             repository_policy: Fact::skipped("not read: the caller is in the registry's account"),
             pull_through_cache: Fact::observed(None),
+            push_permission: Fact::observed(push_allowed()),
         }],
     }
 }
@@ -67,6 +68,24 @@ pub fn identity(account: &str) -> AwsIdentity {
             account: account.into(),
             arn: format!("arn:aws:sts::{account}:assumed-role/ci/gha-1"),
         },
+    }
+}
+
+/// IAM's policy simulator allows the fixture's role (assumed as `ci/gha-1`) the push to `api`.
+pub fn push_allowed() -> PushPermission {
+    let repository = "arn:aws:ecr:eu-west-1:123456789012:repository/api";
+    PushPermission {
+        principal: "arn:aws:iam::123456789012:role/ci".into(),
+        results: std::iter::once(("ecr:GetAuthorizationToken", "*"))
+            .chain(crate::rules::repository_policy::PUSH_ACTIONS.map(|a| (a, repository)))
+            .map(|(action, resource)| SimulatedAction {
+                action: action.into(),
+                resource: resource.into(),
+                decision: SimulatedAction::ALLOWED.into(),
+                matched: vec!["role policy 'push' (line 3)".into()],
+                missing_context: vec![],
+            })
+            .collect(),
     }
 }
 

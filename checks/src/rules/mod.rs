@@ -15,6 +15,7 @@ pub mod image_store;
 pub mod local_image;
 pub mod multi_platform;
 pub mod pull_through_cache;
+pub mod push_permission;
 pub mod push_risk;
 pub mod registry_cache;
 pub mod registry_credentials;
