@@ -66,11 +66,13 @@ async fn load(timeout: Duration) -> Aws {
         .region(region())
         .credentials_provider(chain)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
+        // Every call is also run under `bounded(timeout, …)`, which names the call and the limit; the SDK's own
+        // limit is a second later, a backstop, so the two never race to word the same timeout.
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(timeout.min(Duration::from_secs(3)))
-                .operation_attempt_timeout(timeout)
-                .operation_timeout(timeout)
+                .operation_attempt_timeout(timeout + Duration::from_secs(1))
+                .operation_timeout(timeout + Duration::from_secs(1))
                 .build(),
         )
         .load()
