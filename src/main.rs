@@ -175,6 +175,9 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
     } = args;
     let timeout = Duration::from_secs_f64(settings.timeout.value);
     let offline = settings.offline.value;
+    if !offline && facts_file.is_none() {
+        probe::aws::endpoint_vars(std::env::vars_os()).map_err(Error::Usage)?;
+    }
     let deploying = || {
         if offline {
             return Err(

@@ -169,6 +169,30 @@ fn an_empty_push_command_is_a_usage_error_never_a_pass() {
     assert_eq!(env_only.code, 0, "{}", env_only.stderr);
 }
 
+/// An AWS endpoint variable set to nothing (aws-config would panic) or to no URL (every call would fail with
+/// the whole request in its message) is refused before anything runs, naming the variable.
+#[test]
+fn an_aws_endpoint_variable_that_is_no_url_is_a_usage_error() {
+    let reference = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1";
+    for (name, value) in [
+        ("AWS_ENDPOINT_URL_STS", ""),
+        ("AWS_ENDPOINT_URL", "notaurl"),
+        ("AWS_ENDPOINT_URL_ECR", "ftp://example.com"),
+    ] {
+        let run = Case::new().env(name, value).run(&["check", reference]);
+        assert_refused(&run, &format!("{name}='{value}': not an http(s) URL"), name);
+    }
+    // --offline makes no AWS call, so it does not read them.
+    let offline = Case::new().env("AWS_ENDPOINT_URL_STS", "").run(&[
+        "check",
+        "--offline",
+        "--fail-on",
+        "never",
+        reference,
+    ]);
+    assert_eq!(offline.code, 0, "{}", offline.stderr);
+}
+
 // --- secrets in errors ---------------------------------------------------------------------------------
 
 #[test]

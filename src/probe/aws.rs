@@ -203,3 +203,54 @@ fn source(creds: &Credentials) -> Option<String> {
         }))
     })
 }
+
+/// `AWS_ENDPOINT_URL` and its per-service twins (`AWS_ENDPOINT_URL_ECR`, `…_STS`, `…_IAM`), checked as the
+/// SDK will read them: an empty one makes aws-config panic and one that is not an http(s) URL fails every
+/// call with the whole request in the message, so either is refused up front, naming the variable.
+pub fn endpoint_vars(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<(), String> {
+    for (name, value) in vars {
+        let Some(name) = name.to_str().filter(|n| n.starts_with("AWS_ENDPOINT_URL")) else {
+            continue;
+        };
+        let url = value
+            .to_str()
+            .ok_or_else(|| format!("{name}: not UTF-8 text"))?;
+        let ok = url.parse::<hyper::Uri>().is_ok_and(|u| {
+            matches!(u.scheme_str(), Some("http" | "https")) && u.authority().is_some()
+        });
+        if !ok {
+            return Err(format!(
+                "{name}='{url}': not an http(s) URL (e.g. https://ecr.us-east-1.amazonaws.com); unset it to use AWS's own endpoint"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::endpoint_vars;
+
+    fn check(name: &str, value: &str) -> Result<(), String> {
+        endpoint_vars([(name.into(), value.into())])
+    }
+
+    #[test]
+    fn endpoint_variables_must_be_http_urls() {
+        assert!(check("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:5000").is_ok());
+        assert!(check("AWS_ENDPOINT_URL", "https://ecr.eu-west-1.amazonaws.com").is_ok());
+        assert!(
+            check("AWS_REGION", "").is_ok(),
+            "other variables are not read"
+        );
+        for bad in ["", "notaurl", "ftp://x", "http://"] {
+            let e = check("AWS_ENDPOINT_URL_STS", bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!("AWS_ENDPOINT_URL_STS='{bad}': ")),
+                "{e}"
+            );
+        }
+    }
+}
