@@ -334,6 +334,21 @@ fn compose_build_push_needs_a_compose_that_builds_with_bake() {
             .cloned()
             .unwrap();
         assert!(f["message"].as_str().unwrap().contains(says), "{f}");
+        // Compose's bake pushes with the docker CLI's own login: the login checks are about it.
+        for check in [
+            "registry-credentials",
+            "repository-policy",
+            "push-permission",
+        ] {
+            assert!(
+                r.json()["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["check"] == check),
+                "{check} is not run for docker compose build --push"
+            );
+        }
     }
 }
 

@@ -443,6 +443,17 @@ impl PushPath {
         PushPath::DockerPush,
         PushPath::Build,
         PushPath::Bake,
+        PushPath::ComposeBuild,
+        PushPath::ImagetoolsCreate,
+    ];
+    /// The paths that push as a buildx build does (its outputs, attestations, builder): a check about
+    /// builds names these, so a new build-driven tool is one line here.
+    pub const BUILDS: &[PushPath] = &[PushPath::Build, PushPath::Bake, PushPath::ComposeBuild];
+    /// The paths that run buildx: the builds and `imagetools create`.
+    pub const BUILDX: &[PushPath] = &[
+        PushPath::Build,
+        PushPath::Bake,
+        PushPath::ComposeBuild,
         PushPath::ImagetoolsCreate,
     ];
 

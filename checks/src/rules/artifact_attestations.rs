@@ -23,7 +23,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "Attestations pushed as OCI artifacts, whose acceptance by ECR is unproven",
     severity: Severity::Warn,
     scope: Scope::Target,
-    paths: &[PushPath::Build, PushPath::Bake, PushPath::ComposeBuild],
+    paths: PushPath::BUILDS,
     needs: &[Need::Buildx, Need::DockerEngine, Need::BuildEnv],
     catalog: &["F7"],
     doc: Doc {

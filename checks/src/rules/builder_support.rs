@@ -20,7 +20,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "The builder can make what the build asks for: attestations, several platforms",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[PushPath::Build, PushPath::Bake, PushPath::ComposeBuild],
+    paths: PushPath::BUILDS,
     needs: &[Need::Buildx, Need::DockerEngine],
     catalog: &["F4", "F5"],
     doc: Doc {

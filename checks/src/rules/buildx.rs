@@ -22,12 +22,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "The buildx plugin and the builder a build would use",
     severity: Severity::Fail,
     scope: Scope::Environment,
-    paths: &[
-        PushPath::Build,
-        PushPath::Bake,
-        PushPath::ComposeBuild,
-        PushPath::ImagetoolsCreate,
-    ],
+    paths: PushPath::BUILDX,
     // The engine decides whether this buildx pushes twice (the checklist's warning).
     needs: &[Need::Buildx, Need::DockerEngine],
     catalog: &["F3", "F4", "F5"],

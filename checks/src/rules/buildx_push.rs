@@ -24,7 +24,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "docker buildx build --push pushing twice: BuildKit, then the engine's docker push",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[PushPath::Build, PushPath::Bake, PushPath::ComposeBuild],
+    paths: PushPath::BUILDS,
     needs: &[
         Need::Buildx,
         Need::DockerEngine,

@@ -24,12 +24,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "A multi-platform index pushed by a pusher that writes its children to the tag",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[
-        PushPath::Build,
-        PushPath::Bake,
-        PushPath::ComposeBuild,
-        PushPath::ImagetoolsCreate,
-    ],
+    paths: PushPath::BUILDX,
     needs: &[Need::Buildx, Need::DockerEngine, Need::EcrRepository],
     catalog: &["F5"],
     doc: Doc {

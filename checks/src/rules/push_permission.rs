@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
-use crate::facts::{Caller, Credentials, SimulatedAction};
+use crate::facts::{Caller, Credentials, PushPath, SimulatedAction};
 use crate::reference::EcrRef;
 use crate::rules::repository_policy::{PUSH_ACTIONS, repository_arn};
 
@@ -32,6 +32,8 @@ static INFO: CheckInfo = CheckInfo {
     title: "IAM allows the AWS identity the push",
     severity: Severity::Fail,
     scope: Scope::Target,
+    // cdk-assets pushes as the image-publishing role, not as this identity.
+    paths: PushPath::WITH_DOCKER_LOGIN,
     needs: &[Need::AwsIdentity, Need::DockerConfig, Need::PushPermission],
     catalog: &["F13"],
     // Most CI roles may not simulate: that alone does not make a `--fail-on fail` run undecided, unless

@@ -16,7 +16,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "A BuildKit registry cache exported to ECR",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[PushPath::Build, PushPath::Bake, PushPath::ComposeBuild],
+    paths: PushPath::BUILDS,
     needs: &[Need::EcrRepository],
     catalog: &["F9"],
     doc: Doc {
