@@ -90,9 +90,8 @@ fn compose_pushes(
     pushes
 }
 
-/// What ecr-doctor plans to check for the same command: its targets and the references it lists as not
-/// checked (not ECR).
-fn doctor_pushes(dir: &Path, env: &[(&str, &str)], argv: &[&str]) -> BTreeSet<String> {
+/// ecr-doctor's JSON report of `check --offline -- ARGV` in `dir` (no engine): the command as it reads it.
+fn report(dir: &Path, env: &[(&str, &str)], argv: &[&str]) -> serde_json::Value {
     let mut args = vec!["check", "--format", "json", "--offline", "--"];
     args.extend_from_slice(argv);
     let mut cmd = doctor(None, &args);
@@ -101,7 +100,13 @@ fn doctor_pushes(dir: &Path, env: &[(&str, &str)], argv: &[&str]) -> BTreeSet<St
     cmd.envs(env.iter().copied());
     let r = run(cmd);
     assert_ne!(r.code, 2, "{argv:?}: {}", r.stderr);
-    let doc = r.json();
+    r.json()
+}
+
+/// What ecr-doctor plans to check for the same command: its targets and the references it lists as not
+/// checked (not ECR).
+fn doctor_pushes(dir: &Path, env: &[(&str, &str)], argv: &[&str]) -> BTreeSet<String> {
+    let doc = report(dir, env, argv);
     let mut refs: BTreeSet<String> = doc["targets"]
         .as_array()
         .unwrap()
@@ -179,15 +184,7 @@ fn compose_push_of_a_default_build_fails_on_engine_26_with_an_immutable_tag() {
 
 /// Every reference a plan pushes, with what it pushes there (from the JSON report).
 fn planned(dir: &Path, env: &[(&str, &str)], argv: &[&str]) -> BTreeSet<String> {
-    let mut args = vec!["check", "--format", "json", "--offline", "--"];
-    args.extend_from_slice(argv);
-    let mut cmd = doctor(None, &args);
-    cmd.current_dir(dir)
-        .env("DOCKER_HOST", format!("unix://{}/no.sock", dir.display()));
-    cmd.envs(env.iter().copied());
-    let r = run(cmd);
-    assert_ne!(r.code, 2, "{argv:?}: {}", r.stderr);
-    r.json()["targets"]
+    report(dir, env, argv)["targets"]
         .as_array()
         .unwrap()
         .iter()
