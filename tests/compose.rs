@@ -3,12 +3,15 @@
 //! `.env` and the shell, profiles, the services named — and the verdict is the `docker push` path's.
 
 mod common;
+mod gate;
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
 use common::*;
+use gate::Gate;
 
 /// A project: a compose file with an override, a `.env`, a service behind a profile, one with extra
 /// `build.tags`, one that is not built (Compose does not push it), one pushed elsewhere.
@@ -390,4 +393,155 @@ fn compose_commands_not_read_are_one_line_errors() {
         assert_eq!(r.stderr.lines().count(), 1, "{argv:?}: {}", r.stderr);
         assert!(r.stderr.contains(says), "{argv:?}: {}", r.stderr);
     }
+}
+
+/// A DOCKER_CONFIG with the tests' ECR login, the sid Compose (2.40.3) and the buildx plugin of `release`
+/// (`SID`: 0.29.1, `TRIXIE`: 0.13.1).
+fn compose_plugins(release: &str) -> tempfile::TempDir {
+    let config = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        docker_config().join("config.json"),
+        config.path().join("config.json"),
+    )
+    .unwrap();
+    let bin = config.path().join("cli-plugins");
+    std::fs::create_dir(&bin).unwrap();
+    for (name, var) in [
+        ("docker-compose", "ECR_DOCTOR_TEST_COMPOSE_SID"),
+        (
+            "docker-buildx",
+            &format!("ECR_DOCTOR_TEST_BUILDX_{release}"),
+        ),
+    ] {
+        let path = peers()
+            .var(var)
+            .unwrap_or_else(|| panic!("{var} is not set: see scripts/peers"));
+        std::os::unix::fs::symlink(path, bin.join(name)).unwrap();
+    }
+    config
+}
+
+/// The Compose cells of the push matrix: on engine 26.1.5 and 28.5.2, both image stores, a new tag of an
+/// IMMUTABLE repository pushed by `docker compose push` (after `docker compose build`) and by `docker compose
+/// build --push` (with and without `--provenance=false`), through the ECR-faithful gate, with Compose 2.40.3
+/// and buildx 0.29.1 — and once with buildx 0.13.1, which Compose refuses. In every cell
+/// ecr-doctor's verdict — push-risk for `push`, buildx-push for `build --push`, and the exit code — agrees with
+/// the real push.
+#[test]
+fn compose_cells_every_verdict_agrees_with_the_real_push() {
+    let g = Gate::start(peers().registry(), peers().moto_url());
+    let ecr = format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com");
+    let mut table = String::new();
+    for (name, buildx) in [
+        ("old-containerd", "SID"),
+        ("old-classic", "SID"),
+        ("new-containerd", "SID"),
+        ("new-classic", "SID"),
+        ("old-containerd", "TRIXIE"),
+    ] {
+        let Some(e) = peers().engine(name) else {
+            eprintln!("{name} is not running here: its cells are skipped");
+            continue;
+        };
+        let config = compose_plugins(buildx);
+        let cells: &[(&str, &str, &[&str])] = if buildx == "SID" {
+            &[
+                ("push", "push-risk", &[]),
+                ("build", "buildx-push", &["--push"]),
+                ("build", "buildx-push", &["--push", "--provenance=false"]),
+            ]
+        } else {
+            // Compose 2.40 refuses to bake with buildx 0.13: the compose check says so before the push.
+            &[("build", "compose", &["--push"])]
+        };
+        for &(command, check, extra) in cells {
+            let repo = unique("compose-cell");
+            moto().create_repository(&repo, "IMMUTABLE", &[]);
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join("Dockerfile"),
+                format!("FROM scratch\nCOPY f /{repo}\n"),
+            )
+            .unwrap();
+            std::fs::write(dir.path().join("f"), &repo).unwrap();
+            std::fs::write(
+                dir.path().join("compose.yaml"),
+                format!("services:\n  app:\n    build: .\n    image: ${{REGISTRY}}/{repo}:v1\n"),
+            )
+            .unwrap();
+            let compose = |registry: &str, args: &[&str]| {
+                std::process::Command::new(&e.cli)
+                    .arg("compose")
+                    .args(args)
+                    .current_dir(dir.path())
+                    .env("DOCKER_HOST", &e.host)
+                    .env("DOCKER_CONFIG", config.path())
+                    .env("REGISTRY", registry)
+                    .output()
+                    .unwrap()
+            };
+            if command == "push" {
+                // The image `docker compose push` pushes, under both names: the gate's and ECR's.
+                let built = compose(&g.host(), &["build"]);
+                assert!(
+                    built.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&built.stderr)
+                );
+                e.docker_ok(
+                    &[
+                        "tag",
+                        &format!("{}/{repo}:v1", g.host()),
+                        &format!("{ecr}/{repo}:v1"),
+                    ],
+                    None,
+                );
+            }
+            let mut argv = vec![
+                "check", "--format", "json", "--", "docker", "compose", command,
+            ];
+            argv.extend_from_slice(extra);
+            let mut cmd = doctor(Some(&e), &argv);
+            cmd.current_dir(dir.path())
+                .env("DOCKER_CONFIG", config.path())
+                .env("REGISTRY", &ecr)
+                .env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
+            let r = run(cmd);
+            let reference = format!("{ecr}/{repo}:v1");
+            // The compose check is about the machine, the others about the reference.
+            let verdict = r.outcome(
+                check,
+                Some(reference.as_str()).filter(|_| check != "compose"),
+            );
+            let mut args = vec![command];
+            args.extend_from_slice(extra);
+            let pushed = compose(&g.host(), &args).status.success();
+            let _ = writeln!(
+                table,
+                "{name} (buildx {buildx}) docker compose {command} {}: {check} {verdict}, exit {}, real push {}",
+                extra.join(" "),
+                r.code,
+                if pushed { "ok" } else { "refused" }
+            );
+            assert_eq!(
+                verdict == "fail",
+                !pushed,
+                "{name} {command} {extra:?}:\n{table}\n{}",
+                r.stdout
+            );
+            assert_eq!(
+                r.code == 1,
+                !pushed,
+                "{name} {command} {extra:?}:\n{table}\n{}",
+                r.stdout
+            );
+            if command == "push" {
+                e.docker_ok(
+                    &["rmi", &format!("{}/{repo}:v1", g.host()), &reference],
+                    None,
+                );
+            }
+        }
+    }
+    eprintln!("{table}");
 }
