@@ -1,13 +1,13 @@
 //! The pure half of ecr-doctor: the facts model, the checks, their documentation and the registry.
 //! Nothing here performs I/O, so every check can be tested — and a saved run replayed — with plain data.
 
-pub mod build;
 pub mod check;
 pub mod diagnostics;
 pub mod docs;
 pub mod facts;
 pub mod iam_policy;
 pub mod mutability;
+pub mod prediction;
 pub mod reference;
 pub mod registry;
 mod remedies;

@@ -371,7 +371,7 @@ fn apply_set(targets: &mut [BakeTarget], set: &str) -> Result<(), String> {
     let (pattern, key) = lhs.split_once('.').ok_or_else(bad)?;
     for t in targets.iter_mut().filter(|t| glob(pattern, &t.name)) {
         if matches!(key, "push" | "load") {
-            let on = ecr_doctor_checks::build::go_bool(value)
+            let on = ecr_doctor_checks::prediction::go_bool(value)
                 .ok_or_else(|| format!("--set '{set}': {key} takes true or false"))?;
             match key {
                 "push" => spec::set_push(&mut t.output, on),

@@ -2,7 +2,7 @@
 //! `--name=value`, `-x value`, `-xvalue`, `-x=value`, switches as `--name` or `--name=false`, grouped short
 //! switches (`-qD`), and `--` ending the flags.
 
-use ecr_doctor_checks::build::go_bool;
+use ecr_doctor_checks::prediction::go_bool;
 
 use super::CommandError;
 

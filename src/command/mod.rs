@@ -12,8 +12,8 @@ use std::io;
 use std::path::Path;
 
 use ecr_doctor_checks::EcrRef;
-use ecr_doctor_checks::build::go_bool;
 use ecr_doctor_checks::facts::{BuildOutput, PushCommand, PushPath, Pushed};
+use ecr_doctor_checks::prediction::go_bool;
 
 use crate::input::{BAKE_FILE, read_file};
 pub use error::CommandError;

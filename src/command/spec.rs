@@ -1,8 +1,8 @@
 //! buildx's specs — `--output`, `--attest` (with `--provenance`, `--sbom`), `--cache-to` — read once into
 //! what a push depends on, so nothing downstream parses a spec string again.
 
-use ecr_doctor_checks::build::go_bool;
 use ecr_doctor_checks::facts::CacheExport;
+use ecr_doctor_checks::prediction::go_bool;
 
 use super::CommandError;
 

@@ -1,8 +1,8 @@
-use crate::build::go_bool;
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict,
 };
 use crate::facts::{DRIVER_DOCKER, Fact, PushPath, Pushed};
+use crate::prediction::go_bool;
 use crate::version::EngineVer;
 
 pub struct ArtifactAttestations;

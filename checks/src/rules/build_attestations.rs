@@ -1,8 +1,8 @@
-use crate::build::go_bool;
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
 use crate::facts::BuildEnv;
+use crate::prediction::go_bool;
 
 pub struct BuildAttestations;
 

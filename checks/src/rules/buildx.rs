@@ -1,9 +1,9 @@
-use crate::build::{BUILDX_PUSH_FIX, PREFER_INDEX_SINCE};
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Outcome, Remediation, Scope, Severity, Unknown, Verdict,
     need,
 };
 use crate::facts::{Builder, DRIVER_DOCKER, Fact, PushPath};
+use crate::prediction::{BUILDX_PUSH_FIX, PREFER_INDEX_SINCE};
 use crate::remedies::BUILDX_REMEDY;
 use crate::rules::{buildx_push, multi_platform};
 use crate::version::EngineVer;

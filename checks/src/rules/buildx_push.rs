@@ -1,8 +1,8 @@
-use crate::build::BUILDX_PUSH_FIX;
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
 };
 use crate::facts::{DRIVER_DOCKER, PushPath, Pushed};
+use crate::prediction::BUILDX_PUSH_FIX;
 use crate::remedies;
 use crate::version::EngineVer;
 

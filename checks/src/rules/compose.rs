@@ -1,9 +1,9 @@
-use crate::build::go_bool;
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Outcome, Remediation, Scope, Severity, Unknown, Verdict,
     need,
 };
 use crate::facts::{Fact, PushPath};
+use crate::prediction::go_bool;
 use crate::remedies::BUILDX_REMEDY;
 use crate::version::EngineVer;
 

@@ -1,9 +1,9 @@
-use crate::build::BUILDX_PUSH_FIX;
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown,
     Verdict, need,
 };
 use crate::facts::{DRIVER_DOCKER, PushPath, Pushed};
+use crate::prediction::BUILDX_PUSH_FIX;
 use crate::remedies::{self, BUILDX_REMEDY};
 use crate::version::EngineVer;
 
