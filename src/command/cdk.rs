@@ -28,7 +28,7 @@ use ecr_doctor_checks::version::EngineVer;
 use serde_json::Value;
 
 use super::flags::{self, Flag};
-use super::{Env, Plan};
+use super::{CommandPlan, Env};
 use crate::input;
 
 /// The programs read here.
@@ -44,7 +44,7 @@ fn read_bounded(path: &Path) -> io::Result<String> {
 }
 
 /// `cdk …`, `npx [cdk|aws-cdk] …`, `cdk-assets …`.
-pub fn parse(program: &str, args: &[String], env: &Env<'_>) -> Result<Plan, String> {
+pub fn parse(program: &str, args: &[String], env: &Env<'_>) -> Result<CommandPlan, String> {
     docker_client(env)?;
     let (cli, args) = match program {
         "npx" => {
@@ -92,7 +92,7 @@ pub fn parse(program: &str, args: &[String], env: &Env<'_>) -> Result<Plan, Stri
 }
 
 /// `check --cdk-out DIR`: every stack of the assembly, published by the `cdk` this directory would run.
-pub fn from_dir(dir: &Path, env: &Env<'_>) -> Result<Plan, String> {
+pub fn from_dir(dir: &Path, env: &Env<'_>) -> Result<CommandPlan, String> {
     docker_client(env)?;
     let selection = Selection {
         all: true,
@@ -274,7 +274,7 @@ fn version_of(package: &Path, name: &str, since: EngineVer, read: Read<'_>) -> P
 }
 
 /// `cdk-assets [-p PATH] publish [ASSET…]`: one asset manifest, no stack.
-fn cdk_assets(args: &[String], env: &Env<'_>, read: Read<'_>) -> Result<Plan, String> {
+fn cdk_assets(args: &[String], env: &Env<'_>, read: Read<'_>) -> Result<CommandPlan, String> {
     const FLAGS: &[Flag] = &[
         Flag::value("path", Some('p')),
         Flag::switch("verbose", Some('v')),
@@ -317,7 +317,7 @@ pub fn plan(
     publisher: Publisher,
     env: &Env<'_>,
     read: Read<'_>,
-) -> Result<Plan, String> {
+) -> Result<CommandPlan, String> {
     // The deploying credentials are asked at most once, and only for an environment-agnostic stack.
     let asked = std::cell::OnceCell::new();
     let deploying = || asked.get_or_init(|| (env.deploying)()).clone();
@@ -430,14 +430,14 @@ pub fn plan(
     finish(pushes)
 }
 
-fn finish(pushes: Vec<(String, Pushed)>) -> Result<Plan, String> {
+fn finish(pushes: Vec<(String, Pushed)>) -> Result<CommandPlan, String> {
     if pushes.is_empty() {
         return Err(
             "the deployment publishes no image asset (no dockerImages in its asset manifests)"
                 .into(),
         );
     }
-    Ok(Plan::of(PushPath::CdkAssets, None, pushes))
+    Ok(CommandPlan::of(PushPath::CdkAssets, None, pushes))
 }
 
 /// The stack a destination is published for.

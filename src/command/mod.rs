@@ -22,7 +22,7 @@ use spec::{Attest, Output};
 
 /// A command, read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Plan {
+pub struct CommandPlan {
     pub command: PushCommand,
     /// Every ECR reference the command pushes, with what it pushes there, in command order.
     pub pushes: Vec<(String, Pushed)>,
@@ -66,7 +66,7 @@ impl Env<'_> {
 }
 
 /// Reads `argv` (`docker …`). Err: one line naming the part that is wrong or not supported.
-pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
+pub fn parse(argv: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> {
     // `check -- $PUSH_COMMAND` with the variable unset or blank: refused, as checking nothing would pass.
     let (program, rest) = argv
         .split_first()
@@ -86,7 +86,7 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
     } else {
         docker(program, name, rest, env)?
     };
-    Ok(Plan {
+    Ok(CommandPlan {
         command: PushCommand {
             argv: redact(argv).0,
             ..plan.command
@@ -96,7 +96,12 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
 }
 
 /// `docker …`.
-fn docker(program: &str, name: &str, rest: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
+fn docker(
+    program: &str,
+    name: &str,
+    rest: &[String],
+    env: &Env<'_>,
+) -> Result<CommandPlan, CommandError> {
     if name != "docker" {
         return Err(CommandError::NotRead(format!(
             "'{program}': only docker and CDK commands are read (docker push, docker build, docker buildx build, \
@@ -253,7 +258,7 @@ const PUSH_FLAGS: &[Flag] = &[
     Flag::switch("quiet", Some('q')),
 ];
 
-fn push(args: &[String]) -> Result<Plan, CommandError> {
+fn push(args: &[String]) -> Result<CommandPlan, CommandError> {
     let p = flags::parse(args, PUSH_FLAGS, false)?;
     if p.is_on("all-tags") {
         return Err(CommandError::NotRead(
@@ -272,7 +277,7 @@ fn push(args: &[String]) -> Result<Plan, CommandError> {
             p.args.len()
         )));
     };
-    Ok(Plan::of(
+    Ok(CommandPlan::of(
         PushPath::DockerPush,
         None,
         vec![(reference.clone(), Pushed::LocalImage)],
@@ -328,7 +333,7 @@ const COMPOSE_BUILD_FLAGS: &[Flag] = &[
 
 /// `docker compose push [SERVICE…]`, each image with the engine's push, and `docker compose build --push
 /// [SERVICE…]`, each built and pushed by bake.
-fn compose(args: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
+fn compose(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> {
     let g = flags::parse(args, COMPOSE_GLOBAL, true)?;
     let sub: Vec<&str> = g.args.iter().map(String::as_str).collect();
     let building = match sub.as_slice() {
@@ -381,7 +386,7 @@ fn compose(args: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
         )));
     }
     if !building {
-        return Ok(Plan::of(
+        return Ok(CommandPlan::of(
             PushPath::DockerPush,
             None,
             services
@@ -414,7 +419,11 @@ fn compose(args: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
             }
         }
     }
-    Ok(Plan::of(PushPath::ComposeBuild, p.value("builder"), pushes))
+    Ok(CommandPlan::of(
+        PushPath::ComposeBuild,
+        p.value("builder"),
+        pushes,
+    ))
 }
 
 /// Whether `docker compose build` pushes, and with bake. Compose 2.37 and later build with bake unless
@@ -505,7 +514,7 @@ const BUILD_FLAGS: &[Flag] = &[
 ];
 
 /// `docker build`: buildx's build, unless DOCKER_BUILDKIT=0 picks the legacy builder.
-fn docker_build(args: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
+fn docker_build(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> {
     if env.var("DOCKER_BUILDKIT").as_deref().and_then(go_bool) == Some(false) {
         return Err(CommandError::NotRead(
             "DOCKER_BUILDKIT=0: the legacy builder cannot push from a build (no --push)".into(),
@@ -514,7 +523,7 @@ fn docker_build(args: &[String], env: &Env<'_>) -> Result<Plan, CommandError> {
     build(args, None)
 }
 
-fn build(args: &[String], builder: Option<String>) -> Result<Plan, CommandError> {
+fn build(args: &[String], builder: Option<String>) -> Result<CommandPlan, CommandError> {
     let p = flags::parse(args, BUILD_FLAGS, false)?;
     if p.args.len() != 1 {
         return Err(CommandError::Flag(format!(
@@ -558,7 +567,7 @@ fn build(args: &[String], builder: Option<String>) -> Result<Plan, CommandError>
                 .into(),
         ));
     }
-    Ok(Plan::of(
+    Ok(CommandPlan::of(
         PushPath::Build,
         p.value("builder").or(builder),
         pushes,
@@ -657,7 +666,11 @@ const BAKE_FLAGS: &[Flag] = &[
     Flag::value("set", None),
 ];
 
-fn bake(args: &[String], builder: Option<String>, env: &Env<'_>) -> Result<Plan, CommandError> {
+fn bake(
+    args: &[String],
+    builder: Option<String>,
+    env: &Env<'_>,
+) -> Result<CommandPlan, CommandError> {
     let p = flags::parse(args, BAKE_FLAGS, false)?;
     for (flag, on) in [
         ("print", p.is_on("print")),
@@ -698,7 +711,7 @@ fn bake(args: &[String], builder: Option<String>, env: &Env<'_>) -> Result<Plan,
             "the bake pushes nothing (no --push, and no target has a registry output)".into(),
         ));
     }
-    Ok(Plan::of(
+    Ok(CommandPlan::of(
         PushPath::Bake,
         p.value("builder").or(builder),
         pushes,
@@ -720,7 +733,10 @@ const IMAGETOOLS_CREATE_FLAGS: &[Flag] = &[
     Flag::value("tag", Some('t')),
 ];
 
-fn imagetools_create(args: &[String], builder: Option<String>) -> Result<Plan, CommandError> {
+fn imagetools_create(
+    args: &[String],
+    builder: Option<String>,
+) -> Result<CommandPlan, CommandError> {
     let p = flags::parse(args, IMAGETOOLS_CREATE_FLAGS, false)?;
     if p.is_on("dry-run") {
         return Err(CommandError::NothingPushed(
@@ -735,7 +751,7 @@ fn imagetools_create(args: &[String], builder: Option<String>) -> Result<Plan, C
     }
     let sources = p.args.clone();
     let prefer_index = p.has("prefer-index").then(|| p.is_on("prefer-index"));
-    Ok(Plan::of(
+    Ok(CommandPlan::of(
         PushPath::ImagetoolsCreate,
         p.value("builder").or(builder),
         tags.into_iter()
@@ -772,12 +788,12 @@ const BUILDX_GLOBAL: &[Flag] = &[
     Flag::switch("debug", Some('D')),
 ];
 
-impl Plan {
+impl CommandPlan {
     /// A plan of `path`: ECR references become targets, every other one is listed as not checked.
-    fn of(path: PushPath, builder: Option<String>, all: Vec<(String, Pushed)>) -> Plan {
+    fn of(path: PushPath, builder: Option<String>, all: Vec<(String, Pushed)>) -> CommandPlan {
         let (pushes, others): (Vec<_>, Vec<_>) =
             all.into_iter().partition(|(r, _)| EcrRef::names_ecr(r));
-        Plan {
+        CommandPlan {
             command: PushCommand {
                 path,
                 argv: Vec::new(),

@@ -6,7 +6,7 @@ fn args(s: &[&str]) -> Vec<String> {
     s.iter().map(|a| a.replace("ECR", ECR)).collect()
 }
 
-fn read_in(argv: &[&str], vars: &[(&str, &str)], cwd: &Path) -> Result<Plan, String> {
+fn read_in(argv: &[&str], vars: &[(&str, &str)], cwd: &Path) -> Result<CommandPlan, String> {
     let vars: Vec<(String, String)> = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -24,23 +24,23 @@ fn read_in(argv: &[&str], vars: &[(&str, &str)], cwd: &Path) -> Result<Plan, Str
     .map_err(|e| e.to_string())
 }
 
-fn read(argv: &[&str]) -> Result<Plan, String> {
+fn read(argv: &[&str]) -> Result<CommandPlan, String> {
     read_in(argv, &[], Path::new("."))
 }
 
 /// `read` of a command written as one line (no argument holds a space).
-fn read_words(line: &str) -> Result<Plan, String> {
+fn read_words(line: &str) -> Result<CommandPlan, String> {
     read(&line.split_whitespace().collect::<Vec<_>>())
 }
 
-fn refs(plan: &Plan) -> Vec<String> {
+fn refs(plan: &CommandPlan) -> Vec<String> {
     plan.pushes
         .iter()
         .map(|(r, _)| r.replace(ECR, "ECR"))
         .collect()
 }
 
-fn image(plan: &Plan, i: usize) -> &BuildOutput {
+fn image(plan: &CommandPlan, i: usize) -> &BuildOutput {
     match &plan.pushes[i].1 {
         Pushed::Build(b) => b,
         other => panic!("not a build output: {other:?}"),

@@ -17,7 +17,7 @@ fn plan_with(
     publisher: Publisher,
     deploying: Result<(&str, &str), &str>,
     read: Read<'_>,
-) -> Result<Plan, String> {
+) -> Result<CommandPlan, String> {
     let none = |_: &str| None;
     let deploying = || {
         deploying
@@ -42,7 +42,7 @@ fn all() -> Selection {
     }
 }
 
-fn assets(plan: &Plan) -> Vec<(&str, &CdkAsset)> {
+fn assets(plan: &CommandPlan) -> Vec<(&str, &CdkAsset)> {
     plan.pushes
         .iter()
         .map(|(r, p)| match p {
