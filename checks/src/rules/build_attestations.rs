@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
-use crate::facts::BuildEnv;
+use crate::facts::{BuildEnv, Pushed};
 use crate::prediction::go_bool;
 
 pub struct BuildAttestations;
@@ -76,6 +76,29 @@ impl Check for BuildAttestations {
                 "{VAR} is not set: builds on the containerd store attach the default provenance attestation"
             )),
         };
+        // aws-cdk 2.1000.0 and later set it for the builds cdk-assets runs, whatever this shell says.
+        let publishers: Vec<&str> = cx
+            .facts
+            .targets
+            .iter()
+            .filter_map(|t| match &t.pushed {
+                Pushed::CdkAsset(a) if a.no_default_attestations == Some(true) => {
+                    Some(a.publisher.as_deref().unwrap_or("the CDK CLI"))
+                }
+                _ => None,
+            })
+            .collect();
+        let verdict = match publishers.first() {
+            Some(publisher) if publishers.len() == cx.facts.targets.len() => {
+                let mut v = verdict;
+                v.message = format!(
+                    "{}; {publisher} sets {VAR}=1 for the asset builds it runs",
+                    v.message
+                );
+                v
+            }
+            _ => verdict,
+        };
         Ok(env
             .vars
             .iter()
@@ -117,6 +140,12 @@ mod tests {
                     "single image manifest",
                 ),
                 ("false", env(&[(VAR, "false")]), Outcome::Pass, "is false"),
+                (
+                    "unset, but the CDK CLI sets it for its asset builds",
+                    with(|f| cdk_asset(f, Some(true), None)),
+                    Outcome::Pass,
+                    "sets BUILDX_NO_DEFAULT_ATTESTATIONS=1 for the asset builds it runs",
+                ),
                 (
                     "yes is not a Go bool",
                     env(&[(VAR, "yes")]),
