@@ -10,7 +10,7 @@ pub use verdict::{Evidence, Finding, Ignored, Outcome, Remediation, Unknown, Ver
 use std::borrow::Cow;
 
 use crate::facts::{
-    EngineInfo, Fact, Facts, ImageShape, LocalImage, Pushed, Repository, TargetFacts,
+    Caller, EngineInfo, Fact, Facts, ImageShape, LocalImage, Pushed, Repository, TargetFacts,
 };
 use crate::mutability::{TagRule, tag_rule};
 use crate::reference::EcrRef;
@@ -54,6 +54,23 @@ impl<'a> Context<'a> {
     pub fn target(&self) -> Result<&'a TargetFacts, Unknown> {
         self.target
             .ok_or_else(|| Unknown::new("no image reference given", "name an image reference"))
+    }
+
+    /// The caller STS named for this target, as (account, ARN): Unknown when STS was not asked, or refused the
+    /// credentials (aws-identity reports which). `remedy` says what would let the caller's check run.
+    pub fn known_caller(&self, remedy: &str) -> Result<(&'a str, &'a str), Unknown> {
+        let id = need(
+            &self.target()?.identity,
+            "the AWS identity (STS GetCallerIdentity)",
+            remedy,
+        )?;
+        match &id.caller {
+            Caller::Known { account, arn } => Ok((account, arn)),
+            _ => Err(Unknown::new(
+                "the AWS identity is unknown: STS refused the credentials (see aws-identity)",
+                "Fix the credentials (see aws-identity) and run again.",
+            )),
+        }
     }
 
     /// What the command pushes to this target.

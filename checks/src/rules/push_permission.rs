@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
-use crate::facts::{Caller, Credentials, PushPath, SimulatedAction};
+use crate::facts::{Credentials, PushPath, SimulatedAction};
 use crate::reference::EcrRef;
 use crate::rules::repository_policy::{PUSH_ACTIONS, repository_arn};
 
@@ -80,17 +80,7 @@ impl Check for PushPermission {
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let r = cx.reference()?;
         let t = cx.target()?;
-        let id = need(
-            &t.identity,
-            "the AWS identity (STS GetCallerIdentity)",
-            SIMULATION_REMEDY,
-        )?;
-        let Caller::Known { account, .. } = &id.caller else {
-            return Err(Unknown::new(
-                "the AWS identity is unknown: STS refused the credentials (see aws-identity)",
-                "Fix the credentials (see aws-identity) and run again.",
-            ));
-        };
+        let (account, _) = cx.known_caller(SIMULATION_REMEDY)?;
         let credentials = need(
             &t.credentials,
             "the credential docker sends (config.json)",

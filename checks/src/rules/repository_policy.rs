@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
-use crate::facts::{Caller, PushPath};
+use crate::facts::PushPath;
 use crate::iam_policy::{self, Decision, Policy};
 use crate::reference::EcrRef;
 use crate::remedies::ECR_REMEDY;
@@ -69,17 +69,7 @@ impl Check for RepositoryPolicy {
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
         let r = cx.reference()?;
         let t = cx.target()?;
-        let id = need(
-            &t.identity,
-            "the caller (STS GetCallerIdentity)",
-            ECR_REMEDY,
-        )?;
-        let Caller::Known { account, arn } = &id.caller else {
-            return Err(Unknown::new(
-                "the caller is not known: STS refused the credentials (see aws-identity)",
-                "Fix the credentials (see aws-identity) and run again.",
-            ));
-        };
+        let (account, arn) = cx.known_caller(ECR_REMEDY)?;
         if *account == r.account {
             return Ok(Verdict::skip(format!(
                 "the caller is in the registry's account {account}: its own IAM policies decide"
