@@ -61,22 +61,11 @@ fn compose_pushes(
     global: &[&str],
     services: &[&str],
 ) -> BTreeSet<String> {
-    let out = Command::new(plugin)
-        .args(global)
-        .args(["config", "--format", "json"])
-        .args(services)
-        .current_dir(dir)
-        .env_remove("COMPOSE_PROFILES")
-        .env_remove("TAG")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut args = global.to_vec();
+    args.extend(["config", "--format", "json"]);
+    args.extend_from_slice(services);
+    let config: serde_json::Value =
+        serde_json::from_slice(&compose_says(plugin, dir, env, &args)).unwrap();
     let mut pushes = BTreeSet::new();
     for (name, service) in config["services"].as_object().unwrap() {
         if !services.is_empty() && !services.contains(&name.as_str()) {
@@ -104,6 +93,24 @@ fn report(dir: &Path, env: &[(&str, &str)], argv: &[&str]) -> serde_json::Value 
     let r = run(cmd);
     assert_ne!(r.code, 2, "{argv:?}: {}", r.stderr);
     r.json()
+}
+
+/// What the Compose plugin prints for `args` in `dir`, with only `env` of the variables the projects read.
+fn compose_says(plugin: &str, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Vec<u8> {
+    let out = Command::new(plugin)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("COMPOSE_PROFILES")
+        .env_remove("TAG")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
 }
 
 /// What ecr-doctor plans to check for the same command: its targets and the references it lists as not
@@ -241,22 +248,11 @@ fn compose_build_push_is_planned_as_the_bake_compose_writes() {
         ),
     ];
     for (env, global, rest) in cases {
-        let printed = Command::new(plugin)
-            .args(*global)
-            .args(["build", "--push", "--print"])
-            .args(rest.iter().filter(|a| !a.starts_with("--")))
-            .current_dir(dir.path())
-            .env_remove("COMPOSE_PROFILES")
-            .env_remove("TAG")
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        assert!(
-            printed.status.success(),
-            "{}",
-            String::from_utf8_lossy(&printed.stderr)
-        );
-        std::fs::write(dir.path().join("printed.json"), &printed.stdout).unwrap();
+        let mut args = global.to_vec();
+        args.extend(["build", "--push", "--print"]);
+        args.extend(rest.iter().filter(|a| !a.starts_with("--")));
+        let printed = compose_says(plugin, dir.path(), env, &args);
+        std::fs::write(dir.path().join("printed.json"), printed).unwrap();
         // Compose passes its --provenance and --sbom on to bake.
         let mut bake = vec!["docker", "buildx", "bake", "-f", "printed.json"];
         bake.extend(rest.iter().filter(|a| a.starts_with("--")));

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::ecr_registry::{EXPIRED_MESSAGE, EcrRegistry};
+use common::ecr_registry::{EXPIRED_MESSAGE, EcrRegistry, ecr_password};
 use common::{Run, doctor, run};
 use serde_json::{Value, json};
 
@@ -16,19 +16,6 @@ const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 const REF: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1";
 /// Everything but the environment-free checks of the registry and the credential.
 const SKIP: &str = "docker-daemon,image-store,build-attestations,repository-exists,tag-mutability,tag-collision,local-image,image-shape,push-risk";
-
-/// The password of an ECR authorization token expiring `in_secs` from now; `canary` is its payload.
-fn ecr_password(in_secs: i64, canary: &str) -> String {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let envelope = json!({
-        "payload": canary, "datakey": "AQEBAHh-test", "version": "2", "type": "DATA_KEY",
-        "expiration": now + in_secs,
-    });
-    BASE64.encode(envelope.to_string())
-}
 
 /// config.json as `docker login` writes it: `auths` keyed by `https://HOST`.
 fn auths(password: &str) -> String {

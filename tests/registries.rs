@@ -6,11 +6,10 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use common::ecr_registry::EcrRegistry;
+use common::ecr_registry::{EcrRegistry, ecr_password};
 use common::{ACCOUNT, Run, doctor, peers, run};
 use serde_json::{Value, json};
 
@@ -125,19 +124,6 @@ fn row<'r>(rows: &'r [(String, Value)], host: &str) -> &'r Value {
 
 fn message(f: &Value) -> &str {
     f["message"].as_str().unwrap_or_default()
-}
-
-/// The password of an ECR authorization token expiring `in_secs` from now; `canary` is its payload.
-fn ecr_password(in_secs: i64, canary: &str) -> String {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let envelope = json!({
-        "payload": canary, "datakey": "AQEBAHh-test", "version": "2", "type": "DATA_KEY",
-        "expiration": now + in_secs,
-    });
-    BASE64.encode(envelope.to_string())
 }
 
 fn auth(password: &str) -> Value {

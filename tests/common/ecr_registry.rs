@@ -249,3 +249,17 @@ fn certificates(
     let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
     (dir.join("ca.pem"), chain, key)
 }
+
+/// The password of an ECR authorization token (what `GetAuthorizationToken` returns after `AWS:`) expiring
+/// `in_secs` from now; `canary` is its payload, for tests that look for it in every output.
+pub fn ecr_password(in_secs: i64, canary: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let envelope = serde_json::json!({
+        "payload": canary, "datakey": "AQEBAHh-test", "version": "2", "type": "DATA_KEY",
+        "expiration": now + in_secs,
+    });
+    BASE64.encode(envelope.to_string())
+}
