@@ -200,7 +200,7 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
     let format = settings.format.value;
     let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
 
-    let facts = match &facts_file {
+    let mut facts = match &facts_file {
         Some(path) => load_facts(path, &refs)?,
         None => {
             // buildx refuses a bad name in any build; ecr-doctor must not read a file of that name.
@@ -247,6 +247,8 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
             facts
         }
     };
+    // Gathered or replayed, what the builds will push is derived here, once, and saved with the facts.
+    facts.predict();
     if let Some(path) = &save_facts {
         write_file(path, &render::json::to_json(&facts))?;
     }

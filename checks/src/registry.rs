@@ -228,7 +228,8 @@ mod tests {
             ..Default::default()
         };
         let pushed = Pushed::Build(BuildOutput::default());
-        let facts = Facts::not_gathered(command, [(&reference, &reference, &pushed)]);
+        let mut facts = Facts::not_gathered(command, [(&reference, &reference, &pushed)]);
+        facts.predict();
         for f in run(&facts, |_| None) {
             let needs = find(f.check).map_or(&[][..], |c| c.info().needs);
             assert!(
@@ -268,7 +269,8 @@ mod tests {
             consumer: Some(crate::facts::Consumer::Lambda),
             ..Default::default()
         };
-        let facts = Facts::not_gathered(command, [(&reference, &local, &Default::default())]);
+        let mut facts = Facts::not_gathered(command, [(&reference, &local, &Default::default())]);
+        facts.predict();
         let findings = run(&facts, |_| None);
         for c in CHECKS
             .iter()

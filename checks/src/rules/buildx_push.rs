@@ -66,7 +66,7 @@ impl Check for BuildxPush {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        let Pushed::Build(out) = cx.pushed()? else {
+        let Pushed::Build(_) = cx.pushed()? else {
             return Ok(Verdict::skip("not pushed by a build"));
         };
         let tag = match cx.tag_policy().map(TagPolicy::tagged) {
@@ -78,7 +78,7 @@ impl Check for BuildxPush {
         let store = cx.engine_info().map(|i| i.uses_containerd_store());
         let buildx = cx.buildx_version();
         let engine = cx.engine_version();
-        let shape = cx.build_shape(out);
+        let shape = cx.shape();
 
         // Any one condition known false decides Pass, whatever else is missing.
         if let Ok(d) = driver

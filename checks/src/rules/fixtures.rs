@@ -37,6 +37,7 @@ pub fn founding() -> Facts {
                 identity: Fact::observed(identity("123456789012")),
             }],
         }),
+        builder_can: None,
         targets: vec![TargetFacts {
             reference: REF.into(),
             local_image: REF.into(),
@@ -56,6 +57,7 @@ pub fn founding() -> Facts {
             repository_policy: Fact::skipped("not read: the caller is in the registry's account"),
             pull_through_cache: Fact::observed(None),
             push_permission: Fact::observed(push_allowed()),
+            predicted: None,
         }],
     }
 }
@@ -329,10 +331,13 @@ pub fn shape(facts: &mut Facts) -> &mut Fact<ImageShape> {
     }
 }
 
-/// Runs one check the way the registry does (Unknown errors and panics become findings).
+/// Runs one check the way a run does: on the facts and their prediction, Unknown errors and panics become
+/// findings.
 pub fn run(check: &dyn Check, facts: &Facts) -> Finding {
     let id = check.info().id;
-    crate::registry::run(facts, |i| {
+    let mut facts = facts.clone();
+    facts.predict();
+    crate::registry::run(&facts, |i| {
         (i.id != id).then(|| "not under test".to_string())
     })
     .into_iter()
