@@ -260,7 +260,7 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
         facts
             .targets
             .iter()
-            .map(|t| (t.reference.clone(), t.pushed.clone()))
+            .map(|t| (t.reference.clone(), t.pushed.clone(), t.predicted.clone()))
             .collect(),
         settings.config_file.as_deref().map(relative_to_cwd),
         findings,

@@ -12,7 +12,9 @@ pub mod sarif;
 use std::collections::HashMap;
 
 use ecr_doctor_checks::check::{Evidence, Ignored, Remediation};
-use ecr_doctor_checks::facts::{BuildOutput, CacheExport, CdkAsset, PushCommand, Pushed};
+use ecr_doctor_checks::facts::{
+    BuildOutput, CacheExport, CdkAsset, Derived, ImageShape, PushCommand, Pushed,
+};
 use ecr_doctor_checks::{Finding, Outcome};
 use serde::Serialize;
 
@@ -62,6 +64,9 @@ pub struct Tool {
 pub struct TargetVerdict {
     pub reference: String,
     pub pushed: Pushed,
+    /// For a build, the image it will push as predicted from the facts, or why that is undecided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<Derived<ImageShape>>,
     /// Over this target's own findings: will pushing it succeed?
     pub verdict: RunVerdict,
 }
@@ -176,7 +181,7 @@ impl Report {
     pub fn new(
         docker_endpoint: String,
         command: PushCommand,
-        targets: Vec<(String, Pushed)>,
+        targets: Vec<(String, Pushed, Option<Derived<ImageShape>>)>,
         config_file: Option<String>,
         findings: Vec<Finding>,
         policy: Policy,
@@ -206,7 +211,7 @@ impl Report {
         };
         let targets = targets
             .into_iter()
-            .map(|(reference, pushed)| TargetVerdict {
+            .map(|(reference, pushed, predicted)| TargetVerdict {
                 verdict: policy::verdict(
                     all.get(&Some(reference.clone()))
                         .into_iter()
@@ -216,6 +221,7 @@ impl Report {
                 ),
                 reference,
                 pushed,
+                predicted,
             })
             .collect();
         let findings: Vec<Finding> = findings
@@ -383,6 +389,8 @@ impl Report {
                             ..a.clone()
                         }),
                     },
+                    // Only the JSON report, which is not escaped this way, shows the prediction.
+                    predicted: None,
                     verdict: t.verdict,
                 })
                 .collect(),
