@@ -337,12 +337,21 @@ pub fn run(check: &dyn Check, facts: &Facts) -> Finding {
     let id = check.info().id;
     let mut facts = facts.clone();
     facts.predict();
-    crate::registry::run(&facts, |i| {
+    let selection = crate::registry::select(&facts.command, facts.targets.is_empty(), |i| {
         (i.id != id).then(|| "not under test".to_string())
-    })
-    .into_iter()
-    .find(|f| f.id == id)
-    .expect("the check ran")
+    });
+    crate::registry::run(&facts, &selection)
+        .into_iter()
+        .find(|f| f.id == id)
+        .expect("the check ran")
+}
+
+/// Every check the facts' command selects, none skipped, on the facts and their prediction.
+pub fn run_all(facts: &Facts) -> Vec<Finding> {
+    let mut facts = facts.clone();
+    facts.predict();
+    let selection = crate::registry::select(&facts.command, facts.targets.is_empty(), |_| None);
+    crate::registry::run(&facts, &selection)
 }
 
 /// Asserts a table of (case name, facts, expected outcome, text the message must contain).
