@@ -330,3 +330,56 @@ pub fn go_bool(v: &str) -> Option<bool> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::facts::Fact;
+    use crate::rules::artifact_attestations::ArtifactAttestations;
+    use crate::rules::fixtures::*;
+
+    /// The prediction keeps what it rests on: the founding build is an index with an attestation, and one that
+    /// rests on a fact the user chose not to gather (`--skip`) is reported skipped, not unknown.
+    #[test]
+    fn the_prediction_is_recorded_with_why_it_is_undecided() {
+        let mut facts = with(|f| built(f, BuildOutput::default()));
+        facts.predict();
+        assert_eq!(
+            facts.builder_can,
+            Some(Derived::Decided {
+                value: BuilderCapability {
+                    makes_indexes: true
+                }
+            })
+        );
+        let shape = facts.targets[0].predicted.as_ref().unwrap().get().unwrap();
+        assert_eq!(
+            shape.describe(),
+            "image index: 1 image manifest + 1 attestation manifest"
+        );
+
+        let mut facts = with(|f| {
+            built(f, BuildOutput::default());
+            f.buildx = Fact::skipped("skipped by --skip (command line)");
+        });
+        facts.predict();
+        let why = facts.targets[0]
+            .predicted
+            .as_ref()
+            .unwrap()
+            .get()
+            .unwrap_err();
+        assert!(why.by_choice, "{why:?}");
+        let f = run(&ArtifactAttestations, &facts);
+        assert_eq!(f.outcome, Outcome::Skip, "{}", f.message);
+
+        // Nothing is predicted for a push that builds nothing.
+        let mut facts = founding();
+        facts.predict();
+        assert_eq!(
+            (facts.builder_can, &facts.targets[0].predicted),
+            (None, &None)
+        );
+    }
+}
