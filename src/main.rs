@@ -200,8 +200,18 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
     let format = settings.format.value;
     let to_terminal = output.output.is_none() && std::io::stdout().is_terminal();
 
-    let facts = match &facts_file {
-        Some(path) => load_facts(path, &refs)?,
+    // A replay runs the checks of the saved command; a live run those of this one, and probes for them.
+    let loaded = match &facts_file {
+        Some(path) => Some(load_facts(path, &refs)?),
+        None => None,
+    };
+    let (run_command, environment_run) = match &loaded {
+        Some(facts) => (&facts.command, facts.targets.is_empty()),
+        None => (&push_command, targets.is_empty()),
+    };
+    let selection = registry::select(run_command, environment_run, skipped);
+    let mut facts = match loaded {
+        Some(facts) => facts,
         None => {
             // buildx refuses a bad name in any build; ecr-doctor must not read a file of that name.
             if let Some(name) = std::env::var("BUILDX_BUILDER")
@@ -210,15 +220,10 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
             {
                 command::builder_name(&name, "BUILDX_BUILDER").map_err(Error::Usage)?;
             }
-            let needs: HashSet<_> = registry::select(&push_command, targets.is_empty())
-                .map(|c| c.info())
-                .filter(|i| skipped(i).is_none())
-                .flat_map(|i| i.needs.iter().copied())
-                .collect();
             let plan = Plan {
                 command: push_command,
                 targets,
-                needs,
+                needs: selection.needs(),
                 offline: settings.offline.value,
                 timeout: Duration::from_secs_f64(settings.timeout.value),
                 aws: Default::default(),
@@ -247,17 +252,22 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
             facts
         }
     };
+    // Gathered or replayed, what the builds will push is derived here, once, and saved with the facts.
+    facts.predict();
     if let Some(path) = &save_facts {
         write_file(path, &render::json::to_json(&facts))?;
     }
 
-    let findings = policy::apply(registry::run(&facts, skipped), &settings, today());
+    let findings = policy::apply(registry::run(&facts, &selection), &settings, today());
     let report = Report::new(
         facts.docker.endpoint.clone(),
         facts.command.clone(),
         facts
             .targets()
-            .map(|(id, t)| (id, t.reference.clone(), t.pushed.clone()))
+            .map(|(id, t)| {
+                let predicted = t.predicted.clone();
+                (id, t.reference.clone(), t.pushed.clone(), predicted)
+            })
             .collect(),
         settings.config_file.as_deref().map(relative_to_cwd),
         findings,

@@ -142,6 +142,85 @@ fn a_build_push_is_predicted_without_building() {
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
 
+/// What the build will push is derived once and recorded: `--save-facts` holds it (the docker driver on engine
+/// 26's containerd store makes indexes; a default build is an index with a provenance attestation) and the
+/// JSON report shows it. Replaying the saved file, and the same file without the prediction (as an older
+/// ecr-doctor wrote it), give the live run's findings and exit code.
+#[test]
+fn the_build_prediction_is_saved_with_the_facts_and_older_files_replay_alike() {
+    let e = peers().required_engine("old-containerd");
+    let (_, r) = repository("cmd-predict", "IMMUTABLE");
+    let config = buildx_config(Some("trixie"));
+    let ctx = tempfile::tempdir().unwrap();
+    let saved = ctx.path().join("build.facts.json");
+    let mut cmd = doctor(
+        Some(&e),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--save-facts",
+            saved.to_str().unwrap(),
+            "--",
+            "docker",
+            "buildx",
+            "build",
+            "--push",
+            "-t",
+            &r,
+            ".",
+        ],
+    );
+    cmd.env("DOCKER_CONFIG", config.path())
+        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url())
+        .current_dir(ctx.path());
+    let live = run(cmd);
+    assert_eq!(
+        live.outcome("buildx-push", Some(&r)),
+        "fail",
+        "{}",
+        live.stdout
+    );
+    assert_eq!(live.code, 1);
+
+    let mut facts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(
+        facts["builder_can"],
+        serde_json::json!({"status": "decided", "value": {"makes_indexes": true}})
+    );
+    let predicted = &facts["targets"][0]["predicted"].clone();
+    assert_eq!(predicted["status"], "decided", "{predicted}");
+    assert_eq!(
+        predicted["value"]["media_type"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let kinds: Vec<&str> = predicted["value"]["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["image", "attestation"]);
+    assert_eq!(live.json()["targets"][0]["predicted"], *predicted);
+
+    let replayed = replay(saved.to_str().unwrap(), &["--format", "json"]);
+    assert_eq!(replayed.json()["findings"], live.json()["findings"]);
+    assert_eq!(replayed.code, live.code);
+
+    facts.as_object_mut().unwrap().remove("builder_can");
+    facts["targets"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("predicted");
+    let older = ctx.path().join("older.facts.json");
+    std::fs::write(&older, facts.to_string()).unwrap();
+    let replayed = replay(older.to_str().unwrap(), &["--format", "json"]);
+    assert_eq!(replayed.json()["findings"], live.json()["findings"]);
+    assert_eq!(replayed.json()["targets"][0]["predicted"], *predicted);
+    assert_eq!(replayed.code, live.code);
+}
+
 #[test]
 fn a_missing_plugin_fails_a_build_push() {
     let e = peers().required_engine("new-containerd");

@@ -79,6 +79,10 @@ pub struct Facts {
     /// onboarding checklist only.
     #[serde(default = "not_recorded")]
     pub registries: Fact<ConfiguredRegistries>,
+    /// What the builder a build uses can make, derived from the facts above (`Facts::predict`); absent when
+    /// the command builds nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder_can: Option<Derived<BuilderCapability>>,
     #[serde(default)]
     pub targets: Vec<TargetFacts>,
 }
@@ -133,6 +137,7 @@ impl Facts {
             command,
             buildx: why(),
             registries: why(),
+            builder_can: None,
             targets: targets
                 .into_iter()
                 .map(|(reference, local_image, pushed)| TargetFacts {
@@ -149,6 +154,7 @@ impl Facts {
                     registry: why(),
                     pull_through_cache: why(),
                     push_permission: why(),
+                    predicted: None,
                 })
                 .collect(),
         }
@@ -261,6 +267,10 @@ pub struct TargetFacts {
     /// identity (an assumed role resolved to its role).
     #[serde(default = "not_recorded")]
     pub push_permission: Fact<PushPermission>,
+    /// The image the command's build will push to this reference, derived from the facts above
+    /// (`Facts::predict`); absent when nothing is built for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<Derived<ImageShape>>,
 }
 
 /// `iam:SimulatePrincipalPolicy` for one principal: `ecr:GetAuthorizationToken` (on `*`, as ECR authorizes
@@ -613,6 +623,30 @@ pub struct Builder {
 }
 
 pub const DRIVER_DOCKER: &str = "docker";
+
+/// What a builder can make.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuilderCapability {
+    /// Several platforms and attestations in one image index (buildx's `MultiPlatform` driver feature).
+    pub makes_indexes: bool,
+}
+
+/// A conclusion drawn from other facts, never observed itself: what they decide, or why they do not and
+/// what would let them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Derived<T> {
+    Decided {
+        value: T,
+    },
+    Undecided {
+        why: String,
+        to_decide: String,
+        /// A fact it rests on was not gathered by the user's choice (`--offline`, `--skip`).
+        #[serde(default)]
+        by_choice: bool,
+    },
+}
 
 fn not_recorded<T>() -> Fact<T> {
     Fact::unavailable("not recorded in this facts file")

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod diagnostics;
 pub mod docs;
+pub mod engine_push;
 pub mod facts;
 pub mod iam_policy;
 pub mod mutability;

@@ -1,12 +1,10 @@
 //! What a build will push, decided before it runs the way buildx decides it: the builder's driver, the
 //! engine's image store, the buildx version, the command's flags and this shell's variables.
 
-use std::borrow::Cow;
-
 use crate::check::{Context, Unknown, need};
 use crate::facts::{
-    BuildOutput, Builder, Buildx, CdkAsset, ChildManifest, DRIVER_DOCKER, ImageShape,
-    MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST, Pushed,
+    BuildOutput, Builder, BuilderCapability, Buildx, CdkAsset, ChildManifest, DRIVER_DOCKER,
+    Derived, Facts, ImageShape, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST, Pushed,
 };
 use crate::remedies::{BUILDX_REMEDY, DOCKER_REMEDY};
 use crate::version::EngineVer;
@@ -19,6 +17,82 @@ pub const BUILDX_PUSH_FIX: EngineVer = EngineVer(0, 22, 0);
 /// `imagetools create --prefer-index` exists from buildx 0.15 (docker/buildx#2482); before, it is an unknown
 /// flag and the command stops before it pushes.
 pub const PREFER_INDEX_SINCE: EngineVer = EngineVer(0, 15, 0);
+
+impl Facts {
+    /// Predicts what the command's builds will push, once per run: the builder's capability and each built
+    /// target's image. It is a pure function of the other facts, so it runs after the probes and again on
+    /// every replay (`--facts`): the copy a facts file holds is for reading, and a file written before it
+    /// was recorded, or edited since, replays as its facts say.
+    pub fn predict(&mut self) {
+        let builds = self
+            .targets
+            .iter()
+            .any(|t| matches!(t.pushed, Pushed::Build(_) | Pushed::CdkAsset(_)));
+        let cx = Context {
+            facts: self,
+            target: None,
+        };
+        self.builder_can = builds.then(|| cx.builder_capability().into());
+        let predicted: Vec<_> = self
+            .targets
+            .iter()
+            .map(|t| {
+                Context {
+                    facts: self,
+                    target: Some(t),
+                }
+                .predict()
+                .map(Derived::from)
+            })
+            .collect();
+        for (t, shape) in self.targets.iter_mut().zip(predicted) {
+            t.predicted = shape;
+        }
+    }
+}
+
+impl<T> From<Result<T, Unknown>> for Derived<T> {
+    fn from(r: Result<T, Unknown>) -> Self {
+        match r {
+            Ok(value) => Derived::Decided { value },
+            Err(Unknown {
+                why,
+                to_decide,
+                by_choice,
+            }) => Derived::Undecided {
+                why,
+                to_decide,
+                by_choice,
+            },
+        }
+    }
+}
+
+impl<T> Derived<T> {
+    /// The conclusion, or the Unknown it rests on, as it was when derived.
+    pub fn get(&self) -> Result<&T, Unknown> {
+        match self {
+            Derived::Decided { value } => Ok(value),
+            Derived::Undecided {
+                why,
+                to_decide,
+                by_choice,
+            } => Err(Unknown {
+                why: why.clone(),
+                to_decide: to_decide.clone(),
+                by_choice: *by_choice,
+            }),
+        }
+    }
+}
+
+/// A prediction read from facts that were never predicted: a bug of the caller, never a pass.
+fn not_predicted() -> Unknown {
+    Unknown::new(
+        "what the build will push was not predicted from these facts",
+        "report this as an ecr-doctor bug, with the facts file (--save-facts)",
+    )
+}
 
 impl<'a> Context<'a> {
     /// Whether the command gives `imagetools create --prefer-index`, which this buildx lacks.
@@ -74,42 +148,71 @@ impl<'a> Context<'a> {
         )
     }
 
-    /// Whether the builder can attach attestations and build several platforms (buildx's `MultiPlatform`
-    /// driver feature): the docker driver only on the containerd image store, every other driver always.
+    /// Whether the builder can attach attestations and build several platforms, as predicted once per run
+    /// (`Facts::predict`).
     pub fn builder_makes_indexes(&self) -> Result<bool, Unknown> {
-        if self.builder()?.driver == DRIVER_DOCKER {
-            Ok(self.engine_info()?.uses_containerd_store())
-        } else {
-            Ok(true)
+        match &self.facts.builder_can {
+            Some(can) => can.get().map(|c| c.makes_indexes),
+            None => Err(not_predicted()),
         }
     }
 
-    /// The image pushed to this target: the local image's shape (`docker push`), or the one its build will
-    /// make; `None` for a cache export or an index assembled in the registry, which no local image shows.
-    pub fn pushed_shape(&self) -> Result<Option<Cow<'a, ImageShape>>, Unknown> {
-        Ok(match self.pushed()? {
-            Pushed::LocalImage => Some(Cow::Borrowed(self.local_shape()?)),
-            Pushed::Build(out) => Some(Cow::Owned(self.build_shape(out)?)),
-            Pushed::CdkAsset(asset) => Some(self.cdk_asset_shape(asset)?),
-            Pushed::Cache(_) | Pushed::Index { .. } => None,
-        })
+    /// The image pushed to this target: the local image's shape (`docker push`, or a CDK asset already built,
+    /// which cdk-assets then does not build), else the one its build will make (`Facts::predict`). Unknown
+    /// for a cache export or an index assembled in the registry, which no local image shows.
+    pub fn shape(&self) -> Result<&'a ImageShape, Unknown> {
+        let t = self.target()?;
+        let built = match &t.pushed {
+            Pushed::LocalImage => false,
+            Pushed::Build(_) => true,
+            Pushed::CdkAsset(_) => need(
+                &t.local,
+                "the asset's local image (cdk-assets builds it only when it is absent)",
+                DOCKER_REMEDY,
+            )?
+            .is_none(),
+            Pushed::Cache(_) | Pushed::Index { .. } => {
+                return Err(Unknown::new(
+                    "nothing pushed is an image",
+                    "check an image push",
+                ));
+            }
+        };
+        if !built {
+            return self.local_shape();
+        }
+        match &t.predicted {
+            Some(shape) => shape.get(),
+            None => Err(not_predicted()),
+        }
     }
 
-    /// The image cdk-assets pushes for an asset: its local image `cdkasset-ID` when there is one, as cdk-assets
-    /// then skips the build; else the one its `docker build` will make, run with `BUILDX_NO_DEFAULT_ATTESTATIONS=1`
-    /// by aws-cdk 2.1000.0+ and cdk-assets 3.0.0+ whatever this shell sets (aws/aws-cdk-cli,
+    /// What the builder can make: only the docker driver is limited, by the engine's image store (buildx's
+    /// `MultiPlatform` driver feature: the containerd store, every other driver always).
+    fn builder_capability(&self) -> Result<BuilderCapability, Unknown> {
+        let makes_indexes = if self.builder()?.driver == DRIVER_DOCKER {
+            self.engine_info()?.uses_containerd_store()
+        } else {
+            true
+        };
+        Ok(BuilderCapability { makes_indexes })
+    }
+
+    /// What this target's build will push; `None` when nothing is built for it.
+    fn predict(&self) -> Option<Result<ImageShape, Unknown>> {
+        match self.target.map(|t| &t.pushed)? {
+            Pushed::Build(out) => Some(self.build_shape(out)),
+            Pushed::CdkAsset(asset) => Some(self.cdk_build_shape(asset)),
+            _ => None,
+        }
+    }
+
+    /// The image cdk-assets' build of an asset makes (it builds only when the local image `cdkasset-ID` is
+    /// absent): its `docker build` runs with `BUILDX_NO_DEFAULT_ATTESTATIONS=1` by aws-cdk 2.1000.0+ and
+    /// cdk-assets 3.0.0+ whatever this shell sets (aws/aws-cdk-cli,
     /// packages/@aws-cdk/cdk-assets-lib/lib/private/handlers/container-images.ts lines 189-201 and
     /// lib/private/docker.ts lines 136-142), and with this shell's variables by older ones.
-    fn cdk_asset_shape(&self, asset: &CdkAsset) -> Result<Cow<'a, ImageShape>, Unknown> {
-        let t = self.target()?;
-        let local = need(
-            &t.local,
-            "the asset's local image (cdk-assets builds it only when it is absent)",
-            DOCKER_REMEDY,
-        )?;
-        if local.is_some() {
-            return self.local_shape().map(Cow::Borrowed);
-        }
+    fn cdk_build_shape(&self, asset: &CdkAsset) -> Result<ImageShape, Unknown> {
         let (build, why) = match asset.no_default_attestations {
             Some(true) => (
                 BuildOutput {
@@ -140,11 +243,11 @@ impl<'a> Context<'a> {
             "predicted from the cloud assembly: {publisher} runs docker build of asset {} ({why})",
             asset.id
         );
-        Ok(Cow::Owned(shape))
+        Ok(shape)
     }
 
     /// The image a build will push: an index when it has several platforms or attestations.
-    pub fn build_shape(&self, out: &BuildOutput) -> Result<ImageShape, Unknown> {
+    fn build_shape(&self, out: &BuildOutput) -> Result<ImageShape, Unknown> {
         let indexes = self.builder_makes_indexes()?;
         let provenance = match out.provenance {
             Some(asked) => asked && indexes,
@@ -225,5 +328,58 @@ pub fn go_bool(v: &str) -> Option<bool> {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Outcome;
+    use crate::facts::Fact;
+    use crate::rules::artifact_attestations::ArtifactAttestations;
+    use crate::rules::fixtures::*;
+
+    /// The prediction keeps what it rests on: the founding build is an index with an attestation, and one that
+    /// rests on a fact the user chose not to gather (`--skip`) is reported skipped, not unknown.
+    #[test]
+    fn the_prediction_is_recorded_with_why_it_is_undecided() {
+        let mut facts = with(|f| built(f, BuildOutput::default()));
+        facts.predict();
+        assert_eq!(
+            facts.builder_can,
+            Some(Derived::Decided {
+                value: BuilderCapability {
+                    makes_indexes: true
+                }
+            })
+        );
+        let shape = facts.targets[0].predicted.as_ref().unwrap().get().unwrap();
+        assert_eq!(
+            shape.describe(),
+            "image index: 1 image manifest + 1 attestation manifest"
+        );
+
+        let mut facts = with(|f| {
+            built(f, BuildOutput::default());
+            f.buildx = Fact::skipped("skipped by --skip (command line)");
+        });
+        facts.predict();
+        let why = facts.targets[0]
+            .predicted
+            .as_ref()
+            .unwrap()
+            .get()
+            .unwrap_err();
+        assert!(why.by_choice, "{why:?}");
+        let f = run(&ArtifactAttestations, &facts);
+        assert_eq!(f.outcome, Outcome::Skip, "{}", f.message);
+
+        // Nothing is predicted for a push that builds nothing.
+        let mut facts = founding();
+        facts.predict();
+        assert_eq!(
+            (facts.builder_can, &facts.targets[0].predicted),
+            (None, &None)
+        );
     }
 }

@@ -1,8 +1,11 @@
 //! Every check, in report order. Adding a check: one file in `rules/` and one line here.
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::check::{Check, CheckInfo, Context, Finding, FindingTarget, Scope, Unknown, Verdict};
+use crate::check::{
+    Check, CheckInfo, Context, Finding, FindingTarget, Need, Scope, Unknown, Verdict,
+};
 use crate::facts::{Facts, PushCommand, PushPath};
 use crate::rules;
 
@@ -52,38 +55,59 @@ pub fn find_info(key: &str) -> Option<&'static CheckInfo> {
     })
 }
 
-/// The checks a run has, in report order: the one selection the probes' needs and the report both use. A
-/// check about another push path, or about the service that runs the image when none is named (`--for`),
-/// has nothing to say about this command, so it is not listed; target checks need targets.
+/// A run's checks, in report order, each with why the user skipped it (`--skip`) or `None` when it runs.
+pub struct Selection(Vec<(&'static dyn Check, Option<String>)>);
+
+impl Selection {
+    /// What the checks that run read: only the probes serving these run.
+    pub fn needs(&self) -> HashSet<Need> {
+        self.0
+            .iter()
+            .filter(|(_, skipped)| skipped.is_none())
+            .flat_map(|(c, _)| c.info().needs.iter().copied())
+            .collect()
+    }
+}
+
+/// The checks a run has: the one selection the probes' needs and the report both use. A check about
+/// another push path, or about the service that runs the image when none is named (`--for`), has nothing
+/// to say about this command, so it is not listed; target checks need targets. `skipped` gives the reason
+/// a check is not run (the user's `--skip`).
 pub fn select(
     command: &PushCommand,
     environment_run: bool,
-) -> impl Iterator<Item = &'static dyn Check> {
+    skipped: impl Fn(&CheckInfo) -> Option<String>,
+) -> Selection {
     // A cloud assembly tells which images a Lambda function runs.
     let consumer = command.consumer.is_some() || command.path == PushPath::CdkAssets;
-    let path = command.path;
-    CHECKS.iter().copied().filter(move |c| {
-        let i = c.info();
-        i.applies_to(path, environment_run)
-            && (i.scope != Scope::Target || !environment_run)
-            && (consumer || !i.about_consumer)
-    })
+    Selection(
+        CHECKS
+            .iter()
+            .copied()
+            .filter(|c| {
+                let i = c.info();
+                i.applies_to(command.path, environment_run)
+                    && (i.scope != Scope::Target || !environment_run)
+                    && (consumer || !i.about_consumer)
+            })
+            .map(|c| (c, skipped(c.info())))
+            .collect(),
+    )
 }
 
 /// Runs the selected checks over the facts: environment (and checklist) checks once, target checks per target.
-/// A check for which `skipped` gives a reason (the user's `--skip`) is not run and is reported as Skip with
-/// it. A check that panics becomes one Unknown row; it never aborts the run.
-pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec<Finding> {
+/// A skipped check is not run and is reported as Skip with its reason. A check that panics becomes one
+/// Unknown row; it never aborts the run.
+pub fn run(facts: &Facts, selection: &Selection) -> Vec<Finding> {
     let mut findings = Vec::new();
     let env = Context {
         facts,
         target: None,
     };
-    let selected: Vec<&dyn Check> = select(&facts.command, facts.targets.is_empty()).collect();
     let mut each = |scope: Scope, cx: &Context<'_>| {
-        for check in selected.iter().filter(|c| c.info().scope == scope) {
-            match skipped(check.info()) {
-                Some(why) => findings.push(finding(check.info(), cx, Verdict::skip(why))),
+        for (check, skipped) in selection.0.iter().filter(|(c, _)| c.info().scope == scope) {
+            match skipped {
+                Some(why) => findings.push(finding(check.info(), cx, Verdict::skip(why.clone()))),
                 None => findings.extend(evaluate(*check, cx)),
             }
         }
@@ -151,10 +175,9 @@ fn finding(info: &CheckInfo, cx: &Context<'_>, verdict: Verdict) -> Finding {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
-
     use super::*;
     use crate::check::Outcome;
+    use crate::rules::fixtures::run_all;
 
     #[test]
     fn ids_and_names_are_unique_and_well_formed() {
@@ -217,7 +240,7 @@ mod tests {
     #[test]
     fn checks_of_other_push_paths_are_not_listed() {
         let facts = crate::rules::fixtures::founding();
-        let names: Vec<&str> = run(&facts, |_| None).iter().map(|f| f.check).collect();
+        let names: Vec<&str> = run_all(&facts).iter().map(|f| f.check).collect();
         assert!(!names.contains(&"buildx-push"), "{names:?}");
         assert!(names.contains(&"push-risk"), "{names:?}");
     }
@@ -234,7 +257,7 @@ mod tests {
         };
         let pushed = Pushed::Build(BuildOutput::default());
         let facts = Facts::not_gathered(command, [(&reference, &local, &pushed)]);
-        for f in run(&facts, |_| None) {
+        for f in run_all(&facts) {
             let needs = find(f.check).map_or(&[][..], |c| c.info().needs);
             assert!(
                 needs.is_empty() || f.outcome != crate::check::Outcome::Pass,
@@ -248,7 +271,7 @@ mod tests {
     #[test]
     fn no_check_of_the_checklist_passes_or_skips_on_facts_no_probe_filled() {
         let facts = Facts::not_gathered(PushCommand::default(), []);
-        let findings = run(&facts, |_| None);
+        let findings = run_all(&facts);
         assert!(findings.iter().any(|f| f.check == "ecr-registries"));
         for f in findings {
             let needs = find(f.check).map_or(&[][..], |c| c.info().needs);
@@ -273,7 +296,7 @@ mod tests {
             ..Default::default()
         };
         let facts = Facts::not_gathered(command, [(&reference, &local, &Default::default())]);
-        let findings = run(&facts, |_| None);
+        let findings = run_all(&facts);
         for c in CHECKS
             .iter()
             .map(|c| c.info())

@@ -5,6 +5,11 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EngineVer(pub u32, pub u32, pub u32);
 
+/// `docker push` on the containerd store sends an index's children by digest from 28.2.0 (moby#49949)...
+pub const CHILDREN_BY_DIGEST: EngineVer = EngineVer(28, 2, 0);
+/// ... and in 25.0.x from 25.0.16 (the backport, moby#52169); not in 26 or 27.
+pub const CHILDREN_BY_DIGEST_25: EngineVer = EngineVer(25, 0, 16);
+
 impl EngineVer {
     /// Reads `26.1.5`, `26.1.5+dfsg1`, `28.2.0-rc.1`, `v29.0.0`; the pre-release suffix is ignored.
     pub fn parse(s: &str) -> Option<EngineVer> {
@@ -20,13 +25,18 @@ impl EngineVer {
     /// Whether `docker push` on the containerd store sends an index's children by digest and only the
     /// root by tag: moby#49949, first in 28.2.0 and backported to 25.0.16 (moby#52169), not to 26/27.
     pub fn pushes_children_by_digest(self) -> bool {
-        self >= EngineVer(28, 2, 0) || (self.0 == 25 && self.1 == 0 && self.2 >= 16)
+        self >= CHILDREN_BY_DIGEST || (CHILDREN_BY_DIGEST_25..EngineVer(25, 1, 0)).contains(&self)
     }
 
     /// 28.2.0–28.2.2 retried a push of a partly-present index as a single manifest and created no tag
     /// (moby#50194, fixed in 28.3.0).
     pub fn drops_tag_on_partial_index_push(self) -> bool {
-        (EngineVer(28, 2, 0)..EngineVer(28, 3, 0)).contains(&self)
+        (CHILDREN_BY_DIGEST..EngineVer(28, 3, 0)).contains(&self)
+    }
+
+    /// This version as the evidence of an engine without the fix: `26.1.5 (< 28.2.0, not 25.0.16+)`.
+    pub fn before_children_by_digest(raw: &str) -> String {
+        format!("{raw} (< {CHILDREN_BY_DIGEST}, not {CHILDREN_BY_DIGEST_25}+)")
     }
 }
 
@@ -69,6 +79,10 @@ mod tests {
                 "{v}"
             );
         }
+        assert_eq!(
+            EngineVer::before_children_by_digest("26.1.5+dfsg1"),
+            "26.1.5+dfsg1 (< 28.2.0, not 25.0.16+)"
+        );
         assert!(EngineVer(28, 2, 2).drops_tag_on_partial_index_push());
         assert!(!EngineVer(28, 3, 0).drops_tag_on_partial_index_push());
     }

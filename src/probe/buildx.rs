@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use bollard::Docker;
-use ecr_doctor_checks::facts::{Builder, Buildx, DRIVER_DOCKER, Fact, Facts, PushPath};
+use ecr_doctor_checks::facts::{Builder, Buildx, DRIVER_DOCKER, Fact, Facts};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -31,12 +31,6 @@ const ENGINE_BUILDKIT: &str =
 const DEFAULT_BUILDKIT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 
 pub async fn probe(plan: &Plan) -> Fill {
-    // `docker push` of built images uses no builder (`ecr-doctor env`, which pushes nothing, lists it).
-    if plan.command.path == PushPath::DockerPush && !plan.targets.is_empty() {
-        return Box::new(|facts: &mut Facts| {
-            facts.buildx = Fact::skipped("not gathered: `docker push` uses no builder")
-        });
-    }
     let config_dir = docker_config_dir();
     let searched = plugin_dirs(&config_dir);
     let plugin = searched
@@ -54,33 +48,43 @@ pub async fn probe(plan: &Plan) -> Fill {
             builder(&config_dir, builder_name, plan.timeout),
         ),
     };
-    let compose = if plan.command.path == PushPath::ComposeBuild {
-        match searched
-            .iter()
-            .map(|d| d.join("docker-compose"))
-            .find(|p| p.is_file())
-        {
-            Some(path) => {
-                bounded(
-                    plan.timeout,
-                    "docker-compose version",
-                    compose_version(&path),
-                )
-                .await
-            }
-            None => Fact::unavailable("no docker-compose plugin"),
-        }
-    } else {
-        Fact::skipped("not gathered: not a docker compose build")
-    };
     let buildx = Buildx {
         plugin: plugin.map(|p| p.display().to_string()),
         searched: searched.iter().map(|d| d.display().to_string()).collect(),
         version,
         builder,
-        compose,
+        // Its own probe's, written after this one.
+        compose: Fact::unavailable("not gathered: no probe answered for it"),
     };
     Box::new(move |facts: &mut Facts| facts.buildx = Fact::observed(buildx))
+}
+
+/// The Compose plugin in the same directories, whose version decides whether `docker compose build` builds
+/// with bake. It is recorded beside the buildx plugin it finds them with.
+pub async fn compose_probe(plan: &Plan) -> Fill {
+    let compose = match plugin_dirs(&docker_config_dir())
+        .iter()
+        .map(|d| d.join("docker-compose"))
+        .find(|p| p.is_file())
+    {
+        Some(path) => {
+            bounded(
+                plan.timeout,
+                "docker-compose version",
+                compose_version(&path),
+            )
+            .await
+        }
+        None => Fact::unavailable("no docker-compose plugin"),
+    };
+    Box::new(move |facts: &mut Facts| set_compose(facts, compose))
+}
+
+/// Writes the Compose fact into the buildx fact, when the buildx probe observed one.
+pub fn set_compose(facts: &mut Facts, compose: Fact<String>) {
+    if let Fact::Observed { value } = &mut facts.buildx {
+        value.compose = compose;
+    }
 }
 
 /// `cliPluginsExtraDirs` from config.json, then `$DOCKER_CONFIG/cli-plugins`, then the system directories:

@@ -15,7 +15,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use ecr_doctor_checks::facts::{
-    BUILD_ENV_VARS, BuildEnv, Fact, Facts, PushCommand, Pushed, TargetFacts,
+    BUILD_ENV_VARS, BuildEnv, Fact, Facts, PushCommand, PushPath, Pushed, TargetFacts,
 };
 use ecr_doctor_checks::{Need, TargetId, TargetRef};
 use futures_util::future::LocalBoxFuture;
@@ -85,6 +85,9 @@ impl NotGathered {
 struct Probe {
     /// It runs when an enabled check needs any of these.
     serves: &'static [Need],
+    /// ... for a command on one of these push paths (`None`: any). The environment checklist has no command:
+    /// there the needs alone decide.
+    paths: Option<&'static [PushPath]>,
     /// It calls AWS, so `--offline` skips it.
     aws: bool,
     /// Writes why into every fact it owns, when it does not run.
@@ -93,15 +96,17 @@ struct Probe {
 }
 
 /// Every probe. A new fact: a field in `Facts`, a probe here (or a field its probe fills), a rule.
-const PROBES: [Probe; 7] = [
+const PROBES: [Probe; 8] = [
     Probe {
         serves: &[Need::DockerEngine, Need::LocalImage],
+        paths: None,
         aws: false,
         not_gathered: docker::not_gathered,
         run: |plan| Box::pin(docker::probe(plan)),
     },
     Probe {
         serves: &[Need::EcrRepository, Need::EcrImage, Need::PullThroughCache],
+        paths: None,
         aws: true,
         not_gathered: ecr::not_gathered,
         run: |plan| Box::pin(ecr::probe(plan)),
@@ -112,12 +117,14 @@ const PROBES: [Probe; 7] = [
             Need::RepositoryPolicy,
             Need::PushPermission,
         ],
+        paths: None,
         aws: true,
         not_gathered: identity::not_gathered,
         run: |plan| Box::pin(identity::probe(plan)),
     },
     Probe {
         serves: &[Need::DockerConfig, Need::Registry],
+        paths: None,
         // It asks the registry only when that is wanted and allowed (`--offline`, `--no-login-check`).
         aws: false,
         not_gathered: |facts, why| {
@@ -130,6 +137,7 @@ const PROBES: [Probe; 7] = [
     },
     Probe {
         serves: &[Need::ConfiguredRegistries],
+        paths: None,
         // Its AWS and registry calls are skipped one by one with `--offline`; the config file is still read.
         aws: false,
         not_gathered: registries::not_gathered,
@@ -137,12 +145,29 @@ const PROBES: [Probe; 7] = [
     },
     Probe {
         serves: &[Need::Buildx],
+        // `docker push` of built images uses no builder.
+        paths: Some(&[
+            PushPath::Build,
+            PushPath::Bake,
+            PushPath::ComposeBuild,
+            PushPath::ImagetoolsCreate,
+            PushPath::CdkAssets,
+        ]),
         aws: false,
         not_gathered: |facts, why| facts.buildx = why.fact(),
         run: |plan| Box::pin(buildx::probe(plan)),
     },
+    // After buildx's: its fact is written into buildx's.
+    Probe {
+        serves: &[Need::Compose],
+        paths: Some(&[PushPath::ComposeBuild]),
+        aws: false,
+        not_gathered: |facts, why| buildx::set_compose(facts, why.fact()),
+        run: |plan| Box::pin(buildx::compose_probe(plan)),
+    },
     Probe {
         serves: &[Need::BuildEnv],
+        paths: None,
         aws: false,
         not_gathered: |facts, why| facts.build_env = why.fact(),
         run: |_| {
@@ -156,8 +181,30 @@ const PROBES: [Probe; 7] = [
 
 pub const NOT_NEEDED: &str = "not gathered: no enabled check needs it";
 
+impl Probe {
+    /// Why it does not run for `plan`, or `None` when it runs.
+    fn not_run(&self, plan: &Plan) -> Option<NotGathered> {
+        let path = plan.command.path;
+        let on_path = plan.targets.is_empty() || self.paths.is_none_or(|p| p.contains(&path));
+        if !self.serves.iter().any(|&n| plan.wants(n)) {
+            Some(NotGathered::Skipped(NOT_NEEDED.into()))
+        } else if !on_path {
+            Some(NotGathered::Skipped(format!(
+                "not gathered: `{}` does not use it",
+                path.command()
+            )))
+        } else if self.aws && plan.offline {
+            Some(NotGathered::Skipped(
+                "--offline: no AWS calls were made".into(),
+            ))
+        } else {
+            None
+        }
+    }
+}
+
 /// Every fact of every target exists from the start, as "not gathered"; each probe that runs fills the
-/// facts it owns, by target id, and the others say why they did not run.
+/// facts it owns, by target id, in table order; then the others say why they did not run.
 pub async fn gather(plan: &Plan) -> Facts {
     let mut facts = Facts::not_gathered(
         plan.command.clone(),
@@ -166,18 +213,18 @@ pub async fn gather(plan: &Plan) -> Facts {
             .map(|t| (&t.reference, &t.local_image, &t.pushed)),
     );
     let mut running = Vec::new();
+    let mut not_run = Vec::new();
     for probe in &PROBES {
-        if !probe.serves.iter().any(|&n| plan.wants(n)) {
-            (probe.not_gathered)(&mut facts, &NotGathered::Skipped(NOT_NEEDED.into()));
-        } else if probe.aws && plan.offline {
-            let why = NotGathered::Skipped("--offline: no AWS calls were made".into());
-            (probe.not_gathered)(&mut facts, &why);
-        } else {
-            running.push((probe.run)(plan));
+        match probe.not_run(plan) {
+            Some(why) => not_run.push((probe, why)),
+            None => running.push((probe.run)(plan)),
         }
     }
     for fill in futures_util::future::join_all(running).await {
         fill(&mut facts);
+    }
+    for (probe, why) in not_run {
+        (probe.not_gathered)(&mut facts, &why);
     }
     facts
 }
@@ -250,4 +297,62 @@ pub fn find_cause<'e, T: std::error::Error + 'static>(
         cur = err.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(path: PushPath, targets: usize, needs: &[Need]) -> Plan {
+        let reference = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v1";
+        Plan {
+            command: PushCommand {
+                path,
+                ..Default::default()
+            },
+            targets: (0..targets)
+                .map(|key| Target {
+                    key,
+                    raw: reference.into(),
+                    reference: EcrRef::parse(reference).unwrap(),
+                    local_image: reference.into(),
+                    pushed: Pushed::LocalImage,
+                })
+                .collect(),
+            needs: needs.iter().copied().collect(),
+            offline: false,
+            timeout: Duration::from_secs(1),
+            aws: Default::default(),
+            login: LoginCheck {
+                check: false,
+                min_token_validity: Duration::ZERO,
+                resolve: vec![],
+                extra_roots: vec![],
+            },
+        }
+    }
+
+    fn runs(serves: Need, plan: &Plan) -> bool {
+        let probe = PROBES.iter().find(|p| p.serves.contains(&serves)).unwrap();
+        probe.not_run(plan).is_none()
+    }
+
+    /// The table says which commands a probe serves: no buildx for `docker push` of built images (but for
+    /// the checklist, which has no command), and the Compose plugin only for `docker compose build`.
+    #[test]
+    fn probes_run_only_for_the_push_paths_they_serve() {
+        let needs = [Need::Buildx, Need::Compose];
+        assert!(!runs(Need::Buildx, &plan(PushPath::DockerPush, 1, &needs)));
+        assert!(runs(Need::Buildx, &plan(PushPath::DockerPush, 0, &needs)));
+        assert!(runs(Need::Buildx, &plan(PushPath::CdkAssets, 1, &needs)));
+        assert!(!runs(Need::Compose, &plan(PushPath::Build, 1, &needs)));
+        assert!(runs(
+            Need::Compose,
+            &plan(PushPath::ComposeBuild, 1, &needs)
+        ));
+        assert!(!runs(
+            Need::Compose,
+            &plan(PushPath::ComposeBuild, 1, &[Need::Buildx])
+        ));
+    }
 }

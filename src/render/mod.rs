@@ -12,7 +12,9 @@ pub mod sarif;
 use std::collections::HashMap;
 
 use ecr_doctor_checks::check::{Evidence, Ignored, Remediation};
-use ecr_doctor_checks::facts::{BuildOutput, CacheExport, CdkAsset, PushCommand, Pushed};
+use ecr_doctor_checks::facts::{
+    BuildOutput, CacheExport, CdkAsset, Derived, ImageShape, PushCommand, Pushed,
+};
 use ecr_doctor_checks::{Finding, Outcome, TargetId, TargetRef};
 use serde::Serialize;
 
@@ -68,6 +70,9 @@ pub struct TargetVerdict {
     pub id: TargetId,
     pub reference: TargetRef,
     pub pushed: Pushed,
+    /// For a build, the image it will push as predicted from the facts, or why that is undecided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<Derived<ImageShape>>,
     /// Over this target's own findings: will pushing it succeed?
     pub verdict: RunVerdict,
 }
@@ -182,7 +187,7 @@ impl Report {
     pub fn new(
         docker_endpoint: String,
         command: PushCommand,
-        targets: Vec<(TargetId, TargetRef, Pushed)>,
+        targets: Vec<(TargetId, TargetRef, Pushed, Option<Derived<ImageShape>>)>,
         config_file: Option<String>,
         findings: Vec<Finding>,
         policy: Policy,
@@ -212,7 +217,7 @@ impl Report {
         };
         let targets = targets
             .into_iter()
-            .map(|(id, reference, pushed)| TargetVerdict {
+            .map(|(id, reference, pushed, predicted)| TargetVerdict {
                 verdict: policy::verdict(
                     all.get(&Some(id))
                         .into_iter()
@@ -223,6 +228,7 @@ impl Report {
                 id,
                 reference,
                 pushed,
+                predicted,
             })
             .collect();
         let findings: Vec<Finding> = findings
@@ -391,6 +397,8 @@ impl Report {
                             ..a.clone()
                         }),
                     },
+                    // Only the JSON report, which is not escaped this way, shows the prediction.
+                    predicted: None,
                     verdict: t.verdict,
                 })
                 .collect(),

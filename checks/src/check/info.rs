@@ -154,6 +154,8 @@ pub enum Need {
     BuildEnv,
     /// The buildx plugin and the builder a build would use.
     Buildx,
+    /// The Docker Compose plugin's version (`docker-compose version`).
+    Compose,
     /// The AWS credentials and STS `GetCallerIdentity`.
     AwsIdentity,
     /// `GetRepositoryPolicy`, for a caller of another account.
@@ -178,6 +180,7 @@ impl Need {
             Need::Registry => "registry endpoint",
             Need::BuildEnv => "build environment variables",
             Need::Buildx => "buildx plugin and builder",
+            Need::Compose => "Docker Compose plugin",
             Need::AwsIdentity => "AWS identity (STS)",
             Need::RepositoryPolicy => "repository policy (cross-account)",
             Need::PullThroughCache => "pull-through cache rules",

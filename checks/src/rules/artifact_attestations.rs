@@ -55,7 +55,7 @@ impl Check for ArtifactAttestations {
         let Pushed::Build(out) = cx.pushed()? else {
             return Ok(Verdict::skip("not pushed by a build"));
         };
-        let shape = cx.build_shape(out)?;
+        let shape = cx.shape()?;
         if shape.attestations() == 0 {
             return Ok(Verdict::pass("the build pushes no attestations"));
         }

@@ -56,18 +56,15 @@ impl Check for BuilderSupport {
             ));
         }
         let builder = cx.builder()?;
-        if builder.driver != DRIVER_DOCKER {
-            return Ok(Verdict::pass(format!(
-                "a {} builder makes {}",
-                builder.driver,
-                asked.join(" and ")
-            )));
-        }
-        if cx.engine_info()?.uses_containerd_store() {
-            return Ok(Verdict::pass(format!(
-                "the docker driver on the containerd image store makes {}",
-                asked.join(" and ")
-            )));
+        if cx.builder_makes_indexes()? {
+            return Ok(Verdict::pass(if builder.driver == DRIVER_DOCKER {
+                format!(
+                    "the docker driver on the containerd image store makes {}",
+                    asked.join(" and ")
+                )
+            } else {
+                format!("a {} builder makes {}", builder.driver, asked.join(" and "))
+            }));
         }
         Ok(Verdict::fail(format!(
             "the build stops: the docker driver on the classic image store cannot make {}",

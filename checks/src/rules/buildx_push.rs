@@ -1,6 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown, Verdict,
 };
+use crate::engine_push::EnginePush;
 use crate::facts::{DRIVER_DOCKER, PushPath, Pushed};
 use crate::prediction::BUILDX_PUSH_FIX;
 use crate::remedies;
@@ -66,7 +67,7 @@ impl Check for BuildxPush {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        let Pushed::Build(out) = cx.pushed()? else {
+        let Pushed::Build(_) = cx.pushed()? else {
             return Ok(Verdict::skip("not pushed by a build"));
         };
         let tag = match cx.tag_policy().map(TagPolicy::tagged) {
@@ -75,10 +76,9 @@ impl Check for BuildxPush {
             Err(u) => Err(u),
         };
         let driver = cx.builder().map(|b| b.driver.as_str());
-        let store = cx.engine_info().map(|i| i.uses_containerd_store());
+        let engine = cx.engine_push();
         let buildx = cx.buildx_version();
-        let engine = cx.engine_version();
-        let shape = cx.build_shape(out);
+        let shape = cx.shape();
 
         // Any one condition known false decides Pass, whatever else is missing.
         if let Ok(d) = driver
@@ -88,7 +88,7 @@ impl Check for BuildxPush {
                 "a {d} builder pushes from BuildKit only: children by digest, the index by tag"
             )));
         }
-        if let Ok(false) = store {
+        if engine.on_classic_store() {
             return Ok(Verdict::pass(
                 "classic image store: buildx pushes the build once, with the engine's push, as one manifest",
             ));
@@ -101,9 +101,7 @@ impl Check for BuildxPush {
             ))
             .evidence("buildx", raw));
         }
-        if let Ok((v, raw)) = &engine
-            && v.pushes_children_by_digest()
-        {
+        if let Some((_, raw)) = engine.by_digest() {
             return Ok(Verdict::pass(format!(
                 "buildx pushes twice, but engine {raw}'s push sends the children by digest and finds the tag already at the index"
             ))
@@ -126,13 +124,14 @@ impl Check for BuildxPush {
         let undecided = [
             tag.as_ref().err(),
             driver.as_ref().err(),
-            store.as_ref().err(),
+            engine.containerd.as_ref().err(),
             buildx.as_ref().err(),
-            engine.as_ref().err(),
+            engine.engine.as_ref().err(),
             shape.as_ref().err(),
         ];
         if let Some(u) = Unknown::first_of(undecided.into_iter().flatten()) {
-            return Err(match (&tag, &driver, &store, &buildx, &engine, &shape) {
+            let (store, version) = (&engine.containerd, &engine.engine);
+            return Err(match (&tag, &driver, store, &buildx, version, &shape) {
                 // Every local condition holds: the tag's mutability alone decides, and it was not read.
                 (Err(why), Ok(_), Ok(_), Ok(_), Ok(_), Ok(_)) => {
                     cx.fails_if_immutable(why, "the build's push will fail")
@@ -140,17 +139,15 @@ impl Check for BuildxPush {
                 _ => u.decisive(),
             });
         }
-        let ((tag, _), (bx, bx_raw), (ev, raw), s) = (tag?, buildx?, engine?, shape?);
+        let ((tag, _), (bx, bx_raw), (ev, raw), s) = (tag?, buildx?, engine.engine?, shape?);
         let r = cx.reference()?;
-        Ok(Verdict::fail(format!(
+        Ok(EnginePush::evidence(Verdict::fail(format!(
             "the build will fail: buildx {bx_raw} pushes it again with engine {raw}'s docker push, which PUTs each of \
              the index's {} manifests to the immutable tag '{tag}' after BuildKit already pushed it",
             s.manifests.len()
         ))
         .evidence("buildx", format!("{bx_raw} (< {BUILDX_PUSH_FIX})"))
-        .evidence("driver", "docker")
-        .evidence("driver-type", "io.containerd.snapshotter.v1")
-        .evidence("Version", format!("{raw} (< 28.2.0, not 25.0.16+)"))
+        .evidence("driver", "docker"), raw)
         .evidence("build", s.describe())
         .evidence("tag", format!("{tag} (immutable)"))
         .fix(

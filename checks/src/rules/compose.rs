@@ -36,7 +36,7 @@ static INFO: CheckInfo = CheckInfo {
     paths: &[PushPath::ComposeBuild],
     // A machine without Compose, or with an old one, breaks no push of its own.
     in_checklist: false,
-    needs: &[Need::Buildx, Need::BuildEnv],
+    needs: &[Need::Buildx, Need::Compose, Need::BuildEnv],
     catalog: &["F3", "F4"],
     doc: Doc {
         what: "For `docker compose build --push`: finds the docker-compose plugin in the directories the docker CLI \

@@ -85,12 +85,13 @@ impl Check for ConsumerShape {
             .fix(Remediation::text(TOOLS_THAT_BUILD).command("export BUILDX_NO_DEFAULT_ATTESTATIONS=1"))
             .fix(Remediation::text(CLASSIC_STORE).link(remedies::CONTAINERD_STORE_DOC))
         };
-        let Some(shape) = cx.pushed_shape()? else {
+        if let Pushed::Cache(_) | Pushed::Index { .. } = cx.pushed()? {
             if cx.facts.command.path == PushPath::ImagetoolsCreate {
                 return Ok(refused("imagetools create pushes an index".into()));
             }
             return Ok(Verdict::skip("a build cache export, not an image"));
-        };
+        }
+        let shape = cx.shape()?;
         let describe = shape.describe();
         if shape.is_index() {
             return Ok(refused(describe).evidence("mediaType", &shape.media_type));

@@ -404,7 +404,7 @@ mod tests {
 
     /// The checklist's rows of this check.
     fn rows(facts: &Facts) -> Vec<Finding> {
-        crate::registry::run(facts, |_| None)
+        run_all(facts)
             .into_iter()
             .filter(|f| f.id == INFO.id)
             .collect()

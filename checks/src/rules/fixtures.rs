@@ -42,6 +42,7 @@ pub fn founding() -> Facts {
                 identity: Fact::observed(identity("123456789012")),
             }],
         }),
+        builder_can: None,
         targets: vec![TargetFacts {
             reference: reference(REF),
             local_image: REF.into(),
@@ -61,6 +62,7 @@ pub fn founding() -> Facts {
             repository_policy: Fact::skipped("not read: the caller is in the registry's account"),
             pull_through_cache: Fact::observed(None),
             push_permission: Fact::observed(push_allowed()),
+            predicted: None,
         }],
     }
 }
@@ -334,15 +336,27 @@ pub fn shape(facts: &mut Facts) -> &mut Fact<ImageShape> {
     }
 }
 
-/// Runs one check the way the registry does (Unknown errors and panics become findings).
+/// Runs one check the way a run does: on the facts and their prediction, Unknown errors and panics become
+/// findings.
 pub fn run(check: &dyn Check, facts: &Facts) -> Finding {
     let id = check.info().id;
-    crate::registry::run(facts, |i| {
+    let mut facts = facts.clone();
+    facts.predict();
+    let selection = crate::registry::select(&facts.command, facts.targets.is_empty(), |i| {
         (i.id != id).then(|| "not under test".to_string())
-    })
-    .into_iter()
-    .find(|f| f.id == id)
-    .expect("the check ran")
+    });
+    crate::registry::run(&facts, &selection)
+        .into_iter()
+        .find(|f| f.id == id)
+        .expect("the check ran")
+}
+
+/// Every check the facts' command selects, none skipped, on the facts and their prediction.
+pub fn run_all(facts: &Facts) -> Vec<Finding> {
+    let mut facts = facts.clone();
+    facts.predict();
+    let selection = crate::registry::select(&facts.command, facts.targets.is_empty(), |_| None);
+    crate::registry::run(&facts, &selection)
 }
 
 /// Asserts a table of (case name, facts, expected outcome, text the message must contain).

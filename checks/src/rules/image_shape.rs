@@ -59,11 +59,18 @@ impl Check for ImageShape {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        let Some(shape) = cx.pushed_shape()? else {
-            return Ok(Verdict::skip(match cx.pushed()? {
-                Pushed::Cache(_) => "a build cache export, not an image (see registry-cache)",
-                _ => "an index imagetools create assembles from images already in the registry",
-            }));
+        let shape = match cx.pushed()? {
+            Pushed::Cache(_) => {
+                return Ok(Verdict::skip(
+                    "a build cache export, not an image (see registry-cache)",
+                ));
+            }
+            Pushed::Index { .. } => {
+                return Ok(Verdict::skip(
+                    "an index imagetools create assembles from images already in the registry",
+                ));
+            }
+            _ => cx.shape()?,
         };
         let describe = shape.describe();
         let base = |v: Verdict| {

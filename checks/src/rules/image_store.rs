@@ -3,6 +3,7 @@ use crate::check::{
 };
 use crate::remedies;
 use crate::rules::push_risk;
+use crate::version::EngineVer;
 
 pub struct ImageStore;
 
@@ -72,7 +73,7 @@ impl Check for ImageStore {
                 )),
                 Verdict::fix,
             ))
-            .evidence("Version", format!("{raw} (< 28.2.0, not 25.0.16+)")),
+            .evidence("Version", EngineVer::before_children_by_digest(raw)),
             Some((v, raw)) if v.drops_tag_on_partial_index_push() => evidence(
                 Verdict::warn(format!(
                     "{index}. Engine {raw} pushes an index whose content is partly missing locally (one platform of \

@@ -58,7 +58,7 @@ impl Check for MultiPlatform {
                 let platforms = out.platforms.join(", ");
                 let builder = cx.builder()?;
                 if builder.driver == DRIVER_DOCKER {
-                    if !cx.engine_info()?.uses_containerd_store() {
+                    if !cx.builder_makes_indexes()? {
                         return Ok(Verdict::skip(
                             "the docker driver on the classic image store builds no multi-platform index (see builder-support)",
                         ));

@@ -2,6 +2,7 @@ use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, TagPolicy, Unknown,
     Verdict, need,
 };
+use crate::engine_push::EnginePush;
 use crate::facts::PushPath;
 use crate::remedies;
 use crate::remedies::ECR_REMEDY;
@@ -81,8 +82,7 @@ impl Check for PushRisk {
             Ok(Ok((tag, _, rule))) => Ok((tag, rule.immutable)),
             Err(u) => Err(u),
         };
-        let store = cx.engine_info().map(|i| i.uses_containerd_store());
-        let engine = cx.engine_version();
+        let engine = cx.engine_push();
         let cdk = cx.facts.command.path == PushPath::CdkAssets;
         // cdk-assets looks the tag up first and publishes nothing when it is there (aws/aws-cdk-cli,
         // packages/@aws-cdk/cdk-assets-lib/lib/private/handlers/container-images.ts lines 77-85, 153-165, 270-283).
@@ -101,23 +101,19 @@ impl Check for PushRisk {
                 "tag '{tag}' is already in ECR: cdk-assets finds it (DescribeImages) and builds and pushes nothing"
             )));
         }
-        let shape = cx.pushed_shape().and_then(|s| {
-            s.ok_or_else(|| Unknown::new("nothing pushed is an image", "check an image push"))
-        });
+        let shape = cx.shape();
 
         // Any one condition known false decides Pass, whatever else is missing.
-        if let Ok(false) = store {
+        if engine.on_classic_store() {
             return Ok(Verdict::pass(
                 "classic image store: docker push sends one manifest",
             ));
         }
-        if let Ok((v, raw)) = &engine
-            && v.pushes_children_by_digest()
-        {
+        if let Some((v, raw)) = engine.by_digest() {
             let mut verdict = Verdict::pass(format!(
                 "engine {raw} pushes an index's children by digest and only the root by tag"
             ));
-            if let (Ok(true), Ok(s)) = (&store, &shape)
+            if let (Ok(true), Ok(s)) = (&engine.containerd, &shape)
                 && v.drops_tag_on_partial_index_push()
                 && s.is_index()
                 && s.manifests.iter().any(|m| !m.available)
@@ -148,27 +144,25 @@ impl Check for PushRisk {
         let undecided = [
             published.as_ref().err(),
             tag.as_ref().err(),
-            engine.as_ref().err(),
+            engine.engine.as_ref().err(),
             shape.as_ref().err(),
-            store.as_ref().err(),
+            engine.containerd.as_ref().err(),
         ];
         if let Some(u) = Unknown::first_of(undecided.into_iter().flatten()) {
-            return Err(match (&tag, &engine, &shape, &store) {
+            return Err(match (&tag, &engine.engine, &shape, &engine.containerd) {
                 // Every local condition holds: the tag's mutability alone decides, and it was not read.
                 (Err(why), Ok(_), Ok(_), Ok(_)) => cx.fails_if_immutable(why, pusher(cdk)),
                 _ => u.decisive(),
             });
         }
-        let ((tag, _), (v, raw), s) = (tag?, engine?, shape?);
+        let ((tag, _), (v, raw), s) = (tag?, engine.engine?, shape?);
         let r = cx.reference()?;
-        let mut verdict = Verdict::fail(format!(
+        let mut verdict = EnginePush::evidence(Verdict::fail(format!(
             "{}: engine {raw} on the containerd store PUTs each of the index's {} manifests to the immutable tag '{tag}'; \
              the first creates the tag, the next is refused with 400 Bad Request",
             pusher(cdk),
             s.manifests.len()
-        ))
-        .evidence("driver-type", "io.containerd.snapshotter.v1")
-        .evidence("Version", format!("{raw} (< 28.2.0, not 25.0.16+)"))
+        )), raw)
         .evidence(if cdk { "image" } else { "local image" }, s.describe())
         .evidence("tag", format!("{tag} (immutable)"));
         if cdk {

@@ -1,7 +1,7 @@
 use crate::check::{
     Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
-use crate::facts::{BuildOutput, DRIVER_DOCKER, Fact, LocalImage, PushPath, Pushed, RemoteImage};
+use crate::facts::{Fact, LocalImage, PushPath, Pushed, RemoteImage};
 use crate::reference::EcrRef;
 use crate::remedies;
 use crate::remedies::ECR_REMEDY;
@@ -89,7 +89,7 @@ impl Check for TagCollision {
         let r = cx.reference()?;
         match cx.pushed()? {
             Pushed::LocalImage => {}
-            Pushed::Build(out) => return built_over(cx, out, existing, r, &tag),
+            Pushed::Build(_) => return built_over(cx, existing, r, &tag),
             Pushed::CdkAsset(_) => {
                 return Ok(Verdict::pass(format!(
                     "tag '{tag}' is already in ECR ({}): cdk-assets finds it (DescribeImages) and pushes nothing",
@@ -153,7 +153,6 @@ impl Check for TagCollision {
 /// provenance attestation (it records when the build ran) or the classic store's pusher rules out.
 fn built_over(
     cx: &Context<'_>,
-    out: &BuildOutput,
     existing: &RemoteImage,
     r: &EcrRef,
     tag: &str,
@@ -162,9 +161,9 @@ fn built_over(
         "tag '{tag}' already holds {} in ECR and is immutable",
         short(&existing.digest)
     );
-    let shape = cx.build_shape(out)?;
-    let engine_pushes =
-        cx.builder()?.driver == DRIVER_DOCKER && !cx.engine_info()?.uses_containerd_store();
+    let shape = cx.shape()?;
+    // The one builder that makes no index, the docker driver on the classic store, pushes with the engine.
+    let engine_pushes = !cx.builder_makes_indexes()?;
     let verdict = if shape.attestations() > 0 {
         Verdict::fail(format!(
             "{held}; the build attaches a provenance attestation that records when it ran, so every build \
