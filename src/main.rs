@@ -397,6 +397,8 @@ fn from_command(
                 // cdk-assets builds, and looks for, the asset's image under its own local name.
                 local_image: match &pushed {
                     Pushed::CdkAsset(asset) => format!("cdkasset-{}", asset.id.to_lowercase()),
+                    // sam deploy tags and pushes the image sam build left.
+                    Pushed::SamImage(function) => function.image.clone(),
                     _ => raw.clone(),
                 },
                 raw,

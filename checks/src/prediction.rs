@@ -88,7 +88,7 @@ impl<'a> Context<'a> {
     /// make; `None` for a cache export or an index assembled in the registry, which no local image shows.
     pub fn pushed_shape(&self) -> Result<Option<Cow<'a, ImageShape>>, Unknown> {
         Ok(match self.pushed()? {
-            Pushed::LocalImage => Some(Cow::Borrowed(self.local_shape()?)),
+            Pushed::LocalImage | Pushed::SamImage(_) => Some(Cow::Borrowed(self.local_shape()?)),
             Pushed::Build(out) => Some(Cow::Owned(self.build_shape(out)?)),
             Pushed::CdkAsset(asset) => Some(self.cdk_asset_shape(asset)?),
             Pushed::Cache(_) | Pushed::Index { .. } => None,

@@ -60,7 +60,8 @@ pub fn select(
     environment_run: bool,
 ) -> impl Iterator<Item = &'static dyn Check> {
     // A cloud assembly tells which images a Lambda function runs.
-    let consumer = command.consumer.is_some() || command.path == PushPath::CdkAssets;
+    let consumer = command.consumer.is_some()
+        || matches!(command.path, PushPath::CdkAssets | PushPath::SamDeploy);
     let path = command.path;
     CHECKS.iter().copied().filter(move |c| {
         let i = c.info();

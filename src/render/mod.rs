@@ -12,7 +12,7 @@ pub mod sarif;
 use std::collections::HashMap;
 
 use ecr_doctor_checks::check::{Evidence, Ignored, Remediation};
-use ecr_doctor_checks::facts::{BuildOutput, CacheExport, CdkAsset, PushCommand, Pushed};
+use ecr_doctor_checks::facts::{BuildOutput, CacheExport, CdkAsset, PushCommand, Pushed, SamImage};
 use ecr_doctor_checks::{Finding, Outcome};
 use serde::Serialize;
 
@@ -275,6 +275,10 @@ pub fn pushed_as(pushed: &Pushed) -> Option<String> {
             "CDK image asset of stack '{}', built and pushed by cdk-assets",
             a.stack
         )),
+        Pushed::SamImage(s) => Some(format!(
+            "SAM function '{}' ({}), its image '{}' pushed by sam deploy",
+            s.function, s.architecture, s.image
+        )),
     }
 }
 
@@ -380,7 +384,13 @@ impl Report {
                             },
                             assume_role_arn: a.assume_role_arn.as_ref().map(e),
                             publisher: a.publisher.as_ref().map(e),
+                            architecture: a.architecture.as_ref().map(e),
                             ..a.clone()
+                        }),
+                        Pushed::SamImage(s) => Pushed::SamImage(SamImage {
+                            function: e(&s.function),
+                            image: e(&s.image),
+                            architecture: e(&s.architecture),
                         }),
                     },
                     verdict: t.verdict,

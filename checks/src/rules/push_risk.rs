@@ -28,7 +28,11 @@ static INFO: CheckInfo = CheckInfo {
     title: "docker push of an index to an immutable tag on an engine that PUTs every manifest to the tag",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[PushPath::DockerPush, PushPath::CdkAssets],
+    paths: &[
+        PushPath::DockerPush,
+        PushPath::CdkAssets,
+        PushPath::SamDeploy,
+    ],
     needs: &[
         Need::DockerEngine,
         Need::LocalImage,
