@@ -126,6 +126,26 @@ pub async fn probe(plan: &Plan) -> Fill {
     })
 }
 
+/// A local image's ID (`GET /images/{name}/json`), `None` when there is no such image: what `sam deploy` tags
+/// its push with, asked before the probes run.
+pub async fn local_image_id(name: &str, timeout: Duration) -> Result<Option<String>, String> {
+    let (endpoint, _) = resolve_endpoint()?;
+    let docker = Docker::connect_with_host(&endpoint)
+        .map_err(|e| error_chain(&e))?
+        .with_timeout(timeout + Duration::from_secs(1));
+    match tokio::time::timeout(timeout, docker.inspect_image(name)).await {
+        Ok(Ok(i)) => Ok(i.id),
+        Ok(Err(DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        })) => Ok(None),
+        Ok(Err(e)) => Err(format!("{endpoint}: {}", error_chain(&e))),
+        Err(_) => Err(did_not_answer(
+            &format!("the Docker engine at {endpoint} (GET /images/{{name}}/json)"),
+            timeout,
+        )),
+    }
+}
+
 /// An engine that cannot be asked explains every fact of this probe.
 fn unreachable(endpoint: String, why: String) -> Fill {
     Box::new(move |facts| {

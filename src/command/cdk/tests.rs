@@ -29,6 +29,7 @@ fn plan_with(
         cwd: Path::new("/"),
         files: &crate::command::Disk,
         deploying: &deploying,
+        local_image_id: &|_| Ok(None),
     };
     plan(dir, selection, publisher, &env, read)
 }
@@ -259,6 +260,7 @@ fn commands_are_read_as_cdk_reads_them() {
         cwd,
         files: &crate::command::Disk,
         deploying: &|| Err("no AWS here".into()),
+        local_image_id: &|_| Ok(None),
     };
     let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
     let read = |program: &str, args: &str| parse(program, &words(args), &env);
@@ -311,6 +313,7 @@ fn commands_are_read_as_cdk_reads_them() {
             cwd,
             files: &crate::command::Disk,
             deploying: &|| Err("no AWS here".into()),
+            local_image_id: &|_| Ok(None),
         },
     )
     .unwrap_err();
@@ -328,6 +331,7 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
         cwd: dir.path(),
         files: &crate::command::Disk,
         deploying: &|| Err("no AWS here".into()),
+        local_image_id: &|_| Ok(None),
     };
     assert_eq!(publisher(Cli::Npx, &env, &read_bounded), None);
     for (version, sets) in [("2.178.2", false), ("2.1000.0", true), ("2.1148.1", true)] {
@@ -356,6 +360,7 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
         cwd: elsewhere.path(),
         files: &crate::command::Disk,
         deploying: &|| Err("no AWS here".into()),
+        local_image_id: &|_| Ok(None),
     };
     assert_eq!(
         publisher(Cli::OnPath, &env, &read_bounded),
