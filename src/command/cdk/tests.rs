@@ -80,6 +80,8 @@ fn a_synthesized_assembly_gives_each_image_destination_as_a_target() {
     // Only the image a Lambda function runs is Lambda's.
     assert_eq!(web.consumer, None);
     assert_eq!(function.consumer, Some(Consumer::Lambda));
+    assert_eq!(function.architecture.as_deref(), Some("x86_64"));
+    assert_eq!(web.architecture, None);
     assert_eq!(function.no_default_attestations, Some(true));
     assert_eq!(function.publisher.as_deref(), Some("aws-cdk 2.1148.1"));
 }
@@ -366,4 +368,19 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
         publisher(Cli::OnPath, &env, &read_bounded),
         Some(("aws-cdk 2.1148.1".to_string(), true))
     );
+}
+
+/// The function's `Architectures` in the synthesized template decides what consumer-shape holds its image to.
+#[test]
+fn an_arm64_functions_architecture_is_read_from_the_template() {
+    let arm = |path: &Path| {
+        let text = read_bounded(path)?;
+        Ok(if path.ends_with("ImageStack.template.json") {
+            text.replace("\"x86_64\"", "\"arm64\"")
+        } else {
+            text
+        })
+    };
+    let plan = plan_with(&data("app"), &all(), None, NO_AWS, &arm).unwrap();
+    assert_eq!(assets(&plan)[1].1.architecture.as_deref(), Some("arm64"));
 }
