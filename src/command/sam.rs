@@ -173,7 +173,7 @@ pub fn parse(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError
             .iter()
             .map(|pair| {
                 pair.split_once('=')
-                    .filter(|(f, uri)| !f.is_empty() && !uri.contains('='))
+                    .filter(|(f, uri)| !f.is_empty() && !uri.is_empty() && !uri.contains('='))
                     .map(|(f, uri)| (f.to_string(), uri.to_string()))
                     .ok_or_else(|| {
                         CommandError::Flag(format!(

@@ -55,6 +55,8 @@ static INFO: CheckInfo = CheckInfo {
             "docker/build-push-action#755",
             "https://docs.aws.amazon.com/lambda/latest/dg/images-create.html",
             "https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html",
+            "aws/aws-lambda-base-images#26",
+            "aws/aws-lambda-base-images#34",
         ],
     },
     about_consumer: true,
