@@ -219,6 +219,8 @@ fn an_index_on_engine_26_containerd_fails_as_the_real_push_does() {
     let hello_ref = app.reference(&app.hello_repo, &app.hello_image, &id);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert_eq!(r.outcome("push-risk", Some(&hello_ref)), "fail");
+    let fix = &r.finding("push-risk", Some(&hello_ref))["remediation"][0];
+    assert_eq!(fix["commands"][0], "sam build && sam deploy", "{fix}");
     assert_eq!(r.outcome("consumer-shape", Some(&hello_ref)), "fail");
     assert!(
         !app.push(&e, &g, &app.hello_image, &hello_ref),
