@@ -229,6 +229,71 @@ fn an_index_on_engine_26_containerd_fails_as_the_real_push_does() {
     app.remove(&e);
 }
 
+/// SAM CLI's own uploader (`ECRUploader.upload`, from the aws-sam-cli `scripts/sam-fixture` installs under
+/// target/tools; skipped where it is not installed, as in CI) pushing through the gate: the tag it makes is the one
+/// predicted, and its pushes succeed and fail where the verdicts say (a first deploy and a re-deploy on the classic
+/// store). Its ECR login is skipped: the gate asks for no credential.
+#[test]
+fn sams_own_uploader_pushes_where_and_as_predicted() {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/sam-venv/bin/python");
+    if !python.is_file() {
+        eprintln!("aws-sam-cli is not installed under target/tools (scripts/sam-fixture): skipped");
+        return;
+    }
+    const UPLOAD: &str = "import sys, docker\n\
+        from samcli.lib.package.ecr_uploader import ECRUploader\n\
+        host, repo, image, function = sys.argv[1:5]\n\
+        u = ECRUploader(docker.DockerClient(base_url=host), None, repo, None, no_progressbar=True)\n\
+        u.login_session_active = True\n\
+        print(u.upload(image, function))\n";
+    let g = Gate::start(peers().registry(), peers().moto_url());
+    let sam_push = |e: &Engine, app: &App| {
+        let out = std::process::Command::new(&python)
+            .args(["-c", UPLOAD, &e.host])
+            .arg(format!("{}/{}", g.host(), app.hello_repo))
+            .arg(format!("{}:v1", app.hello_image))
+            .arg("HelloFunction")
+            .env("SAM_CLI_TELEMETRY", "0")
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+
+    let e = peers().required_engine("new-classic");
+    let app = App::new();
+    let id = app.build(&e, &app.hello_image, "linux/amd64", &[]);
+    app.build(&e, &app.arm_image, "linux/arm64", &[]);
+    let predicted = app.reference(&app.hello_repo, &app.hello_image, &id);
+    let r = app.check(&e, &[]);
+    assert_eq!(r.outcome("tag-collision", Some(&predicted)), "pass");
+    let pushed = sam_push(&e, &app).expect("SAM's first push succeeds");
+    assert_eq!(
+        pushed.rsplit_once(':').unwrap().1,
+        predicted.rsplit_once(':').unwrap().1,
+        "SAM tags the push as predicted"
+    );
+    let r = app.check(&e, &[]);
+    assert_eq!(
+        r.outcome("tag-collision", Some(&predicted)),
+        "fail",
+        "{}",
+        r.stdout
+    );
+    let mark = g.mark();
+    assert_eq!(sam_push(&e, &app), None, "SAM's re-push is refused too");
+    assert!(
+        g.puts_since(mark, &app.hello_repo)
+            .iter()
+            .any(|p| matches!(p.outcome, PutOutcome::Refused { .. })),
+        "by the immutability rule"
+    );
+    // SAM leaves its tag on the image; the test's own engine state goes with it.
+    e.docker(&["rmi", &pushed], None);
+    app.remove(&e);
+}
+
 /// What cannot be read is one line and exit 2: no build, an image sam build has not made, a repository SAM makes
 /// itself.
 #[test]
