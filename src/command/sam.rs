@@ -221,6 +221,13 @@ pub fn parse(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError
                 ))
             });
         };
+        if !ecr_url(&uri) {
+            return Err(CommandError::Flag(format!(
+                "function {}'s repository '{uri}': not an ECR repository URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME), \
+                 which sam deploy refuses too",
+                function.function
+            )));
+        }
         let id = (env.local_image_id)(&function.image)
             .map_err(|why| {
                 CommandError::NotRead(format!(

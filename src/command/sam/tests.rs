@@ -296,3 +296,19 @@ fn the_remote_tag_is_sams_tag_translation() {
     );
     assert_eq!(remote_tag("fn", ARM_ID), "fn-1e20df0108f1-latest");
 }
+
+#[test]
+fn a_repository_that_is_no_ecr_uri_is_refused_as_sam_refuses_it() {
+    let err = deploy(&[
+        "--image-repositories",
+        "HelloFunction=docker.io/me/app",
+        "--image-repositories",
+        "ArmFunction=111111111111.dkr.ecr.us-east-1.amazonaws.com/arm",
+    ])
+    .unwrap_err();
+    assert_eq!(
+        err,
+        "function HelloFunction's repository 'docker.io/me/app': not an ECR repository URI \
+         (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME), which sam deploy refuses too"
+    );
+}
