@@ -192,14 +192,15 @@ pub fn parse(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError
 
     let mut pushes = Vec::new();
     for function in image_functions(&template, env)? {
-        // ecr_uploader.py 111-115: the map, when given, else the one repository.
-        let uri = if repositories.is_empty() {
-            repository.clone()
-        } else {
-            repositories
-                .iter()
-                .find(|(f, _)| *f == function.function)
-                .map(|(_, uri)| uri.clone())
+        // ecr_uploader.py 111-115: the map, when given (or made by --resolve-image-repos), else the one
+        // repository.
+        let named = repositories
+            .iter()
+            .find(|(f, _)| *f == function.function)
+            .map(|(_, uri)| uri.clone());
+        let uri = match named {
+            None if repositories.is_empty() && !resolve => repository.clone(),
+            named => named,
         };
         let Some(uri) = uri else {
             return Err(if resolve {

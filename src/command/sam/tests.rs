@@ -223,6 +223,17 @@ fn repositories_sam_resolves_itself_are_not_guessed() {
         err.starts_with("--resolve-image-repos: function HelloFunction's repository is made by SAM's companion stack"),
         "{err}"
     );
+    // SAM's companion stack names every function's repository: --image-repository is not used then.
+    let err = deploy_in(
+        &app(),
+        &[
+            "--image-repository",
+            "111111111111.dkr.ecr.us-east-1.amazonaws.com/one",
+        ],
+        &files,
+    )
+    .unwrap_err();
+    assert!(err.starts_with("--resolve-image-repos"), "{err}");
     let err = deploy_in(&app(), &["--config-env", "staging"], &Disk).unwrap_err();
     assert!(
         err.contains(
