@@ -385,6 +385,14 @@ fn image_functions(template: &Path, env: &Env<'_>) -> Result<Vec<SamImage>, Comm
         let image_uri = match resource["Type"].as_str() {
             Some("AWS::Serverless::Function") => &properties["ImageUri"],
             Some("AWS::Lambda::Function") => &properties["Code"]["ImageUri"],
+            // sam build builds a child template's functions too, and sam deploy pushes them: not read here, so
+            // refused rather than left unchecked.
+            Some("AWS::Serverless::Application" | "AWS::CloudFormation::Stack") => {
+                return Err(CommandError::NotRead(format!(
+                    "{}: nested stack {id} is not read yet: its image functions would go unchecked",
+                    template.display()
+                )));
+            }
             _ => continue,
         };
         if properties["PackageType"].as_str() != Some("Image") {

@@ -323,3 +323,20 @@ fn a_repository_that_is_no_ecr_uri_is_refused_as_sam_refuses_it() {
          (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME), which sam deploy refuses too"
     );
 }
+
+#[test]
+fn a_nested_stack_is_refused_rather_than_left_unchecked() {
+    let dir = Path::new("/sam-app");
+    let files = Overlay(HashMap::from([(
+        dir.join(".aws-sam/build/template.yaml"),
+        "Resources:\n  Child:\n    Type: AWS::Serverless::Application\n    Properties:\n      \
+         Location: child/template.yaml\n"
+            .to_string(),
+    )]));
+    let err = deploy_in(dir, &[], &files).unwrap_err();
+    assert_eq!(
+        err,
+        "/sam-app/.aws-sam/build/template.yaml: nested stack Child is not read yet: its image functions would \
+         go unchecked"
+    );
+}
