@@ -11,7 +11,7 @@ mod probe;
 mod progress;
 mod render;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use ecr_doctor_checks::facts::{FACTS_SCHEMA_VERSION, Facts, PushCommand, Pushed};
-use ecr_doctor_checks::{EcrRef, docs, registry};
+use ecr_doctor_checks::{EcrRef, TargetId, TargetRef, docs, registry};
 
 use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format};
 use crate::config::Settings;
@@ -263,9 +263,8 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
         facts.docker.endpoint.clone(),
         facts.command.clone(),
         facts
-            .targets
-            .iter()
-            .map(|t| (t.reference.clone(), t.pushed.clone()))
+            .targets()
+            .map(|(id, t)| (id, t.reference.clone(), t.pushed.clone()))
             .collect(),
         settings.config_file.as_deref().map(relative_to_cwd),
         findings,
@@ -343,27 +342,36 @@ fn targets(refs: &[String], local_images: &[String]) -> Result<Vec<Target>, Erro
         .iter()
         .enumerate()
         .map(|(i, raw)| {
-            Ok(Target {
-                key: i,
-                reference: EcrRef::parse(raw)?,
-                raw: raw.clone(),
-                local_image: local_images.get(i).cloned().unwrap_or_else(|| raw.clone()),
-                pushed: Pushed::LocalImage,
-            })
+            let local_image = local_images.get(i).cloned().unwrap_or_else(|| raw.clone());
+            Ok((TargetRef::parse(raw)?, local_image, Pushed::LocalImage))
         })
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(distinct(all))
 }
 
-/// One target per pushed reference, the first of each (`app` and `app:latest` are one): a push writes a
-/// tag once, so a reference named twice is one push with one set of findings, not two copies of it.
-fn distinct(targets: Vec<Target>) -> Vec<Target> {
-    let mut seen = HashSet::new();
+/// The run's targets, each with its id: one per pushed reference and what is pushed to it, the first of each
+/// (`app` and `app:latest` pushing the same are one): a push writes a tag once, so a reference named twice is
+/// one push with one set of findings, not two copies of it. Two different pushes to one reference (two bake
+/// targets tagging alike) stay two.
+fn distinct(targets: Vec<(TargetRef, String, Pushed)>) -> Vec<Target> {
+    let mut seen: HashMap<String, Vec<Pushed>> = HashMap::new();
     targets
         .into_iter()
-        .filter(|t| seen.insert(t.reference.to_string()))
+        .filter(|(reference, _, pushed)| {
+            // As docker resolves it: `app` is `app:latest`.
+            let pushes = seen.entry(EcrRef::to_string(reference)).or_default();
+            !pushes.contains(pushed) && {
+                pushes.push(pushed.clone());
+                true
+            }
+        })
         .enumerate()
-        .map(|(key, t)| Target { key, ..t })
+        .map(|(n, (reference, local_image, pushed))| Target {
+            id: TargetId::nth(n),
+            reference,
+            local_image,
+            pushed,
+        })
         .collect()
 }
 
@@ -398,21 +406,15 @@ fn from_command(
     let targets = plan
         .pushes
         .into_iter()
-        .enumerate()
-        .map(|(key, (raw, pushed))| {
-            Ok(Target {
-                key,
-                reference: EcrRef::parse(&raw)?,
+        .map(|(raw, pushed)| {
+            let local_image = match &pushed {
                 // cdk-assets builds, and looks for, the asset's image under its own local name.
-                local_image: match &pushed {
-                    Pushed::CdkAsset(asset) => format!("cdkasset-{}", asset.id.to_lowercase()),
-                    // sam deploy tags and pushes the image sam build left.
-                    Pushed::SamImage(function) => function.image.clone(),
-                    _ => raw.clone(),
-                },
-                raw,
-                pushed,
-            })
+                Pushed::CdkAsset(asset) => format!("cdkasset-{}", asset.id.to_lowercase()),
+                // sam deploy tags and pushes the image sam build left.
+                Pushed::SamImage(function) => function.image.clone(),
+                _ => raw.clone(),
+            };
+            Ok((TargetRef::parse(&raw)?, local_image, pushed))
         })
         .collect::<Result<_, Error>>()?;
     Ok((plan.command, distinct(targets)))
@@ -435,11 +437,13 @@ fn load_facts(path: &std::path::Path, refs: &[String]) -> Result<Facts, Error> {
     if !refs.is_empty() {
         if let Some(missing) = refs
             .iter()
-            .find(|r| !facts.targets.iter().any(|t| &t.reference == *r))
+            .find(|r| !facts.targets.iter().any(|t| t.reference.as_str() == *r))
         {
             return Err(bad(format!("it has no target '{missing}'")));
         }
-        facts.targets.retain(|t| refs.contains(&t.reference));
+        facts
+            .targets
+            .retain(|t| refs.iter().any(|r| r == t.reference.as_str()));
     }
     Ok(facts)
 }

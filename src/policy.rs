@@ -3,7 +3,7 @@
 
 use ecr_doctor_checks::check::Evidence;
 use ecr_doctor_checks::mutability::glob_full_match;
-use ecr_doctor_checks::{CheckInfo, EcrRef, Finding, Ignored, Outcome, Remediation, diagnostics};
+use ecr_doctor_checks::{CheckInfo, Finding, Ignored, Outcome, Remediation, diagnostics};
 use jiff::civil::Date;
 use serde::Serialize;
 
@@ -83,7 +83,7 @@ fn suppresses(ignore: &Ignore, f: &Finding) -> bool {
     if ignore.repositories.is_empty() && ignore.tags.is_empty() {
         return true;
     }
-    let Some(r) = f.target.as_deref().and_then(|t| EcrRef::parse(t).ok()) else {
+    let Some(r) = f.target.as_ref().map(|t| &t.reference) else {
         return false;
     };
     let any = |globs: &[String], value: &str| {

@@ -903,6 +903,89 @@ fn a_reference_named_twice_is_one_target() {
 }
 
 #[test]
+fn two_bake_targets_pushing_one_tag_stay_two_targets() {
+    let case = Case::new();
+    let tag = format!("{ECR}/app:v1");
+    case.write(
+        "docker-bake.json",
+        serde_json::json!({
+            "group": { "default": { "targets": ["api", "worker"] } },
+            "target": {
+                "api": { "tags": [tag.clone()] },
+                "worker": { "tags": [tag.clone()], "dockerfile": "worker.Dockerfile" },
+            },
+        })
+        .to_string(),
+    );
+    let run = case.run(&[
+        "check",
+        "--offline",
+        "--format",
+        "json",
+        "--",
+        "docker",
+        "buildx",
+        "bake",
+        "--push",
+    ]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let targets: Vec<(&str, &str)> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let bake_target = t["pushed"]["bake_target"].as_str().unwrap();
+            (t["reference"].as_str().unwrap(), bake_target)
+        })
+        .collect();
+    assert_eq!(targets, [(tag.as_str(), "api"), (tag.as_str(), "worker")]);
+    // Each keeps its own findings: the human report shows the tag twice, once per bake target, each with its
+    // own registry-ref row.
+    let human = case.run(&[
+        "check",
+        "--offline",
+        "--color",
+        "never",
+        "--",
+        "docker",
+        "buildx",
+        "bake",
+        "--push",
+    ]);
+    for bake_target in ["'api'", "'worker'"] {
+        let heading = format!("{tag}  (built and pushed by bake target {bake_target})");
+        let section = human
+            .stdout
+            .split_once(&heading)
+            .unwrap_or_else(|| panic!("no section {heading}: {}", human.stdout))
+            .1;
+        let rows = section
+            .split("built and pushed by bake target")
+            .next()
+            .unwrap();
+        assert_eq!(rows.matches("ED101").count(), 1, "{}", human.stdout);
+    }
+}
+
+#[test]
+fn a_facts_file_with_a_bad_reference_stops_with_one_line() {
+    let case = Case::new();
+    let mut facts: serde_json::Value = serde_json::from_str(&hostile_facts()).unwrap();
+    facts["targets"][0]["reference"] = format!("ghcr.io/team/app{HOSTILE}:v1").into();
+    case.write("bad.facts.json", facts.to_string());
+    let run = case.run(&["check", "--facts", "bad.facts.json"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_clean(&run, "bad reference in a facts file");
+    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.facts.json") && run.stderr.contains("'ghcr.io'"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn report_size_and_run_time_grow_linearly_with_the_targets() {
     let case = Case::new();
     let refs = |n: usize| {

@@ -1,6 +1,7 @@
 //! Facts: everything the probes saw, as plain serde data. Checks read nothing else, so a run can be
 //! saved to a file and replayed with no Docker and no AWS.
 
+use crate::reference::TargetRef;
 use serde::{Deserialize, Serialize};
 
 /// Version of the facts file format; bumped on any incompatible change.
@@ -82,12 +83,41 @@ pub struct Facts {
     pub targets: Vec<TargetFacts>,
 }
 
+/// Which of a run's targets: its place in `Facts::targets`. Two targets may push the same reference (two bake
+/// targets tagging alike), so findings, probes' answers and reports go by this, not by the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TargetId(usize);
+
+impl TargetId {
+    /// The id of the `n`th target of the run's plan, whose order `Facts::targets` keeps.
+    pub fn nth(n: usize) -> TargetId {
+        TargetId(n)
+    }
+}
+
 impl Facts {
+    /// Each target with its id.
+    pub fn targets(&self) -> impl Iterator<Item = (TargetId, &TargetFacts)> {
+        self.targets
+            .iter()
+            .enumerate()
+            .map(|(n, t)| (TargetId(n), t))
+    }
+
+    /// The target `id` names. An id is only ever made from the plan these facts were made from, so a missing one
+    /// is a bug, and a loud one: an answer written nowhere would leave the fact "not gathered".
+    pub fn target_mut(&mut self, id: TargetId) -> &mut TargetFacts {
+        let count = self.targets.len();
+        self.targets
+            .get_mut(id.0)
+            .unwrap_or_else(|| panic!("target #{} of a run of {count}", id.0))
+    }
+
     /// The facts of a run before any probe answered: every one "not gathered", so a fact no probe fills
     /// stays unknown instead of passing.
     pub fn not_gathered<'a>(
         command: PushCommand,
-        targets: impl IntoIterator<Item = (&'a String, &'a String, &'a Pushed)>,
+        targets: impl IntoIterator<Item = (&'a TargetRef, &'a String, &'a Pushed)>,
     ) -> Facts {
         fn why<T>() -> Fact<T> {
             Fact::unavailable("not gathered: no probe answered for it")
@@ -193,7 +223,7 @@ impl EngineInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetFacts {
     /// The ECR reference as given, e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v42`.
-    pub reference: String,
+    pub reference: TargetRef,
     /// The local image that would be pushed (the reference itself unless `--local-image` said otherwise).
     pub local_image: String,
     /// What the command pushes to this reference: a local image, a build's result, a build cache, an index.

@@ -15,10 +15,11 @@ mod rules;
 pub mod version;
 
 pub use check::{
-    Check, CheckInfo, Finding, Ignored, Need, Outcome, Remediation, Scope, Severity, Verdict,
+    Check, CheckInfo, Finding, FindingTarget, Ignored, Need, Outcome, Remediation, Scope, Severity,
+    Verdict,
 };
-pub use facts::Facts;
-pub use reference::EcrRef;
+pub use facts::{Facts, TargetId};
+pub use reference::{EcrRef, TargetRef};
 /// What a push asks of IAM, on which ARN: the IAM probe simulates what the checks judge, and the policy names
 /// the check whose unknown `--require-push-permission` counts.
 pub use rules::push_permission::{GET_AUTHORIZATION_TOKEN, NAME as PUSH_PERMISSION};

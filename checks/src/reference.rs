@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 static ECR_HOST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -139,6 +139,56 @@ impl EcrRef {
             tag_defaulted,
             digest,
         })
+    }
+}
+
+/// A target's reference, parsed once when the run's targets are made: as written (what reports show and a
+/// facts file stores) and in its parts (what checks read, through `Deref`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetRef {
+    written: String,
+    parsed: EcrRef,
+}
+
+impl TargetRef {
+    pub fn parse(written: &str) -> Result<TargetRef, RefError> {
+        Ok(TargetRef {
+            parsed: EcrRef::parse(written)?,
+            written: written.to_string(),
+        })
+    }
+
+    /// The reference as written.
+    pub fn as_str(&self) -> &str {
+        &self.written
+    }
+}
+
+impl std::ops::Deref for TargetRef {
+    type Target = EcrRef;
+
+    fn deref(&self) -> &EcrRef {
+        &self.parsed
+    }
+}
+
+impl fmt::Display for TargetRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.written)
+    }
+}
+
+impl Serialize for TargetRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.written)
+    }
+}
+
+/// A facts file's reference is parsed as a command's is: a bad one stops the replay, naming the bad part.
+impl<'de> Deserialize<'de> for TargetRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TargetRef, D::Error> {
+        let written = String::deserialize(d)?;
+        TargetRef::parse(&written).map_err(serde::de::Error::custom)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::check::{Check, CheckInfo, Context, Finding, Scope, Unknown, Verdict};
+use crate::check::{Check, CheckInfo, Context, Finding, FindingTarget, Scope, Unknown, Verdict};
 use crate::facts::{Facts, PushCommand, PushPath};
 use crate::rules;
 
@@ -91,7 +91,7 @@ pub fn run(facts: &Facts, skipped: impl Fn(&CheckInfo) -> Option<String>) -> Vec
     };
     each(Scope::Environment, &env);
     each(Scope::Checklist, &env);
-    for target in &facts.targets {
+    for target in facts.targets() {
         let cx = Context {
             facts,
             target: Some(target),
@@ -137,7 +137,10 @@ fn finding(info: &CheckInfo, cx: &Context<'_>, verdict: Verdict) -> Finding {
     Finding {
         id: info.id,
         check: info.name,
-        target: cx.target.map(|t| t.reference.clone()),
+        target: cx.target.map(|(id, t)| FindingTarget {
+            id,
+            reference: t.reference.clone(),
+        }),
         outcome,
         message,
         evidence,
@@ -223,13 +226,15 @@ mod tests {
     #[test]
     fn no_check_passes_on_a_build_whose_facts_no_probe_filled() {
         use crate::facts::{BuildOutput, PushCommand, PushPath, Pushed};
-        let reference = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1".to_string();
+        let reference =
+            crate::TargetRef::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1").unwrap();
+        let local = reference.to_string();
         let command = PushCommand {
             path: PushPath::Build,
             ..Default::default()
         };
         let pushed = Pushed::Build(BuildOutput::default());
-        let facts = Facts::not_gathered(command, [(&reference, &reference, &pushed)]);
+        let facts = Facts::not_gathered(command, [(&reference, &local, &pushed)]);
         for f in run(&facts, |_| None) {
             let needs = find(f.check).map_or(&[][..], |c| c.info().needs);
             assert!(
@@ -260,10 +265,9 @@ mod tests {
 
     #[test]
     fn no_check_passes_or_skips_on_facts_no_probe_filled() {
-        let (reference, local) = (
-            "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1".to_string(),
-            "app:v1".to_string(),
-        );
+        let reference =
+            crate::TargetRef::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1").unwrap();
+        let local = "app:v1".to_string();
         // A consumer named, so that consumer-shape has to decide from facts too.
         let command = crate::facts::PushCommand {
             consumer: Some(crate::facts::Consumer::Lambda),

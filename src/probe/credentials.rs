@@ -112,7 +112,7 @@ pub async fn probe(plan: &Plan) -> Fill {
     let found: Vec<_> = plan
         .targets
         .iter()
-        .map(|t| (t.key, by_host[t.reference.registry.as_str()].clone()))
+        .map(|t| (t.id, by_host[t.reference.registry.as_str()].clone()))
         .collect();
     Box::new(move |facts| {
         super::per_target(facts, found, |t, (c, r)| {

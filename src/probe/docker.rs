@@ -13,7 +13,7 @@ use ecr_doctor_checks::facts::{
     ChildManifest, DockerFacts, EngineInfo, EngineVersion, Fact, Facts, ImageShape, LocalImage,
     MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST, Pushed,
 };
-use ecr_doctor_checks::{EcrRef, Need};
+use ecr_doctor_checks::{EcrRef, Need, TargetId};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -108,7 +108,7 @@ pub async fn probe(plan: &Plan) -> Fill {
         local_images(&docker, targets, listed, store, timeout).await
     } else {
         let why = NotGathered::Skipped(super::NOT_NEEDED.into());
-        targets.iter().map(|t| (t.key, why.fact())).collect()
+        targets.iter().map(|t| (t.id, why.fact())).collect()
     };
     let docker = DockerFacts {
         endpoint: shown,
@@ -118,7 +118,7 @@ pub async fn probe(plan: &Plan) -> Fill {
     let not_local = NotGathered::Skipped("not gathered: the command pushes no local image".into());
     let images: Vec<_> = images
         .into_iter()
-        .chain(built.iter().map(|t| (t.key, not_local.fact())))
+        .chain(built.iter().map(|t| (t.id, not_local.fact())))
         .collect();
     Box::new(move |facts| {
         facts.docker = docker;
@@ -217,13 +217,13 @@ async fn local_images(
     listed: Result<Vec<ImageSummary>, String>,
     store: Store,
     timeout: Duration,
-) -> Vec<(usize, Fact<Option<LocalImage>>)> {
+) -> Vec<(TargetId, Fact<Option<LocalImage>>)> {
     let listed = match listed {
         Ok(listed) => listed,
         Err(why) => {
             return targets
                 .iter()
-                .map(|t| (t.key, Fact::unavailable(why.clone())))
+                .map(|t| (t.id, Fact::unavailable(why.clone())))
                 .collect();
         }
     };
@@ -263,7 +263,7 @@ async fn local_images(
                 }
                 None => local_image(docker, t, store, budget).await,
             };
-            (t.key, local)
+            (t.id, local)
         }
     });
     futures_util::future::join_all(images).await
@@ -683,15 +683,14 @@ pub fn docker_config_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ecr_doctor_checks::TargetRef;
 
     #[test]
     fn an_image_keeps_only_the_names_of_its_targets_repositories() {
         let host = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
-        let raw = format!("{host}/team/app:v2");
         let target = Target {
-            key: 0,
-            reference: EcrRef::parse(&raw).unwrap(),
-            raw,
+            id: TargetId::nth(0),
+            reference: TargetRef::parse(&format!("{host}/team/app:v2")).unwrap(),
             local_image: "localhost:5000/app:dev".into(),
             pushed: Default::default(),
         };

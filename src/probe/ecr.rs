@@ -20,7 +20,7 @@ use aws_sdk_ecr::types::{
 use ecr_doctor_checks::facts::{
     CreationTemplate, ExclusionFilter, Fact, Facts, PullThroughCacheRule, RemoteImage, Repository,
 };
-use ecr_doctor_checks::{EcrRef, Need};
+use ecr_doctor_checks::{EcrRef, Need, TargetId};
 use futures_util::{StreamExt, stream};
 
 use super::{Fill, NotGathered, Plan, Target, bounded};
@@ -120,7 +120,7 @@ pub async fn probe(plan: &Plan) -> Fill {
                 let why = NotGathered::Skipped(super::NOT_NEEDED.into());
                 tags.iter().map(|_| why.fact()).collect()
             };
-            targets.iter().map(|t| t.key).zip(facts).collect::<Vec<_>>()
+            targets.iter().map(|t| t.id).zip(facts).collect::<Vec<_>>()
         })
     });
     // One read of the pull-through cache rules per registry, beside the others.
@@ -174,7 +174,7 @@ pub async fn probe(plan: &Plan) -> Fill {
             .await
             .into_iter()
             .collect();
-    let mut images: HashMap<usize, Fact<Option<RemoteImage>>> =
+    let mut images: HashMap<TargetId, Fact<Option<RemoteImage>>> =
         images.into_iter().flatten().collect();
     // What the deadline cut, each target says so, naming its registry's endpoint.
     let answers: Vec<_> = registries
@@ -195,7 +195,7 @@ pub async fn probe(plan: &Plan) -> Fill {
                 None => NotGathered::Skipped(super::NOT_NEEDED.into()).fact(),
             };
             let image = images
-                .remove(&t.key)
+                .remove(&t.id)
                 .unwrap_or_else(|| late("DescribeImages").fact());
             let template = match &repository {
                 Fact::Observed { value: Some(_) } => {
@@ -216,7 +216,7 @@ pub async fn probe(plan: &Plan) -> Fill {
                 None if want_rules => late("DescribePullThroughCacheRules").fact(),
                 None => NotGathered::Skipped(super::NOT_NEEDED.into()).fact(),
             };
-            (t.key, (repository, image, template, rule))
+            (t.id, (repository, image, template, rule))
         })
         .collect();
     Box::new(move |facts| {

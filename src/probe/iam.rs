@@ -11,7 +11,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use ecr_doctor_checks::facts::{AwsIdentity, Caller, Fact, PushPermission, SimulatedAction};
-use ecr_doctor_checks::{GET_AUTHORIZATION_TOKEN, PUSH_ACTIONS, repository_arn};
+use ecr_doctor_checks::{GET_AUTHORIZATION_TOKEN, PUSH_ACTIONS, TargetId, repository_arn};
 use futures_util::StreamExt;
 
 use super::{Plan, Target, bounded};
@@ -23,13 +23,13 @@ const CONCURRENT: usize = 4;
 pub async fn permissions(
     plan: &Plan,
     shared: &SdkConfig,
-    identities: &HashMap<usize, Fact<AwsIdentity>>,
-) -> HashMap<usize, Fact<PushPermission>> {
+    identities: &HashMap<TargetId, Fact<AwsIdentity>>,
+) -> HashMap<TargetId, Fact<PushPermission>> {
     let mut out = HashMap::new();
     // caller ARN → (a region of its partition for the client, repository ARN → targets)
     let mut by_caller: BTreeMap<&str, (&str, BTreeMap<String, Vec<&Target>>)> = BTreeMap::new();
     for t in &plan.targets {
-        match identities.get(&t.key) {
+        match identities.get(&t.id) {
             Some(Fact::Observed {
                 value:
                     AwsIdentity {
@@ -47,12 +47,12 @@ pub async fn permissions(
             }
             Some(Fact::Observed { .. }) => {
                 out.insert(
-                    t.key,
+                    t.id,
                     Fact::unavailable("STS refused the credentials (see aws-identity)"),
                 );
             }
             Some(other) => {
-                out.insert(t.key, not_observed(other));
+                out.insert(t.id, not_observed(other));
             }
             None => {}
         }
@@ -65,7 +65,7 @@ pub async fn permissions(
             let principal = match bounded(plan.timeout, what, principal(&iam, arn)).await {
                 Fact::Observed { value } => value,
                 other => {
-                    let keys: Vec<usize> = repos.values().flatten().map(|t| t.key).collect();
+                    let keys: Vec<TargetId> = repos.values().flatten().map(|t| t.id).collect();
                     return keys
                         .into_iter()
                         .map(|k| (k, not_observed(&other)))
@@ -103,7 +103,7 @@ pub async fn permissions(
                     (Fact::Observed { .. }, other) => not_observed(&other),
                     (other, _) => not_observed(other),
                 };
-                answers.extend(targets.into_iter().map(|t| (t.key, fact.clone())));
+                answers.extend(targets.into_iter().map(|t| (t.id, fact.clone())));
             }
             answers
         });

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use aws_config::{Region, SdkConfig};
 use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
-use ecr_doctor_checks::Need;
 use ecr_doctor_checks::facts::{AwsIdentity, Caller, Fact, Facts};
+use ecr_doctor_checks::{Need, TargetId};
 
 use super::{Fill, NotGathered, Plan, bounded};
 
@@ -54,12 +54,9 @@ pub fn not_gathered(facts: &mut Facts, why: &NotGathered) {
 pub async fn probe(plan: &Plan) -> Fill {
     // One call per region. FIPS and dual-stack come from the shell's AWS settings, not from the registry
     // host: STS has FIPS endpoints in few regions, and the caller is the same through any endpoint.
-    let mut by_region: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_region: BTreeMap<&str, Vec<TargetId>> = BTreeMap::new();
     for t in &plan.targets {
-        by_region
-            .entry(&t.reference.region)
-            .or_default()
-            .push(t.key);
+        by_region.entry(&t.reference.region).or_default().push(t.id);
     }
     if by_region.is_empty() {
         return Box::new(|_| ());
@@ -75,7 +72,7 @@ pub async fn probe(plan: &Plan) -> Fill {
         };
         keys.into_iter().map(move |k| (k, fact.clone()))
     });
-    let identities: HashMap<usize, Fact<AwsIdentity>> = futures_util::future::join_all(calls)
+    let identities: HashMap<TargetId, Fact<AwsIdentity>> = futures_util::future::join_all(calls)
         .await
         .into_iter()
         .flatten()
@@ -117,14 +114,12 @@ pub async fn probe(plan: &Plan) -> Fill {
 async fn policies(
     plan: &Plan,
     shared: &SdkConfig,
-    identities: &HashMap<usize, Fact<AwsIdentity>>,
-) -> HashMap<usize, Fact<Option<String>>> {
+    identities: &HashMap<TargetId, Fact<AwsIdentity>>,
+) -> HashMap<TargetId, Fact<Option<String>>> {
     let mut out = HashMap::new();
     let mut cross: BTreeMap<(&str, &str), Vec<&super::Target>> = BTreeMap::new();
     for t in &plan.targets {
-        let caller = identities
-            .get(&t.key)
-            .map(|f| f.clone().map(|id| id.caller));
+        let caller = identities.get(&t.id).map(|f| f.clone().map(|id| id.caller));
         match caller {
             Some(Fact::Observed {
                 value: Caller::Known { account, .. },
@@ -141,12 +136,12 @@ async fn policies(
             }) => {}
             Some(Fact::Observed { .. }) => {
                 out.insert(
-                    t.key,
+                    t.id,
                     Fact::unavailable("STS refused the credentials (see aws-identity)"),
                 );
             }
             Some(other) => {
-                out.insert(t.key, other.map(|_| None));
+                out.insert(t.id, other.map(|_| None));
             }
             None => {}
         }
@@ -156,7 +151,7 @@ async fn policies(
         return cross
             .into_values()
             .flatten()
-            .map(|t| (t.key, why.fact()))
+            .map(|t| (t.id, why.fact()))
             .chain(out)
             .collect();
     }
@@ -170,7 +165,7 @@ async fn policies(
             super::ecr::repository_policy(&reg, repo),
         )
         .await;
-        targets.into_iter().map(move |t| (t.key, fact.clone()))
+        targets.into_iter().map(move |t| (t.id, fact.clone()))
     });
     out.extend(
         futures_util::future::join_all(reads)

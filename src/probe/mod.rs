@@ -17,16 +17,15 @@ use std::time::Duration;
 use ecr_doctor_checks::facts::{
     BUILD_ENV_VARS, BuildEnv, Fact, Facts, PushCommand, Pushed, TargetFacts,
 };
-use ecr_doctor_checks::{EcrRef, Need};
+use ecr_doctor_checks::{Need, TargetId, TargetRef};
 use futures_util::future::LocalBoxFuture;
 
 /// One image reference to gather facts for.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// Which of the run's targets this is: its place in `Plan::targets` and `Facts::targets`.
-    pub key: usize,
-    pub raw: String,
-    pub reference: EcrRef,
+    pub id: TargetId,
+    pub reference: TargetRef,
     pub local_image: String,
     pub pushed: Pushed,
 }
@@ -158,13 +157,13 @@ const PROBES: [Probe; 7] = [
 pub const NOT_NEEDED: &str = "not gathered: no enabled check needs it";
 
 /// Every fact of every target exists from the start, as "not gathered"; each probe that runs fills the
-/// facts it owns, by target key, and the others say why they did not run.
+/// facts it owns, by target id, and the others say why they did not run.
 pub async fn gather(plan: &Plan) -> Facts {
     let mut facts = Facts::not_gathered(
         plan.command.clone(),
         plan.targets
             .iter()
-            .map(|t| (&t.raw, &t.local_image, &t.pushed)),
+            .map(|t| (&t.reference, &t.local_image, &t.pushed)),
     );
     let mut running = Vec::new();
     for probe in &PROBES {
@@ -183,16 +182,14 @@ pub async fn gather(plan: &Plan) -> Facts {
     facts
 }
 
-/// Writes each target's value, found by its key, into its facts.
+/// Writes each target's value, found by its id, into its facts.
 pub fn per_target<T>(
     facts: &mut Facts,
-    values: impl IntoIterator<Item = (usize, T)>,
+    values: impl IntoIterator<Item = (TargetId, T)>,
     mut set: impl FnMut(&mut TargetFacts, T),
 ) {
-    for (key, value) in values {
-        if let Some(t) = facts.targets.get_mut(key) {
-            set(t, value);
-        }
+    for (id, value) in values {
+        set(facts.target_mut(id), value);
     }
 }
 

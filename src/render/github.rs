@@ -93,6 +93,7 @@ mod tests {
     use crate::render::Policy;
     use ecr_doctor_checks::Finding;
     use ecr_doctor_checks::check::Evidence;
+    use ecr_doctor_checks::{FindingTarget, TargetId, TargetRef};
 
     fn policy(fail_on: FailOn) -> Policy {
         Policy {
@@ -107,7 +108,11 @@ mod tests {
         Finding {
             id: "ED205",
             check: "push-risk",
-            target: Some("1.dkr.ecr.eu-west-1.amazonaws.com/a:b".into()),
+            target: Some(FindingTarget {
+                id: TargetId::nth(0),
+                reference: TargetRef::parse("123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:b")
+                    .unwrap(),
+            }),
             outcome,
             message: message.into(),
             evidence: Evidence::default(),
@@ -141,9 +146,9 @@ mod tests {
         );
         assert_eq!(
             render(&report),
-            "::error title=ED205 push-risk::two%0Alines 50%25 (1.dkr.ecr.eu-west-1.amazonaws.com/a:b)\n\
-             ::warning title=ED205 push-risk::w (1.dkr.ecr.eu-west-1.amazonaws.com/a:b)\n\
-             ::notice title=ED205 push-risk::u (1.dkr.ecr.eu-west-1.amazonaws.com/a:b)\n"
+            "::error title=ED205 push-risk::two%0Alines 50%25 (123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:b)\n\
+             ::warning title=ED205 push-risk::w (123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:b)\n\
+             ::notice title=ED205 push-risk::u (123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:b)\n"
         );
     }
 

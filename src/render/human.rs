@@ -36,14 +36,9 @@ pub fn render(report: &Report) -> String {
     for target in &report.targets {
         let heading = match super::pushed_as(&target.pushed) {
             Some(what) => format!("{}  ({what})", target.reference),
-            None => target.reference.clone(),
+            None => target.reference.to_string(),
         };
-        section(
-            &mut out,
-            &heading,
-            report.findings_for(&target.reference),
-            width,
-        );
+        section(&mut out, &heading, report.findings_for(target.id), width);
     }
     if !report.command.not_checked.is_empty() {
         let _ = write!(

@@ -43,7 +43,7 @@ pub fn render(report: &Report) -> String {
         suite.add_property(("image", reference));
         suite.add_property(("fail-on", fail_on.as_str()));
         suite.add_property(("verdict", target.verdict.as_str()));
-        suite.add_test_cases(report.findings_for(reference).map(|f| test_case(report, f)));
+        suite.add_test_cases(report.findings_for(target.id).map(|f| test_case(report, f)));
         junit.add_test_suite(suite);
     }
 

@@ -41,7 +41,7 @@ pub fn render(report: &Report) -> String {
                 },
                 targets
                     .iter()
-                    .map(|t| code(&t.reference))
+                    .map(|t| code(t.reference.as_str()))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -222,8 +222,7 @@ pub(super) fn emoji(o: Outcome) -> &'static str {
 }
 
 fn target(f: &Finding) -> String {
-    f.target
-        .as_deref()
+    f.reference()
         .map_or_else(|| "environment".to_string(), code)
 }
 

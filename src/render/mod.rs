@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use ecr_doctor_checks::check::{Evidence, Ignored, Remediation};
 use ecr_doctor_checks::facts::{BuildOutput, CacheExport, CdkAsset, PushCommand, Pushed, SamImage};
-use ecr_doctor_checks::{Finding, Outcome};
+use ecr_doctor_checks::{Finding, Outcome, TargetId, TargetRef};
 use serde::Serialize;
 
 use crate::cli::{FailOn, Format};
@@ -42,12 +42,15 @@ pub struct Report {
     by_target: Index,
 }
 
-type Index = HashMap<Option<String>, Vec<usize>>;
+type Index = HashMap<Option<TargetId>, Vec<usize>>;
 
 fn index(findings: &[Finding]) -> Index {
     let mut by_target = Index::new();
     for (i, f) in findings.iter().enumerate() {
-        by_target.entry(f.target.clone()).or_default().push(i);
+        by_target
+            .entry(f.target.as_ref().map(|t| t.id))
+            .or_default()
+            .push(i);
     }
     by_target
 }
@@ -60,7 +63,10 @@ pub struct Tool {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetVerdict {
-    pub reference: String,
+    /// Which of the run's targets: what its findings name (two targets may push the same reference).
+    #[serde(skip)]
+    pub id: TargetId,
+    pub reference: TargetRef,
     pub pushed: Pushed,
     /// Over this target's own findings: will pushing it succeed?
     pub verdict: RunVerdict,
@@ -176,7 +182,7 @@ impl Report {
     pub fn new(
         docker_endpoint: String,
         command: PushCommand,
-        targets: Vec<(String, Pushed)>,
+        targets: Vec<(TargetId, TargetRef, Pushed)>,
         config_file: Option<String>,
         findings: Vec<Finding>,
         policy: Policy,
@@ -206,14 +212,15 @@ impl Report {
         };
         let targets = targets
             .into_iter()
-            .map(|(reference, pushed)| TargetVerdict {
+            .map(|(id, reference, pushed)| TargetVerdict {
                 verdict: policy::verdict(
-                    all.get(&Some(reference.clone()))
+                    all.get(&Some(id))
                         .into_iter()
                         .flatten()
                         .map(|&i| &findings[i]),
                     policy.gate(),
                 ),
+                id,
                 reference,
                 pushed,
             })
@@ -244,11 +251,11 @@ impl Report {
     }
 
     /// The findings about one target, in report order.
-    pub fn findings_for(&self, reference: &str) -> impl Iterator<Item = &Finding> {
-        self.about(Some(reference.to_string()))
+    pub fn findings_for(&self, target: TargetId) -> impl Iterator<Item = &Finding> {
+        self.about(Some(target))
     }
 
-    fn about(&self, target: Option<String>) -> impl Iterator<Item = &Finding> {
+    fn about(&self, target: Option<TargetId>) -> impl Iterator<Item = &Finding> {
         self.by_target
             .get(&target)
             .into_iter()
@@ -284,7 +291,7 @@ pub fn pushed_as(pushed: &Pushed) -> Option<String> {
 
 /// What a finding is about: its target, or the environment.
 pub fn subject(f: &Finding) -> &str {
-    f.target.as_deref().unwrap_or("environment")
+    f.reference().unwrap_or("environment")
 }
 
 /// The heading over a finding's remediation steps: what would let an unknown decide, else the ranked fixes.
@@ -322,7 +329,6 @@ impl Report {
             .findings
             .iter()
             .map(|f| Finding {
-                target: f.target.as_ref().map(e),
                 message: e(&f.message),
                 evidence: Evidence(f.evidence.0.iter().map(|(k, v)| (e(k), e(v))).collect()),
                 remediation: f
@@ -356,7 +362,9 @@ impl Report {
                 .targets
                 .iter()
                 .map(|t| TargetVerdict {
-                    reference: e(&t.reference),
+                    // A parsed reference holds no control character: nothing to escape.
+                    id: t.id,
+                    reference: t.reference.clone(),
                     pushed: match &t.pushed {
                         Pushed::LocalImage => Pushed::LocalImage,
                         Pushed::Build(b) => Pushed::Build(BuildOutput {

@@ -199,7 +199,7 @@ fn result(report: &Report, f: &Finding, rule_index: usize) -> SarifResult {
     // The image (or, for an environment finding, the Docker engine) the finding is about.
     let logical = match &f.target {
         Some(target) => LogicalLocation::builder()
-            .fully_qualified_name(target.as_str())
+            .fully_qualified_name(target.reference.as_str())
             .kind("resource")
             .build(),
         None => LogicalLocation::builder()

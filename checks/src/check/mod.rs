@@ -5,15 +5,18 @@ mod info;
 mod verdict;
 
 pub use info::{CheckInfo, Doc, Need, Scope, Severity};
-pub use verdict::{Evidence, Finding, Ignored, Outcome, Remediation, Unknown, Verdict};
+pub use verdict::{
+    Evidence, Finding, FindingTarget, Ignored, Outcome, Remediation, Unknown, Verdict,
+};
 
 use std::borrow::Cow;
 
 use crate::facts::{
     Caller, EngineInfo, Fact, Facts, ImageShape, LocalImage, Pushed, Repository, TargetFacts,
+    TargetId,
 };
 use crate::mutability::{TagRule, tag_rule};
-use crate::reference::EcrRef;
+use crate::reference::TargetRef;
 use crate::remedies::{DOCKER_REMEDY, ECR_REMEDY, SHAPE_REMEDY};
 use crate::version::EngineVer;
 
@@ -41,7 +44,7 @@ pub fn need<'a, T>(fact: &'a Fact<T>, what: &str, remedy: &str) -> Result<&'a T,
 /// checks). A new run-wide fact is a field of `Facts`, reachable here without a change.
 pub struct Context<'a> {
     pub facts: &'a Facts,
-    pub target: Option<&'a TargetFacts>,
+    pub target: Option<(TargetId, &'a TargetFacts)>,
 }
 
 impl<'a> Context<'a> {
@@ -53,6 +56,7 @@ impl<'a> Context<'a> {
 
     pub fn target(&self) -> Result<&'a TargetFacts, Unknown> {
         self.target
+            .map(|(_, t)| t)
             .ok_or_else(|| Unknown::new("no image reference given", "name an image reference"))
     }
 
@@ -78,10 +82,9 @@ impl<'a> Context<'a> {
         Ok(&self.target()?.pushed)
     }
 
-    pub fn reference(&self) -> Result<EcrRef, Unknown> {
-        let t = self.target()?;
-        EcrRef::parse(&t.reference)
-            .map_err(|e| Unknown::new(e.to_string(), "fix the image reference"))
+    /// The target's reference, parsed when the run's targets were made.
+    pub fn reference(&self) -> Result<&'a TargetRef, Unknown> {
+        Ok(&self.target()?.reference)
     }
 
     pub fn engine_info(&self) -> Result<&'a EngineInfo, Unknown> {
@@ -162,7 +165,7 @@ impl<'a> Context<'a> {
     /// The Unknown of a check whose `failure` happens exactly when the tag is immutable, when the tag's
     /// mutability could not be read (`why`): the conditional verdict, which leaves the run undecided.
     pub fn fails_if_immutable(&self, why: &Unknown, failure: &str) -> Unknown {
-        match self.reference().ok().and_then(|r| r.tag) {
+        match self.reference().ok().and_then(|r| r.tag.as_ref()) {
             Some(tag) => why
                 .clone()
                 .conditional(format!("{failure} if tag '{tag}' is immutable")),
@@ -174,7 +177,7 @@ impl<'a> Context<'a> {
     /// tag mutability.
     pub fn tag_policy(&self) -> Result<TagPolicy<'a>, Unknown> {
         let r = self.reference()?;
-        let Some(tag) = r.tag else {
+        let Some(tag) = r.tag.clone() else {
             return Ok(TagPolicy::NoTag);
         };
         let t = self.target()?;

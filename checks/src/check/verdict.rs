@@ -5,7 +5,8 @@ use std::fmt;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::facts::Fact;
+use crate::facts::{Fact, TargetId};
+use crate::reference::TargetRef;
 
 /// What a check concluded, ordered from least to most severe (`pass < skip < unknown < warn < fail`):
 /// `--show` and every renderer's sorting use this one order.
@@ -236,7 +237,7 @@ impl Remediation {
 pub struct Finding {
     pub id: &'static str,
     pub check: &'static str,
-    pub target: Option<String>,
+    pub target: Option<FindingTarget>,
     pub outcome: Outcome,
     pub message: String,
     pub evidence: Evidence,
@@ -247,6 +248,27 @@ pub struct Finding {
     /// Set by policy: the finding matched an ignore; it is listed but never fails the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<Ignored>,
+}
+
+impl Finding {
+    /// The reference of the target it is about, as written; `None` for the environment.
+    pub fn reference(&self) -> Option<&str> {
+        self.target.as_ref().map(|t| t.reference.as_str())
+    }
+}
+
+/// The target a finding is about: its id, by which reports group findings, and its reference, which they
+/// show (and which is all a report file records).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingTarget {
+    pub id: TargetId,
+    pub reference: TargetRef,
+}
+
+impl Serialize for FindingTarget {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.reference.serialize(s)
+    }
 }
 
 /// Why a finding is ignored, and where that was said.

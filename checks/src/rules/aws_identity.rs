@@ -84,7 +84,7 @@ impl Check for AwsIdentityCheck {
                 ))
                 .evidence("caller", arn)
                 .fix(Remediation::text(PARTITION_CREDENTIALS)),
-                _ => known(&r, t, account, arn, source),
+                _ => known(r, t, account, arn, source),
             },
         })
     }
@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn names_the_caller_and_fails_another_partition() {
         let cn = |f: &mut crate::facts::Facts| {
-            t(f).reference = "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/api:v42".into()
+            t(f).reference = reference("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/api:v42")
         };
         assert_table(
             &AwsIdentityCheck,

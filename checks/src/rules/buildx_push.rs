@@ -160,14 +160,14 @@ impl Check for BuildxPush {
         )
         .fix(
             Remediation::text(SINGLE_MANIFEST)
-                .command(remedies::without_attestations(&r, cx.facts.command.path)),
+                .command(remedies::without_attestations(r, cx.facts.command.path)),
         )
         .fix(
             Remediation::text(CONTAINER_BUILDER)
                 .command("docker buildx create --name ci --driver docker-container --use"),
         )
         .fix(Remediation::text(format!("{UPGRADE_ENGINE} This one is {ev}.")).link("https://github.com/moby/moby/pull/49949"))
-        .fix(remedies::exclude_tag(&r, &tag)))
+        .fix(remedies::exclude_tag(r, &tag)))
     }
 }
 

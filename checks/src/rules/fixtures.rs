@@ -10,6 +10,11 @@ pub const LOCAL_DIGEST: &str =
 pub const OTHER_DIGEST: &str =
     "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
+/// A target's reference, parsed as the run parses it.
+pub fn reference(written: &str) -> crate::reference::TargetRef {
+    crate::reference::TargetRef::parse(written).unwrap_or_else(|e| panic!("{e}"))
+}
+
 pub fn founding() -> Facts {
     Facts {
         schema_version: FACTS_SCHEMA_VERSION,
@@ -38,7 +43,7 @@ pub fn founding() -> Facts {
             }],
         }),
         targets: vec![TargetFacts {
-            reference: REF.into(),
+            reference: reference(REF),
             local_image: REF.into(),
             pushed: Pushed::LocalImage,
             local: Fact::observed(Some(LocalImage {

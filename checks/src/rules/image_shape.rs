@@ -122,8 +122,8 @@ impl Check for ImageShape {
             base(Verdict::warn(format!(
                 "{describe}, to an immutable tag: every rebuild gets a new digest, so the tag cannot be pushed again after a rebuild"
             )))
-            .fix(remedies::no_attestations(&r))
-            .fix(remedies::unique_tag(&r, cx.facts.command.path))
+            .fix(remedies::no_attestations(r))
+            .fix(remedies::unique_tag(r, cx.facts.command.path))
         } else {
             base(Verdict::pass(format!("{describe}; the tag is mutable")))
         })

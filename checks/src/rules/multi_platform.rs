@@ -104,7 +104,7 @@ impl Check for MultiPlatform {
                 .evidence("BuildKit", raw)
                 .fix(Remediation::text(UPGRADE).command("docker buildx create --name ci --driver docker-container --driver-opt image=moby/buildkit:buildx-stable-1 --use"))
                 .fix(Remediation::text(BY_DIGEST))
-                .fix(remedies::exclude_tag(&r, r.tag.as_deref().unwrap_or("latest"))))
+                .fix(remedies::exclude_tag(r, r.tag.as_deref().unwrap_or("latest"))))
             }
             Pushed::Index {
                 sources,
@@ -149,7 +149,7 @@ impl Check for MultiPlatform {
                 ))
                 .evidence("buildx", format!("{raw} (< {BUILDX_PUSH_FIX})"))
                 .fix(Remediation::text(UPGRADE).link("https://github.com/docker/buildx/pull/3024"))
-                .fix(remedies::exclude_tag(&r, r.tag.as_deref().unwrap_or("latest"))))
+                .fix(remedies::exclude_tag(r, r.tag.as_deref().unwrap_or("latest"))))
             }
             Pushed::Build(_) => Ok(Verdict::skip("one platform")),
             _ => Ok(Verdict::skip("not a multi-platform push")),

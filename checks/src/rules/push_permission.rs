@@ -109,7 +109,7 @@ impl Check for PushPermission {
             "whether IAM allows the push (SimulatePrincipalPolicy)",
             SIMULATION_REMEDY,
         )?;
-        let repository = repository_arn(&r);
+        let repository = repository_arn(r);
         let wanted = std::iter::once(GET_AUTHORIZATION_TOKEN).chain(PUSH_ACTIONS);
         let mut results = Vec::new();
         for action in wanted {
@@ -140,7 +140,7 @@ impl Check for PushPermission {
                 format!(" ({})", statements.join(", "))
             };
             return Ok(fixes(
-                &r,
+                r,
                 principal,
                 Verdict::fail(format!(
                     "IAM denies {principal} {} by an explicit Deny{by}: the push would be refused",
@@ -173,7 +173,7 @@ impl Check for PushPermission {
                 String::new()
             };
             return Ok(fixes(
-                &r,
+                r,
                 principal,
                 Verdict::fail(format!(
                     "IAM does not allow {principal} {}{on}: no policy allows it (implicit deny), so the push \

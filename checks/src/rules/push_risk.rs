@@ -201,14 +201,14 @@ impl Check for PushRisk {
         }
         verdict = verdict.fix(upgrade(v));
         Ok(verdict
-        .fix(remedies::no_attestations(&r))
+        .fix(remedies::no_attestations(r))
         .fix(Remediation::text(DIGEST_AWARE_PUSHER).command(format!("docker buildx build --push -t {r} .")))
         .fix(
             Remediation::text(CLASSIC_STORE)
                 .command(r#"echo '{"features":{"containerd-snapshotter":false}}' # merge into /etc/docker/daemon.json, then restart dockerd"#)
                 .link(remedies::CONTAINERD_STORE_DOC),
         )
-        .fix(remedies::exclude_tag(&r, &tag)))
+        .fix(remedies::exclude_tag(r, &tag)))
     }
 }
 

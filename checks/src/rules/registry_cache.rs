@@ -72,7 +72,7 @@ impl Check for RegistryCache {
                         "the cache tag '{tag}' is immutable, and every build rewrites it: the second build's export is refused"
                     ));
                     fixes.push(Remediation::text(MUTABLE_CACHE_TAG));
-                    fixes.push(remedies::exclude_tag(&r, &tag));
+                    fixes.push(remedies::exclude_tag(r, &tag));
                 }
             }
             Ok(Err(skip)) if problems.is_empty() => return Ok(skip),

@@ -82,7 +82,7 @@ impl Check for RepositoryPolicy {
         )?;
         let fixes = |v: Verdict| {
             v.evidence("caller", arn)
-                .evidence("repository", repository_arn(&r))
+                .evidence("repository", repository_arn(r))
                 .fix(
                 Remediation::text(GRANT_IN_POLICY)
                     .command(format!(
@@ -107,7 +107,7 @@ impl Check for RepositoryPolicy {
             )
         })?;
         let caller = iam_policy::Caller { account, arn };
-        let resource = repository_arn(&r);
+        let resource = repository_arn(r);
         let decisions: Vec<(&str, Decision)> = PUSH_ACTIONS
             .iter()
             .map(|a| (*a, policy.decide(&caller, a, &resource)))

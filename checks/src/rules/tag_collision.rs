@@ -90,7 +90,7 @@ impl Check for TagCollision {
         match cx.pushed()? {
             // SAM pushes the local image with the engine's push, as `docker push` does.
             Pushed::LocalImage | Pushed::SamImage(_) => {}
-            Pushed::Build(out) => return built_over(cx, out, existing, &r, &tag),
+            Pushed::Build(out) => return built_over(cx, out, existing, r, &tag),
             Pushed::CdkAsset(_) => {
                 return Ok(Verdict::pass(format!(
                     "tag '{tag}' is already in ECR ({}): cdk-assets finds it (DescribeImages) and pushes nothing",
@@ -116,7 +116,7 @@ impl Check for TagCollision {
         }
         let containerd = cx.engine_info()?.uses_containerd_store();
         let local = cx.local_image()?;
-        let local_digest = local_digest(local, containerd, &r);
+        let local_digest = local_digest(local, containerd, r);
         let verdict = match (&local_digest, containerd) {
             (Some(d), true) if *d == existing.digest => {
                 return Ok(Verdict::pass(format!(
@@ -143,7 +143,7 @@ impl Check for TagCollision {
         };
         Ok(with_fixes(
             evidence(verdict, existing, local_digest.as_deref()),
-            &r,
+            r,
             &tag,
             cx.facts.command.path,
         ))
