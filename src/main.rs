@@ -190,8 +190,15 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
             .map_err(|e| e.to_string())?
             .block_on(probe::aws::deploying_environment(timeout))
     };
+    let local_image_id = |name: &str| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(probe::docker::local_image_id(name, timeout))
+    };
     let (mut push_command, targets) = if command_given || cdk_out.is_some() {
-        from_command(&command, cdk_out.as_deref(), &deploying)?
+        from_command(&command, cdk_out.as_deref(), &deploying, &local_image_id)?
     } else {
         (PushCommand::default(), targets(&refs, &local_image)?)
     };
@@ -384,6 +391,7 @@ fn from_command(
     argv: &[String],
     cdk_out: Option<&std::path::Path>,
     deploying: &dyn Fn() -> Result<(String, String), String>,
+    local_image_id: &dyn Fn(&str) -> Result<Option<String>, String>,
 ) -> Result<(PushCommand, Vec<Target>), Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::Internal(e.to_string()))?;
     let var = |name: &str| std::env::var(name).ok();
@@ -392,6 +400,7 @@ fn from_command(
         cwd: &cwd,
         files: &command::Disk,
         deploying,
+        local_image_id,
     };
     let plan = match cdk_out {
         Some(dir) => command::cdk::from_dir(dir, &env).map_err(command::CommandError::Definition),
@@ -408,9 +417,11 @@ fn from_command(
         .pushes
         .into_iter()
         .map(|(raw, pushed)| {
-            // cdk-assets builds, and looks for, the asset's image under its own local name.
             let local_image = match &pushed {
+                // cdk-assets builds, and looks for, the asset's image under its own local name.
                 Pushed::CdkAsset(asset) => format!("cdkasset-{}", asset.id.to_lowercase()),
+                // sam deploy tags and pushes the image sam build left.
+                Pushed::SamImage(function) => function.image.clone(),
                 _ => raw.clone(),
             };
             Ok((TargetRef::parse(&raw)?, local_image, pushed))

@@ -693,6 +693,61 @@ fn bake_interpolation_in_json_and_compose_is_bounded() {
     );
 }
 
+/// SAM's template and samconfig.toml: aliases that expand exponentially, a broken file, control characters, a
+/// FIFO and an oversized file are each one line and exit 2, within the memory and time limits.
+#[test]
+fn sam_templates_and_configs_are_read_within_the_limits() {
+    let sam = |case: &Case, extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--offline",
+            "--",
+            "sam",
+            "deploy",
+            "--image-repository",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/r",
+        ];
+        args.extend_from_slice(extra);
+        case.run(&args)
+    };
+    let mut laughs = "a0: &a0 [\"lol\"]\n".to_string();
+    for i in 1..30 {
+        laughs += &format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}]\n", p = i - 1);
+    }
+    laughs += "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      \
+        PackageType: Image\n      ImageUri: f:v1\n      Architectures: *a29\n";
+    for (what, text, says) in [
+        (
+            "billion laughs",
+            laughs.as_str(),
+            "repetition limit exceeded",
+        ),
+        ("a broken template", "Resources: [\n", "SAM template"),
+        (
+            "control characters",
+            "Resources:\x01\x1b[31m",
+            "SAM template",
+        ),
+    ] {
+        let case = Case::new();
+        case.write("template.yaml", text);
+        assert_refused(&sam(&case, &[]), says, what);
+    }
+    let case = Case::new();
+    mkfifo(&case.path("template.yaml"));
+    let given = ["--template-file", "template.yaml"];
+    assert_refused(&sam(&case, &given), "SAM template", "a FIFO template");
+    let case = Case::new();
+    sparse(&case.path("template.yaml"), 1 << 30);
+    assert_refused(&sam(&case, &given), "SAM template", "a 1 GiB template");
+    let case = Case::new();
+    case.write(
+        "samconfig.toml",
+        format!("[default.deploy.parameters]\nregion = \"{CANARY}\x07"),
+    );
+    assert_refused(&sam(&case, &[]), "SAM config file", "a broken samconfig");
+}
+
 #[test]
 fn bake_inherits_and_groups_resolve_once_each_within_a_depth_limit() {
     // A 20 000-deep inherits chain: refused at the depth limit, quickly.

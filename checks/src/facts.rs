@@ -474,6 +474,9 @@ pub enum PushPath {
     /// `cdk deploy` / `cdk-assets publish`: cdk-assets builds each image asset with `docker build`, tags it
     /// and runs `docker push`, logged in as the image-publishing role.
     CdkAssets,
+    /// `sam deploy`: SAM CLI logs in with an ECR token of the deploying credentials and has the engine push the
+    /// image `sam build` left (docker-py's `api.push`, the engine's `POST /images/{name}/push`, as `docker push`).
+    SamDeploy,
 }
 
 impl PushPath {
@@ -485,6 +488,16 @@ impl PushPath {
         PushPath::Bake,
         PushPath::ComposeBuild,
         PushPath::ImagetoolsCreate,
+    ];
+    /// The paths that push as the caller of this shell's AWS credentials: the docker CLI's and SAM CLI's own
+    /// login alike (checks about who may push name these).
+    pub const AS_CALLER: &[PushPath] = &[
+        PushPath::DockerPush,
+        PushPath::Build,
+        PushPath::Bake,
+        PushPath::ComposeBuild,
+        PushPath::ImagetoolsCreate,
+        PushPath::SamDeploy,
     ];
     /// The paths that push as a buildx build does (its outputs, attestations, builder): a check about
     /// builds names these, so a new build-driven tool is one line here.
@@ -506,6 +519,7 @@ impl PushPath {
             PushPath::ComposeBuild => "docker compose build --push",
             PushPath::ImagetoolsCreate => "docker buildx imagetools create",
             PushPath::CdkAssets => "cdk deploy (cdk-assets: docker build, docker push)",
+            PushPath::SamDeploy => "sam deploy (the engine's push of the image sam build left)",
         }
     }
 }
@@ -532,6 +546,19 @@ pub enum Pushed {
     /// A CDK image asset: built by cdk-assets with `docker build` (unless its local image is there), then
     /// `docker push`ed.
     CdkAsset(CdkAsset),
+    /// A SAM image function's local image, which `sam deploy` pushes as it is (the engine's push).
+    SamImage(SamImage),
+}
+
+/// An `AWS::Serverless::Function` with `PackageType: Image` of the template `sam deploy` reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SamImage {
+    /// The function's logical ID.
+    pub function: String,
+    /// The local image `sam build` tagged, e.g. `helloworldfunction:python3.12-v1` (the function's `ImageUri`).
+    pub image: String,
+    /// The function's architecture, `x86_64` or `arm64` (`x86_64` when the template names none).
+    pub architecture: String,
 }
 
 /// A `dockerImages` entry of a cloud assembly's asset manifest, for one destination.
@@ -556,6 +583,9 @@ pub struct CdkAsset {
     /// The service the assembly runs this image on (a Lambda function's `Code.ImageUri`).
     #[serde(default)]
     pub consumer: Option<Consumer>,
+    /// That Lambda function's architecture, `x86_64` or `arm64` (its `Architectures`, `x86_64` when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
 }
 
 /// What the command line asks of a build's image, as buildx reads it.
@@ -848,6 +878,10 @@ pub struct LocalImage {
     pub repo_digests: Vec<String>,
     /// What one `docker push` of this image sends.
     pub shape: Fact<ImageShape>,
+    /// `os/arch[/variant]` of the image's config, as the engine inspects it (for an index: the platform the
+    /// engine picks, its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 /// The artifact a push would send: one manifest, or an index and its children.

@@ -163,7 +163,7 @@ impl<'a> Context<'a> {
     pub fn shape(&self) -> Result<&'a ImageShape, Unknown> {
         let t = self.target()?;
         let built = match &t.pushed {
-            Pushed::LocalImage => false,
+            Pushed::LocalImage | Pushed::SamImage(_) => false,
             Pushed::Build(_) => true,
             Pushed::CdkAsset(_) => need(
                 &t.local,

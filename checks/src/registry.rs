@@ -79,7 +79,8 @@ pub fn select(
     skipped: impl Fn(&CheckInfo) -> Option<String>,
 ) -> Selection {
     // A cloud assembly tells which images a Lambda function runs.
-    let consumer = command.consumer.is_some() || command.path == PushPath::CdkAssets;
+    let consumer = command.consumer.is_some()
+        || matches!(command.path, PushPath::CdkAssets | PushPath::SamDeploy);
     Selection(
         CHECKS
             .iter()

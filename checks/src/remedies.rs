@@ -75,6 +75,8 @@ pub fn unique_tag(r: &EcrRef, path: PushPath) -> Remediation {
     )
     .command(match path {
         PushPath::DockerPush => format!("docker tag {r} {tagged}"),
+        // SAM's remote tag is `NAME-IMAGEID12-DOCKERTAG`: a new Metadata DockerTag makes a new one.
+        PushPath::SamDeploy => "sam build && sam deploy   # after a new Metadata: DockerTag".into(),
         _ => format!("docker buildx build --push -t {tagged} ."),
     })
 }
@@ -94,6 +96,7 @@ pub fn push_command(r: &EcrRef, path: PushPath) -> String {
         PushPath::DockerPush => format!("docker push {r}"),
         PushPath::Bake | PushPath::ComposeBuild => path.command().into(),
         PushPath::CdkAssets => "cdk deploy".into(),
+        PushPath::SamDeploy => "sam deploy".into(),
         PushPath::Build | PushPath::ImagetoolsCreate => {
             format!("docker buildx build --push -t {r} .")
         }

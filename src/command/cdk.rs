@@ -563,6 +563,7 @@ fn images(
             let reference = format!("{account}.dkr.ecr.{region}.{suffix}/{repository}:{tag}");
             EcrRef::parse(&reference)
                 .map_err(|e| format!("{}: image asset {id}: {e}", file.display()))?;
+            let function = lambda_architecture(stack.template.as_ref(), raw_repository, tag);
             out.push((
                 reference,
                 CdkAsset {
@@ -572,8 +573,8 @@ fn images(
                     assume_role_arn: role.map(resolve),
                     publisher: publisher.as_ref().map(|(p, _)| p.clone()),
                     no_default_attestations: publisher.as_ref().map(|(_, on)| *on),
-                    consumer: runs_on_lambda(stack.template.as_ref(), raw_repository, tag)
-                        .then_some(Consumer::Lambda),
+                    consumer: function.is_some().then_some(Consumer::Lambda),
+                    architecture: function,
                 },
             ));
         }
@@ -581,19 +582,26 @@ fn images(
     Ok(out)
 }
 
-/// Whether a Lambda function of the stack's template runs `REPOSITORY:TAG` (its `Code.ImageUri`, a string or
-/// an `Fn::Sub`, names the repository as the asset manifest does).
-fn runs_on_lambda(template: Option<&Value>, repository: &str, tag: &str) -> bool {
+/// The architecture of the Lambda function of the stack's template that runs `REPOSITORY:TAG` (its
+/// `Code.ImageUri`, a string or an `Fn::Sub`, names the repository as the asset manifest does): its
+/// `Architectures`, `x86_64` when it names none (Lambda's default); `None` when no function runs it.
+fn lambda_architecture(template: Option<&Value>, repository: &str, tag: &str) -> Option<String> {
     let needle = format!("/{repository}:{tag}");
     template
         .and_then(|t| t["Resources"].as_object())
         .into_iter()
         .flatten()
         .filter(|(_, r)| r["Type"] == "AWS::Lambda::Function")
-        .any(|(_, r)| {
+        .find(|(_, r)| {
             r["Properties"]["Code"]["ImageUri"]
                 .to_string()
                 .contains(&needle)
+        })
+        .map(|(_, r)| {
+            r["Properties"]["Architectures"][0]
+                .as_str()
+                .unwrap_or("x86_64")
+                .to_string()
         })
 }
 

@@ -6,6 +6,7 @@ pub mod cdk;
 mod compose;
 mod error;
 mod flags;
+mod sam;
 mod spec;
 
 use std::io;
@@ -36,6 +37,9 @@ pub struct Env<'a> {
     pub files: &'a dyn Files,
     /// The account and region of the deploying credentials: asked only for an environment-agnostic CDK stack.
     pub deploying: &'a dyn Fn() -> Result<(String, String), String>,
+    /// A local image's ID (`GET /images/{name}/json`; `None`: no such image): asked only for the images `sam
+    /// deploy` pushes, whose remote tag holds it.
+    pub local_image_id: &'a dyn Fn(&str) -> Result<Option<String>, String>,
 }
 
 /// The files a command reads: [`Disk`] in a run, a map in unit tests, so that the readers stay pure.
@@ -83,6 +87,8 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError
         .unwrap_or(program);
     let plan = if cdk::reads(name) {
         cdk::parse(name, rest, env).map_err(CommandError::Definition)?
+    } else if name == "sam" {
+        sam::parse(rest, env)?
     } else {
         docker(program, name, rest, env)?
     };
@@ -104,9 +110,9 @@ fn docker(
 ) -> Result<CommandPlan, CommandError> {
     if name != "docker" {
         return Err(CommandError::NotRead(format!(
-            "'{program}': only docker and CDK commands are read (docker push, docker build, docker buildx build, \
-             docker compose push, docker compose build --push, docker buildx bake, docker buildx imagetools create, \
-             cdk deploy, cdk-assets publish)"
+            "'{program}': only docker, CDK and SAM commands are read (docker push, docker build, docker buildx \
+             build, docker compose push, docker compose build --push, docker buildx bake, docker buildx imagetools \
+             create, cdk deploy, cdk-assets publish, sam deploy)"
         )));
     }
     let global = flags::parse(rest, DOCKER_GLOBAL, true)?;

@@ -19,6 +19,7 @@ fn read_in(argv: &[&str], vars: &[(&str, &str)], cwd: &Path) -> Result<CommandPl
             cwd,
             files: &Disk,
             deploying: &|| Err("no AWS here".into()),
+            local_image_id: &|_| Ok(None),
         },
     )
     .map_err(|e| e.to_string())

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
-use bollard::models::ImageSummary;
+use bollard::models::{ImageInspect, ImageSummary};
 use bollard::query_parameters::ListImagesOptionsBuilder;
 use ecr_doctor_checks::facts::{
     ChildManifest, DockerFacts, EngineInfo, EngineVersion, Fact, Facts, ImageShape, LocalImage,
@@ -45,11 +45,13 @@ pub async fn probe(plan: &Plan) -> Fill {
     let timeout = plan.timeout;
     // Only a `docker push` pushes a local image (cdk-assets its `cdkasset-` image when there is one, which it
     // then does not build); a build pushes what it builds.
-    let (targets, built): (Vec<Target>, Vec<Target>) = plan
-        .targets
-        .iter()
-        .cloned()
-        .partition(|t| matches!(t.pushed, Pushed::LocalImage | Pushed::CdkAsset(_)));
+    let (targets, built): (Vec<Target>, Vec<Target>) =
+        plan.targets.iter().cloned().partition(|t| {
+            matches!(
+                t.pushed,
+                Pushed::LocalImage | Pushed::CdkAsset(_) | Pushed::SamImage(_)
+            )
+        });
     let targets = &targets;
     let (endpoint, source) = match resolve_endpoint() {
         Ok(e) => e,
@@ -122,6 +124,26 @@ pub async fn probe(plan: &Plan) -> Fill {
         facts.docker = docker;
         super::per_target(facts, images, |t, local| t.local = local);
     })
+}
+
+/// A local image's ID (`GET /images/{name}/json`), `None` when there is no such image: what `sam deploy` tags
+/// its push with, asked before the probes run.
+pub async fn local_image_id(name: &str, timeout: Duration) -> Result<Option<String>, String> {
+    let (endpoint, _) = resolve_endpoint()?;
+    let docker = Docker::connect_with_host(&endpoint)
+        .map_err(|e| error_chain(&e))?
+        .with_timeout(timeout + Duration::from_secs(1));
+    match tokio::time::timeout(timeout, docker.inspect_image(name)).await {
+        Ok(Ok(i)) => Ok(i.id),
+        Ok(Err(DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        })) => Ok(None),
+        Ok(Err(e)) => Err(format!("{endpoint}: {}", error_chain(&e))),
+        Err(_) => Err(did_not_answer(
+            &format!("the Docker engine at {endpoint} (GET /images/{{name}}/json)"),
+            timeout,
+        )),
+    }
 }
 
 /// An engine that cannot be asked explains every fact of this probe.
@@ -222,12 +244,23 @@ async fn local_images(
             let deadline = Instant::now() + timeout;
             let budget = Budget { deadline, timeout };
             let local = match summary {
-                Some(s) => Fact::observed(Some(LocalImage {
-                    id: s.id.clone(),
-                    repo_tags: of_target(t, &s.repo_tags),
-                    repo_digests: of_target(t, &s.repo_digests),
-                    shape: image_shape(docker, name, &s.id, Some(s), store, budget).await,
-                })),
+                Some(s) => {
+                    // The listing names no platform of a single manifest: the inspect does.
+                    let (shape, inspect) = tokio::join!(
+                        image_shape(docker, name, &s.id, Some(s), store, budget),
+                        tokio::time::timeout_at(deadline, docker.inspect_image(name)),
+                    );
+                    Fact::observed(Some(LocalImage {
+                        id: s.id.clone(),
+                        repo_tags: of_target(t, &s.repo_tags),
+                        repo_digests: of_target(t, &s.repo_digests),
+                        shape,
+                        platform: inspect
+                            .ok()
+                            .and_then(Result::ok)
+                            .and_then(inspected_platform),
+                    }))
+                }
                 None => local_image(docker, t, store, budget).await,
             };
             (t.id, local)
@@ -281,13 +314,20 @@ async fn local_image(
             ));
         }
     };
-    let id = inspect.id.unwrap_or_default();
+    let id = inspect.id.clone().unwrap_or_default();
     Fact::observed(Some(LocalImage {
         shape: image_shape(docker, name, &id, None, store, budget).await,
         id,
-        repo_tags: of_target(target, &inspect.repo_tags.unwrap_or_default()),
-        repo_digests: of_target(target, &inspect.repo_digests.unwrap_or_default()),
+        repo_tags: of_target(target, inspect.repo_tags.as_deref().unwrap_or_default()),
+        repo_digests: of_target(target, inspect.repo_digests.as_deref().unwrap_or_default()),
+        platform: inspected_platform(inspect),
     }))
+}
+
+/// `os/arch[/variant]` of an inspected image's config.
+fn inspected_platform(inspect: ImageInspect) -> Option<String> {
+    let arch = inspect.architecture.filter(|a| !a.is_empty())?;
+    Some(platform(inspect.os, Some(arch), inspect.variant))
 }
 
 /// One image's time: `timeout` (the `--timeout` it is named by) from when its reads began.

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use ecr_doctor_checks::check::{Evidence, Ignored, Remediation};
 use ecr_doctor_checks::facts::{
-    BuildOutput, CacheExport, CdkAsset, Derived, ImageShape, PushCommand, Pushed,
+    BuildOutput, CacheExport, CdkAsset, Derived, ImageShape, PushCommand, Pushed, SamImage,
 };
 use ecr_doctor_checks::{Finding, Outcome, TargetId, TargetRef};
 use serde::Serialize;
@@ -288,6 +288,10 @@ pub fn pushed_as(pushed: &Pushed) -> Option<String> {
             "CDK image asset of stack '{}', built and pushed by cdk-assets",
             a.stack
         )),
+        Pushed::SamImage(s) => Some(format!(
+            "SAM function '{}' ({}), its image '{}' pushed by sam deploy",
+            s.function, s.architecture, s.image
+        )),
     }
 }
 
@@ -394,7 +398,13 @@ impl Report {
                             },
                             assume_role_arn: a.assume_role_arn.as_ref().map(e),
                             publisher: a.publisher.as_ref().map(e),
+                            architecture: a.architecture.as_ref().map(e),
                             ..a.clone()
+                        }),
+                        Pushed::SamImage(s) => Pushed::SamImage(SamImage {
+                            function: e(&s.function),
+                            image: e(&s.image),
+                            architecture: e(&s.architecture),
                         }),
                     },
                     // Only the JSON report, which is not escaped this way, shows the prediction.

@@ -1,7 +1,7 @@
 use crate::check::{
-    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict,
+    Check, CheckInfo, Context, Doc, Need, Remediation, Scope, Severity, Unknown, Verdict, need,
 };
-use crate::facts::{PushPath, Pushed};
+use crate::facts::{Consumer, DRIVER_DOCKER, PushPath, Pushed};
 use crate::remedies;
 
 pub struct ConsumerShape;
@@ -13,6 +13,9 @@ const TOOLS_THAT_BUILD: &str = "For tools that run the build for you (CDK, SAM, 
      in their environment, and their platform option (CDK: `platform: Platform.LINUX_AMD64`).";
 const CLASSIC_STORE: &str =
     "Or build on the classic image store, whose default build is one manifest.";
+const ARCHITECTURE: &str = "Build the image for the function's architecture (`--platform linux/arm64` for arm64, \
+     `linux/amd64` for x86_64; `sam build` does so from the function's `Architectures`, CDK from the asset's \
+     `platform`), or set the function's `Architectures` to the image's.";
 
 static INFO: CheckInfo = CheckInfo {
     id: "ED211",
@@ -28,16 +31,22 @@ static INFO: CheckInfo = CheckInfo {
     ],
     catalog: &["F6"],
     doc: Doc {
-        what: "With `--for lambda`: fails when what is pushed is an image index — the local image's shape for \
-               `docker push`, the predicted one for a build that pushes (several platforms, or an attestation, \
-               which a default build on the containerd store carries), always for `imagetools create`. Passes a \
-               single image manifest. Skipped when no consumer is named.",
+        what: "With `--for lambda`, for a CDK asset a Lambda function runs and for a SAM image function: fails \
+               when what is pushed is an image index — the local image's shape for `docker push` and `sam deploy`, \
+               the predicted one for a build that pushes (several platforms, or an attestation, which a default \
+               build on the containerd store carries), always for `imagetools create`. For a function whose \
+               architecture the template names (`Architectures`, `x86_64` when unset), also fails when the one \
+               manifest is for another architecture (an amd64 image for an arm64 function), and is unknown when \
+               the image's platform cannot be known. Skipped when no consumer is named.",
         why: "The push succeeds, even to an immutable tag, and the deploy fails: Lambda does not accept an OCI \
               image index and does not pick the platform manifest inside one: `The image manifest, config or \
               layer media type for the source image … is not supported. (Service: Lambda, Status Code: 400)`. A \
               default `docker build` on the containerd image store (fresh Docker Desktop ≥ 4.34, Engine ≥ 29) \
-              makes exactly such an index, with its provenance attestation.",
-        fixes: &[ONE_MANIFEST, TOOLS_THAT_BUILD, CLASSIC_STORE],
+              makes exactly such an index, with its provenance attestation. A function runs on one instruction \
+              set, `x86_64` unless its `Architectures` says `arm64`, and its image must be built for it; an \
+              image of the other one deploys and then fails at every invoke (`Runtime.InvalidEntrypoint`, \
+              `exec format error`).",
+        fixes: &[ONE_MANIFEST, TOOLS_THAT_BUILD, CLASSIC_STORE, ARCHITECTURE],
         example: "✗ ED211 consumer-shape  Lambda refuses an image index: image index: 1 image manifest (linux/amd64) + 1 attestation manifest",
         references: &[
             "aws/aws-lambda-roadmap#82",
@@ -45,6 +54,9 @@ static INFO: CheckInfo = CheckInfo {
             "aws/aws-cdk#31548",
             "docker/build-push-action#755",
             "https://docs.aws.amazon.com/lambda/latest/dg/images-create.html",
+            "https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html",
+            "aws/aws-lambda-base-images#26",
+            "aws/aws-lambda-base-images#34",
         ],
     },
     about_consumer: true,
@@ -57,10 +69,14 @@ impl Check for ConsumerShape {
     }
 
     fn run(&self, cx: &Context<'_>) -> Result<Verdict, Unknown> {
-        // `--for`, else what the cloud assembly runs a CDK asset on; not selected without either.
-        let inferred = match cx.pushed()? {
-            Pushed::CdkAsset(asset) => asset.consumer,
-            _ => None,
+        // `--for`, else what the cloud assembly runs a CDK asset on, or the SAM function; not selected without
+        // any.
+        let (inferred, architecture) = match cx.pushed()? {
+            Pushed::CdkAsset(asset) => (asset.consumer, asset.architecture.as_deref()),
+            Pushed::SamImage(function) => {
+                (Some(Consumer::Lambda), Some(function.architecture.as_str()))
+            }
+            _ => (None, None),
         };
         let Some(consumer) = cx.facts.command.consumer.or(inferred) else {
             return Ok(Verdict::skip(
@@ -96,13 +112,82 @@ impl Check for ConsumerShape {
         if shape.is_index() {
             return Ok(refused(describe).evidence("mediaType", &shape.media_type));
         }
-        Ok(Verdict::pass(format!(
-            "{describe}: {} accepts one image manifest",
-            consumer.name()
-        ))
-        .evidence("consumer", consumer.name())
-        .evidence("mediaType", &shape.media_type))
+        let Some(architecture) = architecture else {
+            return Ok(Verdict::pass(format!(
+                "{describe}: {} accepts one image manifest",
+                consumer.name()
+            ))
+            .evidence("consumer", consumer.name())
+            .evidence("mediaType", &shape.media_type));
+        };
+        let platform = pushed_platform(cx)?;
+        let image_arch = match platform.split('/').nth(1) {
+            Some("amd64") => "x86_64",
+            Some(arch) => arch,
+            None => platform.as_str(),
+        };
+        let verdict = if image_arch == architecture {
+            Verdict::pass(format!(
+                "{describe} for {platform}: {} runs it on the function's {architecture}",
+                consumer.name()
+            ))
+        } else {
+            let want = if architecture == "arm64" {
+                "linux/arm64"
+            } else {
+                "linux/amd64"
+            };
+            Verdict::fail(format!(
+                "the function runs on {architecture}, the image is for {platform}: {} deploys it and every invoke \
+                 fails (exec format error)",
+                consumer.name()
+            ))
+            .fix(
+                Remediation::text(ARCHITECTURE)
+                    .command(format!("docker buildx build --platform {want} --provenance=false -t IMAGE ."))
+                    .link("https://docs.aws.amazon.com/lambda/latest/dg/foundation-arch.html"),
+            )
+        };
+        Ok(verdict
+            .evidence("consumer", consumer.name())
+            .evidence("function architecture", architecture)
+            .evidence("image platform", &platform))
     }
+}
+
+/// The platform of the one image manifest pushed: the local image's config, or the build's `--platform`, else
+/// the platform a docker-driver build makes, the engine's own.
+fn pushed_platform(cx: &Context<'_>) -> Result<String, Unknown> {
+    let build = match cx.pushed()? {
+        Pushed::Build(out) => Some(out),
+        Pushed::CdkAsset(asset) if !cx.target()?.local.value().is_some_and(Option::is_some) => {
+            Some(&asset.build)
+        }
+        _ => None,
+    };
+    let Some(out) = build else {
+        return cx.local_image()?.platform.clone().ok_or_else(|| {
+            Unknown::new(
+                "the engine named no platform of the local image (GET /images/{name}/json)",
+                "docker image inspect --format '{{.Os}}/{{.Architecture}}' IMAGE",
+            )
+        });
+    };
+    if let [one] = out.platforms.as_slice() {
+        return Ok(one.clone());
+    }
+    if cx.builder()?.driver != DRIVER_DOCKER {
+        return Err(Unknown::new(
+            "the build names no --platform and the builder is not the engine's: its platform is the builder node's",
+            "Give the build --platform (linux/amd64 or linux/arm64).",
+        ));
+    }
+    let v = need(
+        &cx.facts.docker.version,
+        "the engine's platform (GET /version)",
+        remedies::DOCKER_REMEDY,
+    )?;
+    Ok(format!("{}/{}", v.os, v.arch))
 }
 
 #[cfg(test)]
@@ -222,6 +307,100 @@ mod tests {
                 ),
             ],
         );
+        let single = |f: &mut Facts, platform: Option<&str>| {
+            *shape(f) = Fact::observed(single_manifest());
+            local(f).platform = platform.map(String::from);
+        };
+        assert_table(
+            &ConsumerShape,
+            vec![
+                (
+                    "a SAM function on arm64, its image for amd64",
+                    with(|f| {
+                        sam_function(f, "arm64");
+                        single(f, Some("linux/amd64"));
+                    }),
+                    Outcome::Fail,
+                    "the function runs on arm64, the image is for linux/amd64",
+                ),
+                (
+                    "a SAM function on arm64, its image for arm64",
+                    with(|f| {
+                        sam_function(f, "arm64");
+                        single(f, Some("linux/arm64/v8"));
+                    }),
+                    Outcome::Pass,
+                    "runs it on the function's arm64",
+                ),
+                (
+                    "a SAM function on x86_64 (the default), its image for amd64",
+                    with(|f| {
+                        sam_function(f, "x86_64");
+                        single(f, Some("linux/amd64"));
+                    }),
+                    Outcome::Pass,
+                    "for linux/amd64: Lambda runs it on the function's x86_64",
+                ),
+                (
+                    "a SAM function's index is refused before its architecture matters",
+                    with(|f| sam_function(f, "arm64")),
+                    Outcome::Fail,
+                    "Lambda refuses an image index",
+                ),
+                (
+                    "the engine named no platform",
+                    with(|f| {
+                        sam_function(f, "arm64");
+                        single(f, None);
+                    }),
+                    Outcome::Unknown,
+                    "named no platform of the local image",
+                ),
+                (
+                    "a CDK function on arm64, its asset built for linux/amd64",
+                    with(|f| {
+                        cdk_asset(f, Some(true), Some(Consumer::Lambda));
+                        if let Pushed::CdkAsset(a) = &mut t(f).pushed {
+                            a.architecture = Some("arm64".into());
+                            a.build.platforms = vec!["linux/amd64".into()];
+                        }
+                    }),
+                    Outcome::Fail,
+                    "the function runs on arm64, the image is for linux/amd64",
+                ),
+                (
+                    "a CDK function on arm64, no platform: the docker driver builds the engine's amd64",
+                    with(|f| {
+                        cdk_asset(f, Some(true), Some(Consumer::Lambda));
+                        if let Pushed::CdkAsset(a) = &mut t(f).pushed {
+                            a.architecture = Some("arm64".into());
+                        }
+                    }),
+                    Outcome::Fail,
+                    "the image is for linux/amd64",
+                ),
+                (
+                    "a build with no --platform on a docker-container builder",
+                    with(|f| {
+                        cdk_asset(f, Some(true), Some(Consumer::Lambda));
+                        if let Pushed::CdkAsset(a) = &mut t(f).pushed {
+                            a.architecture = Some("arm64".into());
+                        }
+                        f.buildx = Fact::observed(buildx("0.29.1", "docker-container"));
+                    }),
+                    Outcome::Unknown,
+                    "its platform is the builder node's",
+                ),
+            ],
+        );
+        let f = run(
+            &ConsumerShape,
+            &with(|f| {
+                sam_function(f, "arm64");
+                single(f, Some("linux/amd64"));
+            }),
+        );
+        assert!(f.remediation[0].commands[0].contains("--platform linux/arm64"));
         let f = run(&ConsumerShape, &with(for_lambda));
         assert!(f.remediation[0].commands[0].contains("--provenance=false"));
     }

@@ -52,6 +52,7 @@ pub fn founding() -> Facts {
                 repo_tags: vec![REF.into()],
                 repo_digests: vec![],
                 shape: Fact::observed(index_with_attestation()),
+                platform: Some("linux/amd64".into()),
             })),
             repository: Fact::observed(Some(repository("IMMUTABLE", &[]))),
             remote_tag: Fact::observed(None),
@@ -146,6 +147,17 @@ pub fn cdk_asset(f: &mut Facts, no_default_attestations: Option<bool>, consumer:
         ..CdkAsset::default()
     });
     t.local = Fact::observed(None);
+}
+
+/// The founding case pushed by `sam deploy` instead: the local image `sam build` left for a function of
+/// `architecture`.
+pub fn sam_function(f: &mut Facts, architecture: &str) {
+    f.command.path = PushPath::SamDeploy;
+    t(f).pushed = Pushed::SamImage(SamImage {
+        function: "HelloFunction".into(),
+        image: "hellofunction:v1".into(),
+        architecture: architecture.into(),
+    });
 }
 
 /// The founding case's tag given by `docker buildx imagetools create` instead: an index assembled from
@@ -330,8 +342,12 @@ pub fn t(facts: &mut Facts) -> &mut TargetFacts {
 }
 
 pub fn shape(facts: &mut Facts) -> &mut Fact<ImageShape> {
+    &mut local(facts).shape
+}
+
+pub fn local(facts: &mut Facts) -> &mut LocalImage {
     match &mut t(facts).local {
-        Fact::Observed { value: Some(img) } => &mut img.shape,
+        Fact::Observed { value: Some(img) } => img,
         _ => panic!("fixture has no local image"),
     }
 }

@@ -17,7 +17,7 @@ static INFO: CheckInfo = CheckInfo {
     title: "The image to push exists locally",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[PushPath::DockerPush],
+    paths: &[PushPath::DockerPush, PushPath::SamDeploy],
     needs: &[Need::LocalImage],
     catalog: &["F1", "F2"],
     doc: Doc {

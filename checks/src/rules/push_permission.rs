@@ -33,7 +33,7 @@ static INFO: CheckInfo = CheckInfo {
     severity: Severity::Fail,
     scope: Scope::Target,
     // cdk-assets pushes as the image-publishing role, not as this identity.
-    paths: PushPath::WITH_DOCKER_LOGIN,
+    paths: PushPath::AS_CALLER,
     needs: &[Need::AwsIdentity, Need::DockerConfig, Need::PushPermission],
     catalog: &["F13"],
     // Most CI roles may not simulate: that alone does not make a `--fail-on fail` run undecided, unless

@@ -20,6 +20,10 @@ pub const UPGRADE_PAST_PARTIAL_PUSH: &str = "Upgrade Docker Engine to 28.3.0 or 
 pub const PUSH_ONE_PLATFORM: &str =
     "Push one platform explicitly: docker push --platform linux/amd64 …";
 const CDK_NO_ATTESTATIONS: &str = "For cdk deploy: set BUILDX_NO_DEFAULT_ATTESTATIONS=1 in its environment (or upgrade the aws-cdk CLI to 2.1000.0 or later, whose cdk-assets sets it), and remove a stale local cdkasset-… image, which cdk-assets pushes without rebuilding.";
+/// SAM's own builds make one manifest: docker-py's build API, or with --use-buildkit `docker buildx build
+/// --provenance=false --sbom=false --load` (aws/aws-sam-cli, samcli/local/docker/image_build_client.py 178-189).
+const SAM_REBUILD: &str = "For sam deploy: rebuild the function's image with `sam build` (its builds are one image \
+     manifest: no attestation), instead of an image built or tagged by hand, and deploy that.";
 const MUTABLE_TAG: &str =
     "Make the tag mutable: an IMMUTABLE_WITH_EXCLUSION filter for it, or a MUTABLE repository.";
 
@@ -29,7 +33,11 @@ static INFO: CheckInfo = CheckInfo {
     title: "docker push of an index to an immutable tag on an engine that PUTs every manifest to the tag",
     severity: Severity::Fail,
     scope: Scope::Target,
-    paths: &[PushPath::DockerPush, PushPath::CdkAssets],
+    paths: &[
+        PushPath::DockerPush,
+        PushPath::CdkAssets,
+        PushPath::SamDeploy,
+    ],
     needs: &[
         Need::DockerEngine,
         Need::LocalImage,
@@ -59,6 +67,7 @@ static INFO: CheckInfo = CheckInfo {
             CLASSIC_STORE,
             MUTABLE_TAG,
             CDK_NO_ATTESTATIONS,
+            SAM_REBUILD,
         ],
         example: "✗ ED205 push-risk  docker push will fail: engine 26.1.5 on the containerd store PUTs each of the index's 2 manifests to the immutable tag 'v42'",
         references: &[
@@ -180,6 +189,10 @@ impl Check for PushRisk {
                         .link(remedies::CONTAINERD_STORE_DOC),
                 ));
         }
+        if cx.facts.command.path == PushPath::SamDeploy {
+            verdict =
+                verdict.fix(Remediation::text(SAM_REBUILD).command("sam build && sam deploy"));
+        }
         verdict = verdict.fix(upgrade(v));
         Ok(verdict
         .fix(remedies::no_attestations(r))
@@ -242,6 +255,20 @@ mod tests {
         );
         assert!(f.remediation[1].commands[0].contains("--provenance=false"));
         assert_eq!(f.remediation.len(), 5);
+    }
+
+    #[test]
+    fn sam_deploy_of_the_founding_image_fails_with_sams_rebuild_first() {
+        let f = run(&PushRisk, &with(|f| sam_function(f, "x86_64")));
+        assert_eq!(f.outcome, Outcome::Fail);
+        assert!(
+            f.message.starts_with("docker push will fail"),
+            "{}",
+            f.message
+        );
+        assert!(f.remediation[0].text.starts_with("For sam deploy: rebuild"));
+        assert_eq!(f.remediation[0].commands, ["sam build && sam deploy"]);
+        assert!(f.remediation[1].text.starts_with("Upgrade Docker Engine"));
     }
 
     #[test]

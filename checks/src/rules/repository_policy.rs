@@ -57,7 +57,7 @@ static INFO: CheckInfo = CheckInfo {
             "aws-actions/amazon-ecr-login#232",
         ],
     },
-    paths: PushPath::WITH_DOCKER_LOGIN,
+    paths: PushPath::AS_CALLER,
     ..CheckInfo::BASE
 };
 

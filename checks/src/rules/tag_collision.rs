@@ -88,7 +88,8 @@ impl Check for TagCollision {
         };
         let r = cx.reference()?;
         match cx.pushed()? {
-            Pushed::LocalImage => {}
+            // SAM pushes the local image with the engine's push, as `docker push` does.
+            Pushed::LocalImage | Pushed::SamImage(_) => {}
             Pushed::Build(_) => return built_over(cx, existing, r, &tag),
             Pushed::CdkAsset(_) => {
                 return Ok(Verdict::pass(format!(

@@ -29,6 +29,7 @@ fn plan_with(
         cwd: Path::new("/"),
         files: &crate::command::Disk,
         deploying: &deploying,
+        local_image_id: &|_| Ok(None),
     };
     plan(dir, selection, publisher, &env, read)
 }
@@ -79,6 +80,8 @@ fn a_synthesized_assembly_gives_each_image_destination_as_a_target() {
     // Only the image a Lambda function runs is Lambda's.
     assert_eq!(web.consumer, None);
     assert_eq!(function.consumer, Some(Consumer::Lambda));
+    assert_eq!(function.architecture.as_deref(), Some("x86_64"));
+    assert_eq!(web.architecture, None);
     assert_eq!(function.no_default_attestations, Some(true));
     assert_eq!(function.publisher.as_deref(), Some("aws-cdk 2.1148.1"));
 }
@@ -259,6 +262,7 @@ fn commands_are_read_as_cdk_reads_them() {
         cwd,
         files: &crate::command::Disk,
         deploying: &|| Err("no AWS here".into()),
+        local_image_id: &|_| Ok(None),
     };
     let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
     let read = |program: &str, args: &str| parse(program, &words(args), &env);
@@ -311,6 +315,7 @@ fn commands_are_read_as_cdk_reads_them() {
             cwd,
             files: &crate::command::Disk,
             deploying: &|| Err("no AWS here".into()),
+            local_image_id: &|_| Ok(None),
         },
     )
     .unwrap_err();
@@ -328,6 +333,7 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
         cwd: dir.path(),
         files: &crate::command::Disk,
         deploying: &|| Err("no AWS here".into()),
+        local_image_id: &|_| Ok(None),
     };
     assert_eq!(publisher(Cli::Npx, &env, &read_bounded), None);
     for (version, sets) in [("2.178.2", false), ("2.1000.0", true), ("2.1148.1", true)] {
@@ -356,9 +362,25 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
         cwd: elsewhere.path(),
         files: &crate::command::Disk,
         deploying: &|| Err("no AWS here".into()),
+        local_image_id: &|_| Ok(None),
     };
     assert_eq!(
         publisher(Cli::OnPath, &env, &read_bounded),
         Some(("aws-cdk 2.1148.1".to_string(), true))
     );
+}
+
+/// The function's `Architectures` in the synthesized template decides what consumer-shape holds its image to.
+#[test]
+fn an_arm64_functions_architecture_is_read_from_the_template() {
+    let arm = |path: &Path| {
+        let text = read_bounded(path)?;
+        Ok(if path.ends_with("ImageStack.template.json") {
+            text.replace("\"x86_64\"", "\"arm64\"")
+        } else {
+            text
+        })
+    };
+    let plan = plan_with(&data("app"), &all(), None, NO_AWS, &arm).unwrap();
+    assert_eq!(assets(&plan)[1].1.architecture.as_deref(), Some("arm64"));
 }
