@@ -34,8 +34,7 @@ impl Facts {
         };
         self.builder_can = builds.then(|| cx.builder_capability().into());
         let predicted: Vec<_> = self
-            .targets
-            .iter()
+            .targets()
             .map(|t| {
                 Context {
                     facts: self,
@@ -200,7 +199,7 @@ impl<'a> Context<'a> {
 
     /// What this target's build will push; `None` when nothing is built for it.
     fn predict(&self) -> Option<Result<ImageShape, Unknown>> {
-        match self.target.map(|t| &t.pushed)? {
+        match &self.target().ok()?.pushed {
             Pushed::Build(out) => Some(self.build_shape(out)),
             Pushed::CdkAsset(asset) => Some(self.cdk_build_shape(asset)),
             _ => None,

@@ -311,10 +311,9 @@ mod tests {
                 ..Default::default()
             },
             targets: (0..targets)
-                .map(|key| Target {
-                    key,
-                    raw: reference.into(),
-                    reference: EcrRef::parse(reference).unwrap(),
+                .map(|n| Target {
+                    id: TargetId::nth(n),
+                    reference: TargetRef::parse(reference).unwrap(),
                     local_image: reference.into(),
                     pushed: Pushed::LocalImage,
                 })
