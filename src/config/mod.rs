@@ -114,209 +114,179 @@ impl Settings {
             Some(path) => read(path)?,
             None => ConfigFile::default(),
         };
-        let file_source = || Source::File(config_file.clone().unwrap_or_default());
-        let skip_names = if run.skip.is_empty() {
-            None
-        } else {
-            Some(run.skip.clone())
-        };
-        let skip = pick(
+        let layers = Layers {
             matches,
-            file_source(),
-            "skip",
-            skip_names,
-            file.skip.clone(),
-            vec![],
-        );
-        let skip = Sourced {
-            value: skip
-                .value
-                .iter()
-                .map(|k| find_check(k, &skip.source).map(|c| c.id))
-                .collect::<Result<_, _>>()?,
-            source: skip.source,
+            file: Source::File(config_file.clone().unwrap_or_default()),
         };
-
-        let mut severity = Vec::new();
-        for (key, level) in &file.severity {
-            severity.push(Relevel {
-                check: find_check(key, &file_source())?,
-                level: *level,
-                origin: file_source(),
-            });
-        }
-        for spec in &run.severity {
-            let origin = source_of(matches, "severity");
-            let (key, level) = spec.split_once('=').ok_or_else(|| {
-                bad_setting(&origin, format!("--severity '{spec}' is not CHECK=LEVEL"))
-            })?;
-            let level = match level.trim() {
-                "warn" => Severity::Warn,
-                "fail" => Severity::Fail,
-                other => {
-                    return Err(bad_setting(
-                        &origin,
-                        format!("--severity {key}: '{other}' is not warn or fail"),
-                    ));
-                }
-            };
-            let check = find_check(key.trim(), &origin)?;
-            severity.retain(|r: &Relevel| r.check.id != check.id);
-            severity.push(Relevel {
-                check,
-                level,
-                origin,
-            });
-        }
-
-        let mut ignores = Vec::new();
-        for entry in file.ignore {
-            ignores.push(ignore_from_file(entry, &file_source())?);
-        }
-        for spec in &run.ignore {
-            let origin = source_of(matches, "ignore");
-            let (key, reason) = spec
-                .split_once('=')
-                .filter(|(_, r)| !r.trim().is_empty())
-                .ok_or_else(|| {
-                    bad_setting(
-                        &origin,
-                        format!("--ignore '{spec}' is not CHECK=REASON (an ignore needs a reason)"),
-                    )
-                })?;
-            ignores.push(Ignore {
-                check: find_check(key.trim(), &origin)?,
-                reason: reason.trim().to_string(),
-                expires: None,
-                repositories: vec![],
-                tags: vec![],
-                origin,
-            });
-        }
-
+        let timeout = layers.in_file(file.timeout.map(validate_timeout).transpose())?;
+        let min_token_validity = layers.in_file(
+            file.min_token_validity
+                .as_deref()
+                .map(|v| {
+                    crate::cli::parse_token_validity(v)
+                        .map_err(|e| format!("min-token-validity = {e}"))
+                })
+                .transpose(),
+        )?;
+        let default_validity = crate::cli::parse_token_validity(DEFAULT_MIN_TOKEN_VALIDITY)
+            .expect("the default parses");
         Ok(Settings {
-            fail_on: pick(
-                matches,
-                file_source(),
-                "fail_on",
-                run.fail_on,
-                file.fail_on,
-                DEFAULT_FAIL_ON,
-            ),
-            show: pick(
-                matches,
-                file_source(),
-                "show",
-                run.show,
-                file.show,
-                DEFAULT_SHOW,
-            ),
-            timeout: pick(
-                matches,
-                file_source(),
-                "timeout",
-                run.timeout,
-                file.timeout
-                    .map(validate_timeout)
-                    .transpose()
-                    .map_err(|e| bad_setting(&file_source(), e))?,
-                DEFAULT_TIMEOUT_SECS,
-            ),
-            offline: pick(
-                matches,
-                file_source(),
-                "offline",
-                run.offline,
-                file.offline,
-                false,
-            ),
-            login_check: pick(
-                matches,
-                file_source(),
+            fail_on: layers.pick("fail_on", run.fail_on, file.fail_on, DEFAULT_FAIL_ON),
+            show: layers.pick("show", run.show, file.show, DEFAULT_SHOW),
+            timeout: layers.pick("timeout", run.timeout, timeout, DEFAULT_TIMEOUT_SECS),
+            offline: layers.pick("offline", run.offline, file.offline, false),
+            login_check: layers.pick(
                 "no_login_check",
                 run.no_login_check.map(|no| !no),
                 file.login_check,
                 true,
             ),
-            min_token_validity: pick(
-                matches,
-                file_source(),
+            min_token_validity: layers.pick(
                 "min_token_validity",
                 run.min_token_validity,
-                file.min_token_validity
-                    .as_deref()
-                    .map(|v| {
-                        crate::cli::parse_token_validity(v)
-                            .map_err(|e| format!("min-token-validity = {e}"))
-                    })
-                    .transpose()
-                    .map_err(|e| bad_setting(&file_source(), e))?,
-                crate::cli::parse_token_validity(DEFAULT_MIN_TOKEN_VALIDITY)
-                    .expect("the default parses"),
+                min_token_validity,
+                default_validity,
             ),
-            allow_undecided: pick(
-                matches,
-                file_source(),
+            allow_undecided: layers.pick(
                 "allow_undecided",
                 run.allow_undecided,
                 file.allow_undecided,
                 false,
             ),
-            require_push_permission: pick(
-                matches,
-                file_source(),
+            require_push_permission: layers.pick(
                 "require_push_permission",
                 run.require_push_permission,
                 file.require_push_permission,
                 false,
             ),
-            format: pick(
-                matches,
-                file_source(),
-                "format",
-                output.format,
-                file.format,
-                DEFAULT_FORMAT,
-            ),
-            color: pick(
-                matches,
-                file_source(),
-                "color",
-                output.color,
-                file.color,
-                DEFAULT_COLOR,
-            ),
-            skip,
-            severity,
-            ignores,
+            format: layers.pick("format", output.format, file.format, DEFAULT_FORMAT),
+            color: layers.pick("color", output.color, file.color, DEFAULT_COLOR),
+            skip: skip(run, &file, &layers)?,
+            severity: relevels(run, &file, &layers)?,
+            ignores: ignores(run, file.ignore, &layers)?,
             config_file,
         })
     }
 }
 
-/// Command line or environment, else the config file, else the default.
-fn pick<T>(
-    matches: &ArgMatches,
+/// Where a setting can come from besides its default: the command line or its environment twin (which
+/// `matches` tell apart), else the config file.
+struct Layers<'m> {
+    matches: &'m ArgMatches,
     file: Source,
-    id: &str,
-    cli: Option<T>,
-    from_file: Option<T>,
-    default: T,
-) -> Sourced<T> {
-    match (cli, from_file) {
-        (Some(value), _) => Sourced {
-            value,
-            source: source_of(matches, id),
-        },
-        (None, Some(value)) => Sourced {
-            value,
-            source: file,
-        },
-        (None, None) => Sourced {
-            value: default,
-            source: Source::Default,
-        },
+}
+
+impl Layers<'_> {
+    /// A config file value, validated: an invalid one names the file.
+    fn in_file<T>(&self, value: Result<T, String>) -> Result<T, Error> {
+        value.map_err(|e| bad_setting(&self.file, e))
     }
+
+    /// Command line or environment, else the config file, else the default.
+    fn pick<T>(&self, id: &str, cli: Option<T>, from_file: Option<T>, default: T) -> Sourced<T> {
+        match (cli, from_file) {
+            (Some(value), _) => Sourced {
+                value,
+                source: source_of(self.matches, id),
+            },
+            (None, Some(value)) => Sourced {
+                value,
+                source: self.file.clone(),
+            },
+            (None, None) => Sourced {
+                value: default,
+                source: Source::Default,
+            },
+        }
+    }
+}
+
+/// The checks to skip, by ID, from wherever the list came.
+fn skip(
+    run: &RunArgs,
+    file: &ConfigFile,
+    layers: &Layers,
+) -> Result<Sourced<Vec<&'static str>>, Error> {
+    let cli = (!run.skip.is_empty()).then(|| run.skip.clone());
+    let skip = layers.pick("skip", cli, file.skip.clone(), vec![]);
+    Ok(Sourced {
+        value: skip
+            .value
+            .iter()
+            .map(|k| find_check(k, &skip.source).map(|c| c.id))
+            .collect::<Result<_, _>>()?,
+        source: skip.source,
+    })
+}
+
+/// The config file's severity overrides, then the command line's, a later one for the same check replacing
+/// an earlier one.
+fn relevels(run: &RunArgs, file: &ConfigFile, layers: &Layers) -> Result<Vec<Relevel>, Error> {
+    let mut severity = Vec::new();
+    for (key, level) in &file.severity {
+        severity.push(Relevel {
+            check: find_check(key, &layers.file)?,
+            level: *level,
+            origin: layers.file.clone(),
+        });
+    }
+    for spec in &run.severity {
+        let origin = source_of(layers.matches, "severity");
+        let (key, level) = spec.split_once('=').ok_or_else(|| {
+            bad_setting(&origin, format!("--severity '{spec}' is not CHECK=LEVEL"))
+        })?;
+        let level = match level.trim() {
+            "warn" => Severity::Warn,
+            "fail" => Severity::Fail,
+            other => {
+                return Err(bad_setting(
+                    &origin,
+                    format!("--severity {key}: '{other}' is not warn or fail"),
+                ));
+            }
+        };
+        let check = find_check(key.trim(), &origin)?;
+        severity.retain(|r: &Relevel| r.check.id != check.id);
+        severity.push(Relevel {
+            check,
+            level,
+            origin,
+        });
+    }
+    Ok(severity)
+}
+
+/// The config file's ignores, then the command line's (`CHECK=REASON`, unscoped, never expiring).
+fn ignores(
+    run: &RunArgs,
+    from_file: Vec<file::IgnoreEntry>,
+    layers: &Layers,
+) -> Result<Vec<Ignore>, Error> {
+    let mut ignores = Vec::new();
+    for entry in from_file {
+        ignores.push(ignore_from_file(entry, &layers.file)?);
+    }
+    for spec in &run.ignore {
+        let origin = source_of(layers.matches, "ignore");
+        let (key, reason) = spec
+            .split_once('=')
+            .filter(|(_, r)| !r.trim().is_empty())
+            .ok_or_else(|| {
+                bad_setting(
+                    &origin,
+                    format!("--ignore '{spec}' is not CHECK=REASON (an ignore needs a reason)"),
+                )
+            })?;
+        ignores.push(Ignore {
+            check: find_check(key.trim(), &origin)?,
+            reason: reason.trim().to_string(),
+            expires: None,
+            repositories: vec![],
+            tags: vec![],
+            origin,
+        });
+    }
+    Ok(ignores)
 }
 
 fn validate_timeout(v: f64) -> Result<f64, String> {
