@@ -57,39 +57,46 @@ struct RegistryTargets<'t> {
     repos: BTreeMap<&'t str, Vec<&'t Target>>,
 }
 
+impl<'t> RegistryTargets<'t> {
+    /// The plan's targets by registry, then repository, so each repository is described once.
+    async fn of(plan: &'t Plan) -> Vec<RegistryTargets<'t>> {
+        let mut grouped: BTreeMap<&str, BTreeMap<&str, Vec<&Target>>> = BTreeMap::new();
+        for t in &plan.targets {
+            let r = &t.reference;
+            grouped
+                .entry(&r.registry)
+                .or_default()
+                .entry(&r.repository)
+                .or_default()
+                .push(t);
+        }
+        let shared = &plan.aws.get(plan.timeout).await.config;
+        let mut registries = Vec::new();
+        for (host, repos) in grouped {
+            // The host names the account and region: any target of this registry will do.
+            let any = &repos
+                .values()
+                .flatten()
+                .next()
+                .expect("a repository has targets")
+                .reference;
+            let reg = Registry::new(shared, any).await;
+            registries.push(RegistryTargets { host, reg, repos });
+        }
+        registries
+    }
+}
+
 /// Each target's repository and, when a check needs it, the image its tag points at.
 pub async fn probe(plan: &Plan) -> Fill {
     let timeout = plan.timeout;
     let want_images = plan.wants(Need::EcrImage);
     let want_rules = plan.wants(Need::PullThroughCache);
     let want_repositories = plan.wants(Need::EcrRepository);
-    // Group by registry, then repository, so each repository is described once.
-    let mut grouped: BTreeMap<&str, BTreeMap<&str, Vec<&Target>>> = BTreeMap::new();
-    for t in &plan.targets {
-        let r = &t.reference;
-        grouped
-            .entry(&r.registry)
-            .or_default()
-            .entry(&r.repository)
-            .or_default()
-            .push(t);
-    }
-    if grouped.is_empty() {
+    if plan.targets.is_empty() {
         return Box::new(|_| ());
     }
-    let shared = &plan.aws.get(timeout).await.config;
-    let mut registries = Vec::new();
-    for (host, repos) in grouped {
-        // The host names the account and region: any target of this registry will do.
-        let any = &repos
-            .values()
-            .flatten()
-            .next()
-            .expect("a repository has targets")
-            .reference;
-        let reg = Registry::new(shared, any).await;
-        registries.push(RegistryTargets { host, reg, repos });
-    }
+    let registries = RegistryTargets::of(plan).await;
 
     // Repository reads (up to 100 names a call) and image reads (one lookup per repository) run side by
     // side, each with a bounded fan-out across repositories and registries. One deadline for all: a read
@@ -174,51 +181,16 @@ pub async fn probe(plan: &Plan) -> Fill {
             .await
             .into_iter()
             .collect();
-    let mut images: HashMap<TargetId, Fact<Option<RemoteImage>>> =
-        images.into_iter().flatten().collect();
-    // What the deadline cut, each target says so, naming its registry's endpoint.
-    let answers: Vec<_> = registries
-        .iter()
-        .flat_map(|r| {
-            r.repos
-                .iter()
-                .flat_map(move |(repo, targets)| targets.iter().map(move |t| (r, *repo, t)))
-        })
-        .map(|(r, repo, t)| {
-            let late = |what: &str| {
-                let what = format!("the ECR API at {} ({what})", r.reg.endpoint);
-                NotGathered::Unavailable(super::did_not_answer(&what, timeout))
-            };
-            let repository = match repositories.get(&(r.host, repo)) {
-                Some(fact) => fact.clone(),
-                None if want_repositories => late("DescribeRepositories").fact(),
-                None => NotGathered::Skipped(super::NOT_NEEDED.into()).fact(),
-            };
-            let image = images
-                .remove(&t.id)
-                .unwrap_or_else(|| late("DescribeImages").fact());
-            let template = match &repository {
-                Fact::Observed { value: Some(_) } => {
-                    Fact::skipped("not read: the repository exists")
-                }
-                Fact::Observed { value: None } => match templates.get(r.host) {
-                    Some(all) => all
-                        .clone()
-                        .map(|all| CreationTemplate::applying(&all, repo).cloned()),
-                    None => late("DescribeRepositoryCreationTemplates").fact(),
-                },
-                other => other.clone().map(|_| None),
-            };
-            let rule = match rules.get(r.host) {
-                Some(all) => all
-                    .clone()
-                    .map(|all| PullThroughCacheRule::covering(&all, repo).cloned()),
-                None if want_rules => late("DescribePullThroughCacheRules").fact(),
-                None => NotGathered::Skipped(super::NOT_NEEDED.into()).fact(),
-            };
-            (t.id, (repository, image, template, rule))
-        })
-        .collect();
+    let read = Read {
+        repositories,
+        images: images.into_iter().flatten().collect(),
+        templates,
+        rules,
+        want_repositories,
+        want_rules,
+        timeout,
+    };
+    let answers = read.answers(&registries);
     Box::new(move |facts| {
         super::per_target(facts, answers, |t, (repository, image, template, rule)| {
             t.repository = repository;
@@ -227,6 +199,74 @@ pub async fn probe(plan: &Plan) -> Fill {
             t.pull_through_cache = rule;
         })
     })
+}
+
+/// What the ECR reads of one run answered.
+struct Read<'t> {
+    repositories: HashMap<(&'t str, &'t str), Fact<Option<Repository>>>,
+    images: HashMap<TargetId, Fact<Option<RemoteImage>>>,
+    templates: HashMap<&'t str, Fact<Vec<CreationTemplate>>>,
+    rules: HashMap<&'t str, Fact<Vec<PullThroughCacheRule>>>,
+    want_repositories: bool,
+    want_rules: bool,
+    timeout: Duration,
+}
+
+type Answer = (
+    Fact<Option<Repository>>,
+    Fact<Option<RemoteImage>>,
+    Fact<Option<CreationTemplate>>,
+    Fact<Option<PullThroughCacheRule>>,
+);
+
+impl Read<'_> {
+    /// Each target's facts; what the deadline cut, each target says so, naming its registry's endpoint.
+    fn answers(mut self, registries: &[RegistryTargets]) -> Vec<(TargetId, Answer)> {
+        let timeout = self.timeout;
+        registries
+            .iter()
+            .flat_map(|r| {
+                r.repos
+                    .iter()
+                    .flat_map(move |(repo, targets)| targets.iter().map(move |t| (r, *repo, t)))
+            })
+            .map(|(r, repo, t)| {
+                let late = |what: &str| {
+                    let what = format!("the ECR API at {} ({what})", r.reg.endpoint);
+                    NotGathered::Unavailable(super::did_not_answer(&what, timeout))
+                };
+                let repository = match self.repositories.get(&(r.host, repo)) {
+                    Some(fact) => fact.clone(),
+                    None if self.want_repositories => late("DescribeRepositories").fact(),
+                    None => NotGathered::Skipped(super::NOT_NEEDED.into()).fact(),
+                };
+                let image = self
+                    .images
+                    .remove(&t.id)
+                    .unwrap_or_else(|| late("DescribeImages").fact());
+                let template = match &repository {
+                    Fact::Observed { value: Some(_) } => {
+                        Fact::skipped("not read: the repository exists")
+                    }
+                    Fact::Observed { value: None } => match self.templates.get(r.host) {
+                        Some(all) => all
+                            .clone()
+                            .map(|all| CreationTemplate::applying(&all, repo).cloned()),
+                        None => late("DescribeRepositoryCreationTemplates").fact(),
+                    },
+                    other => other.clone().map(|_| None),
+                };
+                let rule = match self.rules.get(r.host) {
+                    Some(all) => all
+                        .clone()
+                        .map(|all| PullThroughCacheRule::covering(&all, repo).cloned()),
+                    None if self.want_rules => late("DescribePullThroughCacheRules").fact(),
+                    None => NotGathered::Skipped(super::NOT_NEEDED.into()).fact(),
+                };
+                (t.id, (repository, image, template, rule))
+            })
+            .collect()
+    }
 }
 
 /// One registry's API: a client for the registry's own region (not AWS_REGION), FIPS and dual-stack as its
