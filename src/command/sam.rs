@@ -89,39 +89,7 @@ const NARGS: &[&str] = &[
 
 /// `sam …` (the program's own name already read).
 pub fn parse(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> {
-    match args.first().map(String::as_str) {
-        Some("deploy") => {}
-        Some("sync") => {
-            return Err(CommandError::NotRead(
-                "'sam sync' builds each image itself before it pushes, so its tag is known only after that build: \
-                 run sam build, then check -- sam deploy"
-                    .into(),
-            ));
-        }
-        Some(other) => {
-            return Err(CommandError::NotRead(format!(
-                "'sam {other}' is not a push command ecr-doctor reads (sam deploy)"
-            )));
-        }
-        None => {
-            return Err(CommandError::NotRead(
-                "sam without a command: give `sam deploy [FLAGS]`".into(),
-            ));
-        }
-    }
-    let p = flags::parse(&spread_nargs(&args[1..]), DEPLOY_FLAGS, false)?;
-    if let Some(extra) = p.args.first() {
-        return Err(CommandError::Flag(format!(
-            "sam deploy takes no arguments, got '{extra}'"
-        )));
-    }
-    if p.is_on("guided") {
-        return Err(CommandError::NotRead(
-            "sam deploy --guided asks for its repositories as it runs: save them (samconfig.toml) and check -- sam \
-             deploy"
-                .into(),
-        ));
-    }
+    let p = deploy_flags(args)?;
     let given = p.value("template-file").or_else(|| p.value("template"));
     // samconfig is read beside the template given, else in the current directory.
     let config_dir = match &given {
@@ -160,56 +128,61 @@ pub fn parse(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError
             )
         })?,
     };
-    let repositories = {
-        let mut pairs = p.values("image-repositories");
-        if pairs.is_empty() {
-            pairs = match config.get("image_repositories") {
-                Some(toml::Value::Array(items)) => items.iter().filter_map(text).collect(),
-                Some(one) => text(one).into_iter().collect(),
-                None => vec![],
-            };
-        }
-        pairs
-            .iter()
-            .map(|pair| {
-                pair.split_once('=')
-                    .filter(|(f, uri)| !f.is_empty() && !uri.is_empty() && !uri.contains('='))
-                    .map(|(f, uri)| (f.to_string(), uri.to_string()))
-                    .ok_or_else(|| {
-                        CommandError::Flag(format!(
-                            "--image-repositories '{pair}': not FUNCTION_LOGICAL_ID=ECR_URI"
-                        ))
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?
+    let to = Repositories {
+        named: repository_map(&p, &config)?,
+        one: setting("image-repository"),
+        resolve: p.is_on("resolve-image-repos")
+            || config
+                .get("resolve_image_repos")
+                .and_then(toml::Value::as_bool)
+                .unwrap_or(false),
     };
-    let repository = setting("image-repository");
-    let resolve = p.is_on("resolve-image-repos")
-        || config
-            .get("resolve_image_repos")
-            .and_then(toml::Value::as_bool)
-            .unwrap_or(false);
+    let pushes: Vec<_> = image_functions(&template, env)?
+        .into_iter()
+        .map(|function| to.push_of(function, &template, env))
+        .collect::<Result<_, _>>()?;
+    if pushes.is_empty() {
+        return Err(CommandError::NothingPushed(format!(
+            "{}: no image function sam deploy would push (PackageType: Image with a local ImageUri)",
+            template.display()
+        )));
+    }
+    Ok(CommandPlan::of(PushPath::SamDeploy, None, pushes))
+}
 
-    let mut pushes = Vec::new();
-    for function in image_functions(&template, env)? {
-        // ecr_uploader.py 111-115: the map, when given (or made by --resolve-image-repos), else the one
-        // repository.
-        let named = repositories
+/// Where `sam deploy` pushes each function's image (ecr_uploader.py 111-115): the map, when given (or made by
+/// --resolve-image-repos), else the one repository.
+struct Repositories {
+    named: Vec<(String, String)>,
+    one: Option<String>,
+    resolve: bool,
+}
+
+impl Repositories {
+    /// The reference `sam deploy` pushes `function`'s image to, tagged as SAM tags it.
+    fn push_of(
+        &self,
+        function: SamImage,
+        template: &Path,
+        env: &Env<'_>,
+    ) -> Result<(String, Pushed), CommandError> {
+        let named = self
+            .named
             .iter()
             .find(|(f, _)| *f == function.function)
             .map(|(_, uri)| uri.clone());
         let uri = match named {
-            None if repositories.is_empty() && !resolve => repository.clone(),
+            None if self.named.is_empty() && !self.resolve => self.one.clone(),
             named => named,
         };
         let Some(uri) = uri else {
-            return Err(if resolve {
+            return Err(if self.resolve {
                 CommandError::NotRead(format!(
                     "--resolve-image-repos: function {}'s repository is made by SAM's companion stack when it \
                      deploys, and is not known before; give --image-repositories {}=URI to check it",
                     function.function, function.function
                 ))
-            } else if repositories.is_empty() {
+            } else if self.named.is_empty() {
                 CommandError::Flag(format!(
                     "function {} is an image: sam deploy needs --image-repository, --image-repositories or \
                      --resolve-image-repos (flag or samconfig.toml)",
@@ -246,15 +219,74 @@ pub fn parse(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError
                 ))
             })?;
         let reference = format!("{uri}:{}", remote_tag(&function.image, &id));
-        pushes.push((reference, Pushed::SamImage(function)));
+        Ok((reference, Pushed::SamImage(function)))
     }
-    if pushes.is_empty() {
-        return Err(CommandError::NothingPushed(format!(
-            "{}: no image function sam deploy would push (PackageType: Image with a local ImageUri)",
-            template.display()
+}
+
+/// The flags of `sam deploy`; any other SAM command, or one that asks for its answers as it runs, is refused.
+fn deploy_flags(args: &[String]) -> Result<flags::Parsed, CommandError> {
+    match args.first().map(String::as_str) {
+        Some("deploy") => {}
+        Some("sync") => {
+            return Err(CommandError::NotRead(
+                "'sam sync' builds each image itself before it pushes, so its tag is known only after that build: \
+                 run sam build, then check -- sam deploy"
+                    .into(),
+            ));
+        }
+        Some(other) => {
+            return Err(CommandError::NotRead(format!(
+                "'sam {other}' is not a push command ecr-doctor reads (sam deploy)"
+            )));
+        }
+        None => {
+            return Err(CommandError::NotRead(
+                "sam without a command: give `sam deploy [FLAGS]`".into(),
+            ));
+        }
+    }
+    let p = flags::parse(&spread_nargs(&args[1..]), DEPLOY_FLAGS, false)?;
+    if let Some(extra) = p.args.first() {
+        return Err(CommandError::Flag(format!(
+            "sam deploy takes no arguments, got '{extra}'"
         )));
     }
-    Ok(CommandPlan::of(PushPath::SamDeploy, None, pushes))
+    if p.is_on("guided") {
+        return Err(CommandError::NotRead(
+            "sam deploy --guided asks for its repositories as it runs: save them (samconfig.toml) and check -- sam \
+             deploy"
+                .into(),
+        ));
+    }
+    Ok(p)
+}
+
+/// `--image-repositories FUNCTION=URI…`, else samconfig.toml's `image_repositories`.
+fn repository_map(
+    p: &flags::Parsed,
+    config: &toml::Table,
+) -> Result<Vec<(String, String)>, CommandError> {
+    let mut pairs = p.values("image-repositories");
+    if pairs.is_empty() {
+        pairs = match config.get("image_repositories") {
+            Some(toml::Value::Array(items)) => items.iter().filter_map(text).collect(),
+            Some(one) => text(one).into_iter().collect(),
+            None => vec![],
+        };
+    }
+    pairs
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .filter(|(f, uri)| !f.is_empty() && !uri.is_empty() && !uri.contains('='))
+                .map(|(f, uri)| (f.to_string(), uri.to_string()))
+                .ok_or_else(|| {
+                    CommandError::Flag(format!(
+                        "--image-repositories '{pair}': not FUNCTION_LOGICAL_ID=ECR_URI"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// `--tags a=1 b=2` as `--tags a=1 --tags b=2`, so the flag reader sees one value per flag.
