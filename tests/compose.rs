@@ -2,7 +2,29 @@
 //! scripts/peers): what ecr-doctor plans to check is what Compose itself resolves — the files, their override,
 //! `.env` and the shell, profiles, the services named — and the verdict is the `docker push` path's.
 
-mod common;
+mod common {
+    pub mod canary;
+    pub mod cli;
+    pub mod docker;
+    pub mod engine;
+    pub mod engines;
+    pub mod filters;
+    pub mod finding;
+    pub mod images;
+    pub mod json;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod outcome;
+    pub mod peers;
+    pub mod registry;
+    pub mod repository;
+    pub mod run;
+    pub use {
+        canary::*, cli::*, engine::*, filters::*, logins::*, moto::*, names::*, peers::*,
+        repository::*, run::*,
+    };
+}
 mod gate;
 
 use std::collections::BTreeSet;

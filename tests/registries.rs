@@ -3,7 +3,20 @@
 //! ECR's front door (tests/common/ecr_registry.rs), and the AWS identity from moto's STS. Secrets carry
 //! canaries that no output may show.
 
-mod common;
+mod common {
+    pub mod canary;
+    pub mod cli;
+    pub mod ecr_registry;
+    pub mod engine;
+    pub mod engines;
+    pub mod finding;
+    pub mod json;
+    pub mod logins;
+    pub mod peers;
+    pub mod run;
+    pub mod servers;
+    pub use {canary::*, cli::*, engine::*, logins::*, peers::*, run::*, servers::*};
+}
 
 use std::os::unix::fs::PermissionsExt;
 
