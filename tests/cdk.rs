@@ -9,6 +9,7 @@
 //! read from `node_modules/aws-cdk/package.json`, written here with the version under test (the package's
 //! own file carries more, of which ecr-doctor reads `name` and `version`).
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

@@ -1,5 +1,6 @@
 //! The binary with no peers: replay of the bundled facts files, usage errors, docs, report snapshots.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

@@ -3,6 +3,7 @@
 //! tests pin what the command path itself promises: no build is started, the plan is recorded, bad commands
 //! are one-line usage errors.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod buildx;
     pub mod canary;

@@ -2,6 +2,7 @@
 //! scripts/peers): what ecr-doctor plans to check is what Compose itself resolves — the files, their override,
 //! `.env` and the shell, profiles, the services named — and the verdict is the `docker push` path's.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

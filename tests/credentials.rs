@@ -2,6 +2,7 @@
 //! send to the registry host, resolved as the docker CLI resolves it. The registry is not asked here
 //! (tests/login.rs asks it).
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

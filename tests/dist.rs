@@ -10,6 +10,7 @@
 //! user's own build and push) are not run; the test builds IMAGE on the peer engine first. The action's
 //! `uses:` steps (actions/cache) are GitHub's and are skipped: the test starts with an empty cache.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod buildx;
     pub mod canary;

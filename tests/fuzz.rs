@@ -1,6 +1,7 @@
 //! Generated config files and facts files against the binary: it answers with exit 0–3 and, when the input
 //! is bad, exactly one line on stderr, never a panic. Few cases each: every case is a process.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

@@ -3,6 +3,7 @@
 //! answer is the documented exit code, one line on stderr when the input is refused, no panic text, no
 //! secret from the command line, and no raw control character in any output format.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod run;

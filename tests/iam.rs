@@ -4,6 +4,7 @@
 //! (DescribeRepositoryCreationTemplates and DescribePullThroughCacheRules from the stand-in in front of moto,
 //! which lacks those APIs).
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

@@ -2,6 +2,7 @@
 //! stand-in for ECR's front door (tests/common/ecr_registry.rs, reached through --resolve and a test CA),
 //! and the way there, stage by stage. Secrets carry canaries that no output may show.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

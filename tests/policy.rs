@@ -1,6 +1,7 @@
 //! Policy and configuration, on the bundled facts files (no peers): config discovery, environment twins
 //! and precedence, ignores (reason, expiry, scope, unmatched), re-levelling, and the config commands.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

@@ -12,6 +12,7 @@
 //! parts of cell names, e.g. `old-classic/noprov-immutable,build/new-containerd/sid-bake`) runs only those
 //! cells, still checked against the committed page.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod artifacts;
     pub mod buildx;

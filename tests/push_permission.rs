@@ -3,6 +3,7 @@
 //! role resolved by ecr-doctor's real aws-sdk-iam through moto's GetRole, and the simulation answered by the
 //! stand-in `tests/common/iam_sim.rs` (moto lacks SimulatePrincipalPolicy) from the role's policies.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

@@ -1,6 +1,7 @@
 //! Verdicts against real engines and moto's ECR API: the founding case on both sides of 28.2.0, the
 //! provenance switch, tag collisions by digest, exclusion filters, a missing repository, the classic store.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod artifacts;
     pub mod canary;

@@ -3,6 +3,7 @@
 //! ECR's front door (tests/common/ecr_registry.rs), and the AWS identity from moto's STS. Secrets carry
 //! canaries that no output may show.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod cli;

@@ -1,5 +1,6 @@
 //! Bounded, read-only, secret-free: what happens when peers are dead or silent, and what is sent.
 
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
     pub mod check;
