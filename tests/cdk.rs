@@ -9,8 +9,31 @@
 //! read from `node_modules/aws-cdk/package.json`, written here with the version under test (the package's
 //! own file carries more, of which ecr-doctor reads `name` and `version`).
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod canary;
+    pub mod cli;
+    pub mod docker;
+    pub mod engine;
+    pub mod engines;
+    pub mod filters;
+    pub mod finding;
+    pub mod json;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod outcome;
+    pub mod peers;
+    pub mod put_image;
+    pub mod registry;
+    pub mod run;
+    pub use {
+        canary::*, cli::*, engine::*, filters::*, logins::*, moto::*, names::*, peers::*, run::*,
+    };
+}
 mod gate;
+#[path = "gate/log.rs"]
+mod gate_log;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

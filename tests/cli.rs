@@ -1,6 +1,19 @@
 //! The binary with no peers: replay of the bundled facts files, usage errors, docs, report snapshots.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod canary;
+    pub mod cli;
+    pub mod engine;
+    pub mod finding;
+    pub mod json;
+    pub mod logins;
+    pub mod outcome;
+    pub mod peers;
+    pub mod replay;
+    pub mod run;
+    pub use {canary::*, cli::*, engine::*, logins::*, peers::*, replay::*, run::*};
+}
 
 use common::{doctor, replay, run};
 

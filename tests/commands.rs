@@ -3,7 +3,32 @@
 //! tests pin what the command path itself promises: no build is started, the plan is recorded, bad commands
 //! are one-line usage errors.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod buildx;
+    pub mod canary;
+    pub mod check;
+    pub mod cli;
+    pub mod docker;
+    pub mod engine;
+    pub mod engines;
+    pub mod filters;
+    pub mod finding;
+    pub mod images;
+    pub mod json;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod outcome;
+    pub mod peers;
+    pub mod registry;
+    pub mod repository;
+    pub mod run;
+    pub use {
+        buildx::*, canary::*, check::*, cli::*, engine::*, filters::*, logins::*, moto::*,
+        names::*, peers::*, repository::*, run::*,
+    };
+}
 
 use std::path::Path;
 

@@ -2,7 +2,30 @@
 //! scripts/peers): what ecr-doctor plans to check is what Compose itself resolves — the files, their override,
 //! `.env` and the shell, profiles, the services named — and the verdict is the `docker push` path's.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod canary;
+    pub mod cli;
+    pub mod docker;
+    pub mod engine;
+    pub mod engines;
+    pub mod filters;
+    pub mod finding;
+    pub mod images;
+    pub mod json;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod outcome;
+    pub mod peers;
+    pub mod registry;
+    pub mod repository;
+    pub mod run;
+    pub use {
+        canary::*, cli::*, engine::*, filters::*, logins::*, moto::*, names::*, peers::*,
+        repository::*, run::*,
+    };
+}
 mod gate;
 
 use std::collections::BTreeSet;
@@ -426,7 +449,6 @@ fn compose_plugins(release: &str) -> tempfile::TempDir {
 #[test]
 fn compose_cells_every_verdict_agrees_with_the_real_push() {
     let g = Gate::start(peers().registry(), peers().moto_url());
-    let ecr = format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com");
     let mut table = String::new();
     for (name, buildx) in [
         ("old-containerd", "SID"),
@@ -440,7 +462,7 @@ fn compose_cells_every_verdict_agrees_with_the_real_push() {
             continue;
         };
         let config = compose_plugins(buildx);
-        let cells: &[(&str, &str, &[&str])] = if buildx == "SID" {
+        let cells: &[ComposeCell] = if buildx == "SID" {
             &[
                 ("push", "push-risk", &[]),
                 ("build", "buildx-push", &["--push"]),
@@ -450,94 +472,114 @@ fn compose_cells_every_verdict_agrees_with_the_real_push() {
             // Compose 2.40 refuses to bake with buildx 0.13: the compose check says so before the push.
             &[("build", "compose", &["--push"])]
         };
-        for &(command, check, extra) in cells {
-            let repo = unique("compose-cell");
-            moto().create_repository(&repo, "IMMUTABLE", &[]);
-            let dir = tempfile::tempdir().unwrap();
-            std::fs::write(
-                dir.path().join("Dockerfile"),
-                format!("FROM scratch\nCOPY f /{repo}\n"),
-            )
-            .unwrap();
-            std::fs::write(dir.path().join("f"), &repo).unwrap();
-            std::fs::write(
-                dir.path().join("compose.yaml"),
-                format!("services:\n  app:\n    build: .\n    image: ${{REGISTRY}}/{repo}:v1\n"),
-            )
-            .unwrap();
-            let compose = |registry: &str, args: &[&str]| {
-                std::process::Command::new(&e.cli)
-                    .arg("compose")
-                    .args(args)
-                    .current_dir(dir.path())
-                    .env("DOCKER_HOST", &e.host)
-                    .env("DOCKER_CONFIG", config.path())
-                    .env("REGISTRY", registry)
-                    .output()
-                    .unwrap()
-            };
-            if command == "push" {
-                // The image `docker compose push` pushes, under both names: the gate's and ECR's.
-                let built = compose(&g.host(), &["build"]);
-                assert!(
-                    built.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&built.stderr)
-                );
-                e.docker_ok(
-                    &[
-                        "tag",
-                        &format!("{}/{repo}:v1", g.host()),
-                        &format!("{ecr}/{repo}:v1"),
-                    ],
-                    None,
-                );
-            }
-            let mut argv = vec![
-                "check", "--format", "json", "--", "docker", "compose", command,
-            ];
-            argv.extend_from_slice(extra);
-            let mut cmd = doctor(Some(&e), &argv);
-            cmd.current_dir(dir.path())
-                .env("DOCKER_CONFIG", config.path())
-                .env("REGISTRY", &ecr)
-                .env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
-            let r = run(cmd);
-            let reference = format!("{ecr}/{repo}:v1");
-            // The compose check is about the machine, the others about the reference.
-            let verdict = r.outcome(
-                check,
-                Some(reference.as_str()).filter(|_| check != "compose"),
-            );
-            let mut args = vec![command];
-            args.extend_from_slice(extra);
-            let pushed = compose(&g.host(), &args).status.success();
-            let _ = writeln!(
-                table,
-                "{name} (buildx {buildx}) docker compose {command} {}: {check} {verdict}, exit {}, real push {}",
-                extra.join(" "),
-                r.code,
-                if pushed { "ok" } else { "refused" }
-            );
-            assert_eq!(
-                verdict == "fail",
-                !pushed,
-                "{name} {command} {extra:?}:\n{table}\n{}",
-                r.stdout
-            );
-            assert_eq!(
-                r.code == 1,
-                !pushed,
-                "{name} {command} {extra:?}:\n{table}\n{}",
-                r.stdout
-            );
-            if command == "push" {
-                e.docker_ok(
-                    &["rmi", &format!("{}/{repo}:v1", g.host()), &reference],
-                    None,
-                );
-            }
+        for cell in cells {
+            let line = compose_cell(&g, &e, config.path(), cell, &table);
+            let _ = writeln!(table, "{name} (buildx {buildx}) {line}");
         }
     }
     eprintln!("{table}");
+}
+
+/// A Compose cell: the command (`push` or `build`), the check that decides it, the command's flags.
+type ComposeCell = (&'static str, &'static str, &'static [&'static str]);
+
+/// One Compose cell on `e`: ecr-doctor's verdict, then the real push through the gate, which must agree
+/// (`table` is what ran before, for the failure message). Returns the cell's line of the table.
+fn compose_cell(g: &Gate, e: &Engine, config: &Path, cell: &ComposeCell, table: &str) -> String {
+    let &(command, check, extra) = cell;
+    let ecr = format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com");
+    let repo = unique("compose-cell");
+    moto().create_repository(&repo, "IMMUTABLE", &[]);
+    let dir = compose_project(&repo);
+    let compose = |registry: &str, args: &[&str]| {
+        std::process::Command::new(&e.cli)
+            .arg("compose")
+            .args(args)
+            .current_dir(dir.path())
+            .env("DOCKER_HOST", &e.host)
+            .env("DOCKER_CONFIG", config)
+            .env("REGISTRY", registry)
+            .output()
+            .unwrap()
+    };
+    if command == "push" {
+        // The image `docker compose push` pushes, under both names: the gate's and ECR's.
+        let built = compose(&g.host(), &["build"]);
+        assert!(
+            built.status.success(),
+            "{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        e.docker_ok(
+            &[
+                "tag",
+                &format!("{}/{repo}:v1", g.host()),
+                &format!("{ecr}/{repo}:v1"),
+            ],
+            None,
+        );
+    }
+    let mut argv = vec![
+        "check", "--format", "json", "--", "docker", "compose", command,
+    ];
+    argv.extend_from_slice(extra);
+    let mut cmd = doctor(Some(e), &argv);
+    cmd.current_dir(dir.path())
+        .env("DOCKER_CONFIG", config)
+        .env("REGISTRY", &ecr)
+        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url());
+    let r = run(cmd);
+    let reference = format!("{ecr}/{repo}:v1");
+    // The compose check is about the machine, the others about the reference.
+    let verdict = r.outcome(
+        check,
+        Some(reference.as_str()).filter(|_| check != "compose"),
+    );
+    let mut args = vec![command];
+    args.extend_from_slice(extra);
+    let pushed = compose(&g.host(), &args).status.success();
+    let line = format!(
+        "docker compose {command} {}: {check} {verdict}, exit {}, real push {}",
+        extra.join(" "),
+        r.code,
+        if pushed { "ok" } else { "refused" }
+    );
+    let name = &e.name;
+    assert_eq!(
+        verdict == "fail",
+        !pushed,
+        "{name} {command} {extra:?}:\n{table}{line}\n{}",
+        r.stdout
+    );
+    assert_eq!(
+        r.code == 1,
+        !pushed,
+        "{name} {command} {extra:?}:\n{table}{line}\n{}",
+        r.stdout
+    );
+    if command == "push" {
+        e.docker_ok(
+            &["rmi", &format!("{}/{repo}:v1", g.host()), &reference],
+            None,
+        );
+    }
+    line
+}
+
+/// A Compose project of one service built from a unique Dockerfile, its image named
+/// `${REGISTRY}/REPO:v1`.
+fn compose_project(repo: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM scratch\nCOPY f /{repo}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("f"), repo).unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!("services:\n  app:\n    build: .\n    image: ${{REGISTRY}}/{repo}:v1\n"),
+    )
+    .unwrap();
+    dir
 }

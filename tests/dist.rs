@@ -10,7 +10,21 @@
 //! user's own build and push) are not run; the test builds IMAGE on the peer engine first. The action's
 //! `uses:` steps (actions/cache) are GitHub's and are skipped: the test starts with an empty cache.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod buildx;
+    pub mod canary;
+    pub mod docker;
+    pub mod engine;
+    pub mod engines;
+    pub mod filters;
+    pub mod images;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod peers;
+    pub use {buildx::*, canary::*, engine::*, filters::*, logins::*, moto::*, names::*, peers::*};
+}
 
 use std::collections::HashMap;
 use std::fs;

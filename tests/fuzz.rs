@@ -1,7 +1,16 @@
 //! Generated config files and facts files against the binary: it answers with exit 0–3 and, when the input
 //! is bad, exactly one line on stderr, never a panic. Few cases each: every case is a process.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod canary;
+    pub mod cli;
+    pub mod engine;
+    pub mod logins;
+    pub mod peers;
+    pub mod run;
+    pub use {canary::*, cli::*, engine::*, logins::*, peers::*, run::*};
+}
 
 use common::*;
 use proptest::prelude::*;

@@ -3,7 +3,12 @@
 //! answer is the documented exit code, one line on stderr when the input is refused, no panic text, no
 //! secret from the command line, and no raw control character in any output format.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod canary;
+    pub mod run;
+    pub use {canary::*, run::*};
+}
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

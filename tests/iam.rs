@@ -4,12 +4,39 @@
 //! (DescribeRepositoryCreationTemplates and DescribePullThroughCacheRules from the stand-in in front of moto,
 //! which lacks those APIs).
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod canary;
+    pub mod cli;
+    pub mod docker;
+    pub mod ecr_extras;
+    pub mod engine;
+    pub mod engines;
+    pub mod extras_answers;
+    pub mod filters;
+    pub mod finding;
+    pub mod http;
+    pub mod images;
+    pub mod json;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod outcome;
+    pub mod peers;
+    pub mod recording_moto;
+    pub mod repository;
+    pub mod run;
+    pub mod servers;
+    pub use {
+        canary::*, cli::*, engine::*, extras_answers::*, filters::*, http::*, logins::*, moto::*,
+        names::*, peers::*, recording_moto::*, repository::*, run::*, servers::*,
+    };
+}
 
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::ecr_extras::{EcrExtras, rule, template};
+use common::ecr_extras::EcrExtras;
 use common::*;
 use serde_json::json;
 

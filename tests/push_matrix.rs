@@ -3,13 +3,48 @@
 //! state. The hard rule: never a predicted success where the push fails. A predicted failure where the push
 //! succeeds, or a check that could not decide, is a disagreement too.
 //!
+//! Each cell is data (a `Cell` or `BuildCell`: engine and what runs on it), run by one runner
+//! (`run_cells`). Its expected outcome is its row of docs/push-matrix.md: a verdict (exit code) or failing
+//! checks that differ from the committed page fail the run, as a disagreement with the push does.
+//!
 //! The table goes to docs/push-matrix.md with `UPDATE_MATRIX=1`, else to target/push-matrix.md.
-//! `PUSH_MATRIX_JOBS` sets how many cells run at once (default 8).
+//! `PUSH_MATRIX_JOBS` sets how many cells run at once (default 8). `PUSH_MATRIX_CELLS` (comma-separated
+//! parts of cell names, e.g. `old-classic/noprov-immutable,build/new-containerd/sid-bake`) runs only those
+//! cells, still checked against the committed page.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod artifacts;
+    pub mod buildx;
+    pub mod canary;
+    pub mod cli;
+    pub mod docker;
+    pub mod ecr_extras;
+    pub mod engine;
+    pub mod engines;
+    pub mod filters;
+    pub mod http;
+    pub mod images;
+    pub mod json;
+    pub mod logins;
+    pub mod names;
+    pub mod peers;
+    pub mod registry;
+    pub mod reply;
+    pub mod run;
+    pub mod servers;
+    pub use {
+        buildx::*, canary::*, cli::*, engine::*, filters::*, http::*, logins::*, names::*,
+        peers::*, run::*, servers::*,
+    };
+}
 mod gate;
+#[path = "gate/fixture.rs"]
+mod gate_fixture;
+#[path = "gate/log.rs"]
+mod gate_log;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -30,27 +65,8 @@ use sha2::{Digest, Sha256};
 fn gate_answers_like_ecr() {
     let g = Gate::start(peers().registry(), peers().moto_url());
     let host = g.host();
-
-    // A TLS ClientHello gets Go net/http's answer (what makes containerd fall back to plain HTTP).
-    let mut s = TcpStream::connect(&host).unwrap();
-    s.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5])
-        .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    assert_eq!(
-        answer,
-        "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
-    );
-
-    // A repository moto does not know: ECR's NAME_UNKNOWN on the first request.
-    let missing = common::unique("gate-missing");
-    let r = http(&host, "GET", &format!("/v2/{missing}/tags/list"), &[], b"");
-    assert_eq!(r.status, 404, "{r:?}");
-    assert_eq!(
-        r.json()["errors"][0],
-        serde_json::json!({"code": "NAME_UNKNOWN", "message": format!(
-            "The repository with name '{missing}' does not exist in the registry with id '123456789012'")})
-    );
+    a_tls_hello_gets_go_net_https_answer(&host);
+    a_missing_repository_is_name_unknown(&host);
 
     let repo = common::unique("gate-imm");
     g.create_repository(&repo, "IMMUTABLE", &[]);
@@ -66,18 +82,48 @@ fn gate_answers_like_ecr() {
         manifest(&config.digest, "one"),
         manifest(&config.digest, "two"),
     );
-    let (d1, d2) = (sha256(m1.as_bytes()), sha256(m2.as_bytes()));
+    an_immutable_tag_refuses_every_put_by_tag(&g, &repo, &m1, &m2);
+    exclusion_filters_are_read_fresh_on_every_put(&g, &repo, &m1, &m2);
+}
 
-    assert_eq!(put_manifest(&host, &repo, "v1", &m1).status, 201);
+/// A TLS ClientHello gets Go net/http's answer (what makes containerd fall back to plain HTTP).
+fn a_tls_hello_gets_go_net_https_answer(host: &str) {
+    let mut s = TcpStream::connect(host).unwrap();
+    s.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5])
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
     assert_eq!(
-        g.tag_digest(&repo, "v1").as_deref(),
+        answer,
+        "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+    );
+}
+
+/// A repository moto does not know: ECR's NAME_UNKNOWN on the first request.
+fn a_missing_repository_is_name_unknown(host: &str) {
+    let missing = common::unique("gate-missing");
+    let r = http(host, "GET", &format!("/v2/{missing}/tags/list"), &[], b"");
+    assert_eq!(r.status, 404, "{r:?}");
+    assert_eq!(
+        r.json()["errors"][0],
+        serde_json::json!({"code": "NAME_UNKNOWN", "message": format!(
+            "The repository with name '{missing}' does not exist in the registry with id '123456789012'")})
+    );
+}
+
+/// Once an immutable tag exists, ECR refuses every PUT to it, of the same digest or another; PUTs by digest
+/// write no tag and are never refused. Every PUT is recorded, every accepted one mirrored into moto.
+fn an_immutable_tag_refuses_every_put_by_tag(g: &Gate, repo: &str, m1: &str, m2: &str) {
+    let host = g.host();
+    let (d1, d2) = (sha256(m1.as_bytes()), sha256(m2.as_bytes()));
+    assert_eq!(put_manifest(&host, repo, "v1", m1).status, 201);
+    assert_eq!(
+        g.tag_digest(repo, "v1").as_deref(),
         Some(d1.as_str()),
         "mirrored into moto"
     );
-    // Once an immutable tag exists, ECR refuses every PUT to it: the same digest again...
-    assert_eq!(put_manifest(&host, &repo, "v1", &m1).status, 400);
-    // ...and another digest.
-    let refused = put_manifest(&host, &repo, "v1", &m2);
+    assert_eq!(put_manifest(&host, repo, "v1", m1).status, 400);
+    let refused = put_manifest(&host, repo, "v1", m2);
     assert_eq!(refused.status, 400);
     assert_eq!(refused.header("content-type"), Some("application/json"));
     assert_eq!(
@@ -86,7 +132,7 @@ fn gate_answers_like_ecr() {
             r#"{{"errors":[{{"code":"TAG_INVALID","message":"The image tag 'v1' already exists in the '{repo}' repository and cannot be overwritten because the repository is immutable."}}]}}"#
         )
     );
-    assert_eq!(g.tag_digest(&repo, "v1").as_deref(), Some(d1.as_str()));
+    assert_eq!(g.tag_digest(repo, "v1").as_deref(), Some(d1.as_str()));
     let head = http(
         &host,
         "HEAD",
@@ -99,10 +145,9 @@ fn gate_answers_like_ecr() {
         Some(d1.as_str()),
         "the registry kept v1"
     );
-    // PUTs by digest write no tag: never refused.
-    assert_eq!(put_manifest(&host, &repo, &d2, &m2).status, 201);
+    assert_eq!(put_manifest(&host, repo, &d2, m2).status, 201);
 
-    let puts = g.puts_since(0, &repo);
+    let puts = g.puts_since(0, repo);
     let seen: Vec<_> = puts
         .iter()
         .map(|p| {
@@ -127,15 +172,21 @@ fn gate_answers_like_ecr() {
             .all(|p| p.mirror.clone().unwrap_or(Ok(())).is_ok()),
         "{puts:?}"
     );
+}
 
-    // Exclusion filters, read fresh from moto on every PUT: `dev-*` protects dev-1 and frees prod.
-    g.set_tag_mutability(&repo, "MUTABLE_WITH_EXCLUSION", &["dev-*"]);
+/// Exclusion filters, read fresh from moto on every PUT: `dev-*` protects dev-1 and frees prod.
+fn exclusion_filters_are_read_fresh_on_every_put(g: &Gate, repo: &str, m1: &str, m2: &str) {
+    let host = g.host();
+    g.set_tag_mutability(repo, "MUTABLE_WITH_EXCLUSION", &["dev-*"]);
     for (tag, again) in [("prod", 201), ("dev-1", 400)] {
-        assert_eq!(put_manifest(&host, &repo, tag, &m1).status, 201, "{tag}");
-        assert_eq!(put_manifest(&host, &repo, tag, &m1).status, again, "{tag}");
-        assert_eq!(put_manifest(&host, &repo, tag, &m2).status, again, "{tag}");
+        assert_eq!(put_manifest(&host, repo, tag, m1).status, 201, "{tag}");
+        assert_eq!(put_manifest(&host, repo, tag, m1).status, again, "{tag}");
+        assert_eq!(put_manifest(&host, repo, tag, m2).status, again, "{tag}");
     }
-    assert_eq!(g.tag_digest(&repo, "prod").as_deref(), Some(d2.as_str()));
+    assert_eq!(
+        g.tag_digest(repo, "prod").as_deref(),
+        Some(sha256(m2.as_bytes()).as_str())
+    );
 }
 
 struct Uploaded {
@@ -507,18 +558,15 @@ struct Matrix {
     run: String,
     engines: Vec<EngineUnderTest>,
     images: BTreeMap<(usize, Artifact), Images>,
+    configs: ClientConfigs,
+    /// The images imagetools create assembles from, made before the build cells that need them.
+    sources: Option<[String; 2]>,
 }
 
 impl Matrix {
-    fn repo(&self, cell: &Cell) -> String {
-        format!(
-            "{}/{}/{}-{}-{}",
-            self.run,
-            self.engines[cell.engine].engine.name,
-            cell.artifact.slug(),
-            cell.mode.slug(),
-            cell.state.slug()
-        )
+    /// A cell's repository: its name under this run's prefix.
+    fn repo(&self, cell: &impl MatrixCell) -> String {
+        format!("{}/{}", self.run, cell.name(&self.engines))
     }
 
     /// Removes this run's images with every name and digest reference the cells gave them, so repeated
@@ -800,15 +848,277 @@ fn parallel<T: Sync, R: Send>(
         .collect()
 }
 
+/// One cell of either table, as data: its name (the repository it pushes to, under the run's prefix), how
+/// to run it, and its row in docs/push-matrix.md. [`run_cells`] runs any list of them.
+trait MatrixCell: Copy + Ord + Send + Sync {
+    fn engine(&self) -> usize;
+    /// E.g. `old-classic/noprov-immutable-same`, `build/new-containerd/sid-bake-prov-new`:
+    /// `PUSH_MATRIX_CELLS` selects cells by it.
+    fn name(&self, engines: &[EngineUnderTest]) -> String;
+    fn run(&self, m: &Matrix) -> Row;
+    fn row(&self, m: &Matrix, r: &Row, a: &Agreement) -> String;
+    /// Its table's heading level in the page: `##` for the pushes, `###` for the builds.
+    const SECTION: &'static str;
+}
+
+impl MatrixCell for Cell {
+    const SECTION: &'static str = "##";
+
+    fn engine(&self) -> usize {
+        self.engine
+    }
+
+    fn name(&self, engines: &[EngineUnderTest]) -> String {
+        format!(
+            "{}/{}-{}-{}",
+            engines[self.engine].engine.name,
+            self.artifact.slug(),
+            self.mode.slug(),
+            self.state.slug()
+        )
+    }
+
+    fn run(&self, m: &Matrix) -> Row {
+        m.run_cell(self)
+    }
+
+    fn row(&self, _: &Matrix, r: &Row, a: &Agreement) -> String {
+        let (verdict, failing, push) = r.cells();
+        format!(
+            "| {} | {} | `{}` | {} | {verdict} | {} | {push} | {} | {} |",
+            self.artifact.label(),
+            self.mode.label(),
+            self.mode.tag(),
+            self.state.label(),
+            failing,
+            puts_summary(&r.puts, r.remote_before.as_deref()),
+            a.label()
+        )
+    }
+}
+
+impl MatrixCell for BuildCell {
+    const SECTION: &'static str = "###";
+
+    fn engine(&self) -> usize {
+        self.engine
+    }
+
+    fn name(&self, engines: &[EngineUnderTest]) -> String {
+        format!(
+            "build/{}/{}-{}-{}-{}",
+            engines[self.engine].engine.name,
+            self.client.slug(),
+            self.command.slug(),
+            if self.provenance { "prov" } else { "noprov" },
+            if self.existing { "existing" } else { "new" },
+        )
+    }
+
+    fn run(&self, m: &Matrix) -> Row {
+        run_build_cell(m, self)
+    }
+
+    fn row(&self, m: &Matrix, r: &Row, a: &Agreement) -> String {
+        let (verdict, failing, push) = r.cells();
+        format!(
+            "| {} {} | {} | {} | {} | {verdict} | {} | {push} | {} | {} |",
+            self.client.slug(),
+            m.configs
+                .versions
+                .get(&self.client)
+                .map_or("", String::as_str),
+            self.command.label(),
+            self.provenance_label(),
+            self.state_label(),
+            failing,
+            puts_summary(&r.puts, r.remote_before.as_deref()),
+            a.label()
+        )
+    }
+}
+
+/// The runner: every cell on `jobs` threads, each row judged against the real push, in table order.
+fn run_cells<C: MatrixCell>(m: &Matrix, cells: Vec<C>, jobs: usize) -> Vec<(C, Row, Agreement)> {
+    let rows = parallel(&cells, jobs, |c| c.run(m));
+    let mut results: Vec<_> = cells
+        .into_iter()
+        .zip(rows)
+        .map(|(c, r)| {
+            let r = r.unwrap_or_else(|panic| Row {
+                broken: Some(panic.lines().next().unwrap_or_default().to_string()),
+                ..Row::default()
+            });
+            let a = agreement(&r);
+            (c, r, a)
+        })
+        .collect();
+    results.sort_by_key(|(c, ..)| *c);
+    results
+}
+
+/// `PUSH_MATRIX_CELLS=old-classic/noprov-immutable,build/new-containerd/sid-bake`: only the cells whose name
+/// contains one of these runs (the table goes to target/push-matrix.md); unset, every cell.
+struct Selection(Option<Vec<String>>);
+
+impl Selection {
+    fn from_env() -> Selection {
+        Selection(std::env::var("PUSH_MATRIX_CELLS").ok().map(|v| {
+            v.split(',')
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect()
+        }))
+    }
+
+    fn pick<C: MatrixCell>(&self, cells: Vec<C>, engines: &[EngineUnderTest]) -> Vec<C> {
+        let Some(parts) = &self.0 else { return cells };
+        cells
+            .into_iter()
+            .filter(|c| parts.iter().any(|p| c.name(engines).contains(p.as_str())))
+            .collect()
+    }
+}
+
+/// docs/push-matrix.md as the cells' expected outcomes: for each table row (engine, and the columns that
+/// name the cell), ecr-doctor's verdict (exit code) and the checks that failed.
+struct Expected(HashMap<String, String>);
+
+impl Expected {
+    fn committed() -> Expected {
+        let page =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(DOC)).unwrap();
+        let mut rows = HashMap::new();
+        let mut section = None;
+        for line in page.lines() {
+            if line.starts_with('#') {
+                section = line.split_once(' ').and_then(|(level, rest)| {
+                    Some(format!("{level} {}", rest.split_once(" — Engine ")?.0))
+                });
+            } else if let Some(section) = &section
+                && let Some((key, outcome)) = Self::split(line)
+            {
+                rows.insert(format!("{section} {key}"), outcome);
+            }
+        }
+        Expected(rows)
+    }
+
+    /// A table row's cell-naming columns (the first four) and its outcome columns (verdict, failing
+    /// checks).
+    fn split(row: &str) -> Option<(String, String)> {
+        let cols: Vec<&str> = row
+            .strip_prefix("| ")?
+            .trim_end_matches('|')
+            .split(" | ")
+            .map(str::trim)
+            .collect();
+        (cols.len() >= 6).then(|| (cols[..4].join(" | "), cols[4..6].join(" | ")))
+    }
+
+    /// Where a cell's outcome differs from the committed page's.
+    fn mismatches<C: MatrixCell>(
+        &self,
+        m: &Matrix,
+        results: &[(C, Row, Agreement)],
+    ) -> Vec<String> {
+        let mut bad = Vec::new();
+        for (c, r, a) in results {
+            let engine = &m.engines[c.engine()].engine.name;
+            let (key, outcome) = Self::split(&c.row(m, r, a)).expect("a row has nine columns");
+            match self.0.get(&format!("{} {engine} {key}", C::SECTION)) {
+                Some(want) if *want == outcome => {}
+                want => bad.push(format!(
+                    "{}: {DOC} says {want:?}, this run {outcome:?}",
+                    c.name(&m.engines)
+                )),
+            }
+        }
+        bad
+    }
+}
+
+/// The generated page: written with `UPDATE_MATRIX=1`, else the run is checked against it.
+const DOC: &str = "docs/push-matrix.md";
+
 #[test]
 fn push_matrix() {
     let started = Instant::now();
-    let p = peers();
+    let selection = Selection::from_env();
+    let update = std::env::var_os("UPDATE_MATRIX").is_some_and(|v| v == "1");
+    assert!(
+        !update || selection.0.is_none(),
+        "UPDATE_MATRIX=1 writes the whole matrix: unset PUSH_MATRIX_CELLS"
+    );
     let jobs: usize = std::env::var("PUSH_MATRIX_JOBS")
         .ok()
         .and_then(|j| j.parse().ok())
         .unwrap_or(8);
-    let engines: Vec<EngineUnderTest> = [
+    let engines = engines_under_test();
+    let cells = selection.pick(push_cells(&engines), &engines);
+    let builds = selection.pick(build_cells(engines.len()), &engines);
+    let run = common::unique("pm");
+
+    // Images: two per engine and artifact, built once and reused by every cell (cells only add tags).
+    let t = Instant::now();
+    let images = build_images(&engines, &cells, &run, jobs);
+    let build_time = t.elapsed();
+    let p = peers();
+    let mut m = Matrix {
+        gate: Gate::start(p.registry(), p.moto_url()),
+        ecr: EcrExtras::start(p.moto_url(), serde_json::json!([]), serde_json::json!([])),
+        run,
+        configs: ClientConfigs::new(engines.len()),
+        engines,
+        images,
+        sources: None,
+    };
+    let t = Instant::now();
+    let results = run_cells(&m, cells, jobs);
+    let cells_time = t.elapsed();
+    m.remove_images();
+    let push_total = started.elapsed();
+    let t = Instant::now();
+    if builds.iter().any(|c| !c.command.builds()) {
+        m.sources = Some(imagetools_sources(&m));
+    }
+    let builds = run_cells(&m, builds, jobs);
+    m.remove_build_images(&builds);
+    let builds_time = t.elapsed();
+
+    let timing = Timing::of(&results, jobs, build_time, cells_time, push_total);
+    let mut report = render(&m, &results, &timing);
+    report.push_str(&render_builds(&m, &builds, builds_time));
+    let out = if update && selection.0.is_none() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(DOC)
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/push-matrix.md")
+    };
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, &report).unwrap();
+    eprintln!("{}", timing.line(results.len()));
+    eprintln!("matrix written to {}", out.display());
+
+    let mut bad = disagreements(&m, &results, &builds);
+    if !update {
+        let expected = Expected::committed();
+        bad.extend(expected.mismatches(&m, &results));
+        bad.extend(expected.mismatches(&m, &builds));
+    }
+    assert!(
+        bad.is_empty(),
+        "{} of {} cells disagree with the real push or with {DOC} (full table: {}):\n{}",
+        bad.len(),
+        results.len() + builds.len(),
+        out.display(),
+        bad.join("\n")
+    );
+}
+
+/// The engines the peers run, in table order; a "new" one Debian sid could not provide is skipped.
+fn engines_under_test() -> Vec<EngineUnderTest> {
+    let p = peers();
+    [
         "old-containerd",
         "new-containerd",
         "old-classic",
@@ -816,12 +1126,14 @@ fn push_matrix() {
     ]
     .iter()
     .filter_map(|name| {
-        let engine = p.engine(name).or_else(|| {
-            // The "new" engines come from Debian sid, which may not provide one.
-            assert!(name.starts_with("new-"), "engine {name} is not running");
-            eprintln!("SKIPPED engine {name}: not in the peers' env file");
-            None
-        })?;
+        let engine = if name.starts_with("new-") {
+            p.engine(name).or_else(|| {
+                eprintln!("SKIPPED engine {name}: not in the peers' env file");
+                None
+            })?
+        } else {
+            p.required_engine(name)
+        };
         let server = engine.docker_ok(&["version", "--format", "{{.Server.Version}}"], None);
         let buildx = engine.docker_ok(&["buildx", "version"], None);
         Some(EngineUnderTest {
@@ -831,17 +1143,45 @@ fn push_matrix() {
             engine,
         })
     })
-    .collect();
-    let run = common::unique("pm");
+    .collect()
+}
 
-    // Images: two per engine and artifact, built once and reused by every cell (cells only add tags).
-    let t = Instant::now();
+/// Every push cell: engine × artifact × repository mode × tag state. Engines vary fastest, so that
+/// concurrent cells spread over all engines.
+fn push_cells(engines: &[EngineUnderTest]) -> Vec<Cell> {
+    let mut cells = Vec::new();
+    for state in TagState::ALL {
+        for mode in Mode::ALL {
+            if mode == Mode::NoRepository && state != TagState::New {
+                continue;
+            }
+            for artifact in Artifact::ALL {
+                for (engine, e) in engines.iter().enumerate() {
+                    if artifact.covers(&e.engine.name, mode, state) {
+                        cells.push(Cell {
+                            engine,
+                            artifact,
+                            mode,
+                            state,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    cells
+}
+
+/// The local images the push cells tag and push: two per engine and artifact they use.
+fn build_images(
+    engines: &[EngineUnderTest],
+    cells: &[Cell],
+    run: &str,
+    jobs: usize,
+) -> BTreeMap<(usize, Artifact), Images> {
     let wanted: Vec<(usize, Artifact)> = (0..engines.len())
         .flat_map(|e| Artifact::ALL.map(|a| (e, a)))
-        .filter(|&(e, a)| {
-            let name = &engines[e].engine.name;
-            a != Artifact::Big || Artifact::Big.covers(name, Mode::Immutable, TagState::New)
-        })
+        .filter(|&(e, a)| cells.iter().any(|c| c.engine == e && c.artifact == a))
         .collect();
     let built = parallel(&wanted, jobs, |&(e, a)| {
         let engine = &engines[e].engine;
@@ -861,94 +1201,27 @@ fn push_matrix() {
             ids,
         }
     });
-    let images = wanted
+    wanted
         .iter()
         .copied()
         .zip(built)
         .map(|(k, r)| (k, r.unwrap_or_else(|e| panic!("building {k:?}: {e}"))))
-        .collect();
-    let build_time = t.elapsed();
+        .collect()
+}
 
-    let m = Matrix {
-        gate: Gate::start(p.registry(), p.moto_url()),
-        ecr: EcrExtras::start(p.moto_url(), serde_json::json!([]), serde_json::json!([])),
-        run,
-        engines,
-        images,
-    };
-    // Engines vary fastest, so that concurrent cells spread over all engines.
-    let mut cells = Vec::new();
-    for state in TagState::ALL {
-        for mode in Mode::ALL {
-            if mode == Mode::NoRepository && state != TagState::New {
-                continue;
-            }
-            for artifact in Artifact::ALL {
-                for engine in 0..m.engines.len() {
-                    if !artifact.covers(&m.engines[engine].engine.name, mode, state) {
-                        continue;
-                    }
-                    cells.push(Cell {
-                        engine,
-                        artifact,
-                        mode,
-                        state,
-                    });
-                }
-            }
+/// One line per cell that does not agree with its real push.
+fn disagreements(
+    m: &Matrix,
+    results: &[(Cell, Row, Agreement)],
+    builds: &[(BuildCell, Row, Agreement)],
+) -> Vec<String> {
+    let unknown = |r: &Row| {
+        if r.unknown.is_empty() {
+            String::new()
+        } else {
+            format!(" unknown: {}", r.unknown.join(", "))
         }
-    }
-    let t = Instant::now();
-    let rows: Vec<Row> = parallel(&cells, jobs, |c| m.run_cell(c))
-        .into_iter()
-        .map(|r| {
-            r.unwrap_or_else(|panic| Row {
-                broken: Some(panic.lines().next().unwrap_or_default().to_string()),
-                ..Row::default()
-            })
-        })
-        .collect();
-    let cells_time = t.elapsed();
-    m.remove_images();
-    let push_total = started.elapsed();
-    let t = Instant::now();
-    let configs = ClientConfigs::new(m.engines.len());
-    let builds = build_cells(&m, &configs, jobs);
-    let builds_time = t.elapsed();
-
-    let mut results: Vec<(Cell, Row, Agreement)> = cells
-        .into_iter()
-        .zip(rows)
-        .map(|(c, r)| {
-            let a = agreement(&r);
-            (c, r, a)
-        })
-        .collect();
-    results.sort_by_key(|(c, ..)| *c);
-    let mean = |f: fn(&Row) -> Duration| {
-        let n = results.len().max(1) as u32;
-        results.iter().map(|(_, r, _)| f(r)).sum::<Duration>() / n
     };
-    let timing = Timing {
-        jobs,
-        build: build_time,
-        cells: cells_time,
-        total: push_total,
-        doctor: mean(|r| r.doctor_time),
-        push: mean(|r| r.push_time),
-    };
-    let mut report = render(&m, &results, &timing);
-    report.push_str(&render_builds(&m, &builds, &configs.versions, builds_time));
-    let out = if std::env::var_os("UPDATE_MATRIX").is_some_and(|v| v == "1") {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/push-matrix.md")
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/push-matrix.md")
-    };
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    std::fs::write(&out, &report).unwrap();
-    eprintln!("{}", timing.line(results.len()));
-    eprintln!("matrix written to {}", out.display());
-
     let bad_builds = builds.iter().filter(|(_, _, a)| !a.ok()).map(|(c, r, a)| {
         format!(
             "{} | buildx {} | {} | {} | {} | exit {} [{}{}] | push {} | {}",
@@ -959,16 +1232,12 @@ fn push_matrix() {
             c.state_label(),
             r.code,
             r.failed.join(", "),
-            if r.unknown.is_empty() {
-                String::new()
-            } else {
-                format!(" unknown: {}", r.unknown.join(", "))
-            },
+            unknown(r),
             if r.push_ok { "ok" } else { &r.push_msg },
             a.label()
         )
     });
-    let bad: Vec<String> = results
+    results
         .iter()
         .filter(|(_, _, a)| !a.ok())
         .map(|(c, r, a)| {
@@ -986,15 +1255,7 @@ fn push_matrix() {
             )
         })
         .chain(bad_builds)
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "{} of {} cells disagree (full table: {}):\n{}",
-        bad.len(),
-        results.len() + builds.len(),
-        out.display(),
-        bad.join("\n")
-    );
+        .collect()
 }
 
 struct Timing {
@@ -1008,6 +1269,28 @@ struct Timing {
 }
 
 impl Timing {
+    /// The push cells' timing: images built, cells run, and the mean check and push of a cell.
+    fn of(
+        results: &[(Cell, Row, Agreement)],
+        jobs: usize,
+        build: Duration,
+        cells: Duration,
+        total: Duration,
+    ) -> Timing {
+        let mean = |f: fn(&Row) -> Duration| {
+            let n = results.len().max(1) as u32;
+            results.iter().map(|(_, r, _)| f(r)).sum::<Duration>() / n
+        };
+        Timing {
+            jobs,
+            build,
+            cells,
+            total,
+            doctor: mean(|r| r.doctor_time),
+            push: mean(|r| r.push_time),
+        }
+    }
+
     fn line(&self, cells: usize) -> String {
         format!(
             "{cells} cells in {:.0} s with {} at once (building the images: {:.0} s; cells: {:.0} s; \
@@ -1115,18 +1398,7 @@ fn render(m: &Matrix, results: &[(Cell, Row, Agreement)], timing: &Timing) -> St
             "| artifact | repository | tag | tag state | ecr-doctor | failing checks | docker push | manifest PUTs by tag | agreement |\n|---|---|---|---|---|---|---|---|---|"
         );
         for (c, r, a) in results.iter().filter(|(c, ..)| c.engine == i) {
-            let (verdict, failing, push) = r.cells();
-            let _ = writeln!(
-                w,
-                "| {} | {} | `{}` | {} | {verdict} | {} | {push} | {} | {} |",
-                c.artifact.label(),
-                c.mode.label(),
-                c.mode.tag(),
-                c.state.label(),
-                failing,
-                puts_summary(&r.puts, r.remote_before.as_deref()),
-                a.label()
-            );
+            let _ = writeln!(w, "{}", c.row(m, r, a));
         }
     }
     md
@@ -1364,24 +1636,20 @@ impl ClientConfigs {
     }
 }
 
-fn build_cells(
-    m: &Matrix,
-    configs: &ClientConfigs,
-    jobs: usize,
-) -> Vec<(BuildCell, Row, Agreement)> {
+/// Every build cell. imagetools create does not build, so one engine and one provenance serve; a copy of an
+/// image manifest is one plain PUT, whose re-run the build cells already cover.
+fn build_cells(engines: usize) -> Vec<BuildCell> {
     let mut cells = Vec::new();
     for existing in [false, true] {
         for provenance in [true, false] {
             for command in BuildCommand::ALL {
-                // imagetools create does not build, so one engine and one provenance serve; a copy of an
-                // image manifest is one plain PUT, whose re-run the build cells already cover.
                 if !command.builds()
                     && (!provenance || (existing && command == BuildCommand::ImagetoolsCopy))
                 {
                     continue;
                 }
                 for client in Client::ALL {
-                    for engine in 0..m.engines.len() {
+                    for engine in 0..engines {
                         if !command.builds() && engine > 0 {
                             continue;
                         }
@@ -1397,43 +1665,34 @@ fn build_cells(
             }
         }
     }
-    let sources = imagetools_sources(m, configs);
-    let rows = parallel(&cells, jobs, |c| run_build_cell(m, configs, &sources, c));
-    let mut results: Vec<_> = cells
-        .into_iter()
-        .zip(rows)
-        .map(|(c, r)| {
-            let r = r.unwrap_or_else(|panic| Row {
-                broken: Some(panic.lines().next().unwrap_or_default().to_string()),
-                ..Row::default()
-            });
-            let a = agreement(&r);
-            (c, r, a)
-        })
-        .collect();
-    results.sort_by_key(|(c, ..)| *c);
-    // The engines' images of this run: every build cell made one under its gate name.
-    for (i, e) in m.engines.iter().enumerate() {
-        let names: Vec<String> = results
-            .iter()
-            .filter(|(c, ..)| c.engine == i && c.command.builds())
-            .map(|(_, r, _)| format!("{}/{}:v1", m.gate.host(), r.repo))
-            .chain(if i == 0 { sources.to_vec() } else { Vec::new() })
-            .collect();
-        let mut args = vec!["image", "rm", "--force"];
-        args.extend(names.iter().map(String::as_str));
-        let _ = e.engine.docker(&args, None);
+    cells
+}
+
+impl Matrix {
+    /// The engines' images of the build cells: every one that built made one under its gate name.
+    fn remove_build_images(&self, results: &[(BuildCell, Row, Agreement)]) {
+        for (i, e) in self.engines.iter().enumerate() {
+            let sources = self.sources.iter().flatten().filter(|_| i == 0).cloned();
+            let names: Vec<String> = results
+                .iter()
+                .filter(|(c, ..)| c.engine == i && c.command.builds())
+                .map(|(_, r, _)| format!("{}/{}:v1", self.gate.host(), r.repo))
+                .chain(sources)
+                .collect();
+            let mut args = vec!["image", "rm", "--force"];
+            args.extend(names.iter().map(String::as_str));
+            let _ = e.engine.docker(&args, None);
+        }
     }
-    results
 }
 
 /// The sources of the imagetools cells: two single-platform images (`FROM scratch`, so no emulation) that
 /// the first engine built and pushed through the gate to a MUTABLE repository.
-fn imagetools_sources(m: &Matrix, configs: &ClientConfigs) -> [String; 2] {
+fn imagetools_sources(m: &Matrix) -> [String; 2] {
     let repo = format!("{}/build/sources", m.run);
     m.gate.create_repository(&repo, "MUTABLE", &[]);
     let engine = Engine {
-        config: configs.path(0, Client::Sid),
+        config: m.configs.path(0, Client::Sid),
         ..m.engines[0].engine.clone()
     };
     let ctx = tempfile::tempdir().unwrap();
@@ -1461,26 +1720,15 @@ fn imagetools_sources(m: &Matrix, configs: &ClientConfigs) -> [String; 2] {
 }
 
 /// Sets up the tag state, asks `ecr-doctor check -- <the command>`, then runs the command for real.
-fn run_build_cell(
-    m: &Matrix,
-    configs: &ClientConfigs,
-    sources: &[String; 2],
-    cell: &BuildCell,
-) -> Row {
+fn run_build_cell(m: &Matrix, cell: &BuildCell) -> Row {
     let e = &m.engines[cell.engine];
     let engine = Engine {
-        config: configs.path(cell.engine, cell.client),
+        config: m.configs.path(cell.engine, cell.client),
         ..e.engine.clone()
     };
-    let repo = format!(
-        "{}/build/{}/{}-{}-{}-{}",
-        m.run,
-        e.engine.name,
-        cell.client.slug(),
-        cell.command.slug(),
-        if cell.provenance { "prov" } else { "noprov" },
-        if cell.existing { "existing" } else { "new" },
-    );
+    let sources = m.sources.clone().unwrap_or_default();
+    let sources = &sources;
+    let repo = m.repo(cell);
     let mut row = Row {
         repo: repo.clone(),
         ..Row::default()
@@ -1542,12 +1790,8 @@ fn run_build_cell(
     row
 }
 
-fn render_builds(
-    m: &Matrix,
-    results: &[(BuildCell, Row, Agreement)],
-    versions: &BTreeMap<Client, String>,
-    took: Duration,
-) -> String {
+fn render_builds(m: &Matrix, results: &[(BuildCell, Row, Agreement)], took: Duration) -> String {
+    let versions = &m.configs.versions;
     let mut md = String::new();
     let w = &mut md;
     let _ = writeln!(
@@ -1589,19 +1833,7 @@ fn render_builds(
             "| buildx | command | provenance | tag `v1` (IMMUTABLE) | ecr-doctor | failing checks | the command | manifest PUTs by tag | agreement |\n|---|---|---|---|---|---|---|---|---|"
         );
         for (c, r, a) in results.iter().filter(|(c, ..)| c.engine == i) {
-            let (verdict, failing, push) = r.cells();
-            let _ = writeln!(
-                w,
-                "| {} {} | {} | {} | {} | {verdict} | {} | {push} | {} | {} |",
-                c.client.slug(),
-                versions.get(&c.client).map_or("", String::as_str),
-                c.command.label(),
-                c.provenance_label(),
-                c.state_label(),
-                failing,
-                puts_summary(&r.puts, r.remote_before.as_deref()),
-                a.label()
-            );
+            let _ = writeln!(w, "{}", c.row(m, r, a));
         }
     }
     md

@@ -3,7 +3,29 @@
 //! role resolved by ecr-doctor's real aws-sdk-iam through moto's GetRole, and the simulation answered by the
 //! stand-in `tests/common/iam_sim.rs` (moto lacks SimulatePrincipalPolicy) from the role's policies.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod canary;
+    pub mod cli;
+    pub mod ecr_extras;
+    pub mod engine;
+    pub mod filters;
+    pub mod finding;
+    pub mod iam_sim;
+    pub mod json;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod outcome;
+    pub mod peers;
+    pub mod repository;
+    pub mod run;
+    pub mod servers;
+    pub use {
+        canary::*, cli::*, engine::*, filters::*, logins::*, moto::*, names::*, peers::*,
+        repository::*, run::*, servers::*,
+    };
+}
 
 use common::ecr_extras::EcrExtras;
 use common::iam_sim::IamSimulator;

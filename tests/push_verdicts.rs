@@ -1,7 +1,34 @@
 //! Verdicts against real engines and moto's ECR API: the founding case on both sides of 28.2.0, the
 //! provenance switch, tag collisions by digest, exclusion filters, a missing repository, the classic store.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod artifacts;
+    pub mod canary;
+    pub mod check;
+    pub mod cli;
+    pub mod docker;
+    pub mod ecr_extras;
+    pub mod engine;
+    pub mod engines;
+    pub mod filters;
+    pub mod finding;
+    pub mod images;
+    pub mod json;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod outcome;
+    pub mod peers;
+    pub mod put_image;
+    pub mod repository;
+    pub mod run;
+    pub mod servers;
+    pub use {
+        artifacts::*, canary::*, check::*, cli::*, engine::*, filters::*, logins::*, moto::*,
+        names::*, peers::*, repository::*, run::*, servers::*,
+    };
+}
 
 use common::*;
 use serde_json::json;
@@ -335,4 +362,9 @@ fn the_300_mib_image_passes_on_an_engine_with_the_push_fix() {
         "{BIG_LAYER_MIB} MiB image, engine {}: {:?}",
         e.version, run.elapsed
     );
+}
+
+/// New random content for the big layer, so the next big build gets a layer with another digest.
+fn regenerate_big_layer() {
+    write_random(big_layer());
 }

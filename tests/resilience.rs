@@ -1,6 +1,36 @@
 //! Bounded, read-only, secret-free: what happens when peers are dead or silent, and what is sent.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod canary;
+    pub mod check;
+    pub mod cli;
+    pub mod docker;
+    pub mod ecr_extras;
+    pub mod engine;
+    pub mod engines;
+    pub mod filters;
+    pub mod finding;
+    pub mod http;
+    pub mod images;
+    pub mod json;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod outcome;
+    pub mod paging_ecr;
+    pub mod peers;
+    pub mod put_image;
+    pub mod recorder;
+    pub mod recording_moto;
+    pub mod repository;
+    pub mod run;
+    pub mod servers;
+    pub use {
+        canary::*, check::*, cli::*, engine::*, filters::*, http::*, logins::*, moto::*, names::*,
+        peers::*, recording_moto::*, repository::*, run::*, servers::*,
+    };
+}
 
 use std::net::TcpListener;
 use std::time::Duration;

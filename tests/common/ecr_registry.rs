@@ -42,6 +42,20 @@ pub struct EcrRegistry {
     _rt: tokio::runtime::Runtime,
 }
 
+/// Where each of its doors listens.
+impl std::fmt::Debug for EcrRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "registry {}, silent {}, proxy {}, CA {}",
+            self.addr,
+            self.silent,
+            self.proxy,
+            self.ca.display()
+        )
+    }
+}
+
 impl EcrRegistry {
     /// A registry for `host` (its certificate names `cert_name`) accepting `valid` as the password of user
     /// `AWS` and refusing `expired` as an expired token.

@@ -140,6 +140,26 @@ async fn answer(
             &format!("The entity {principal} cannot be found."),
         );
     };
+    let results = evaluation_results(policies, &principal, &actions, resources);
+    xml_response(
+        200,
+        format!(
+            "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
+             <SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated>\
+             <EvaluationResults>{results}</EvaluationResults></SimulatePrincipalPolicyResult>\
+             <ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata>\
+             </SimulatePrincipalPolicyResponse>"
+        ),
+    )
+}
+
+/// `EvaluationResults` members: one per action and resource (`*` when none is named).
+fn evaluation_results(
+    policies: &[(String, Value)],
+    principal: &str,
+    actions: &[String],
+    resources: Vec<String>,
+) -> String {
     let kind = if principal.contains(":role/") {
         "role"
     } else {
@@ -151,7 +171,7 @@ async fn answer(
         resources
     };
     let mut results = String::new();
-    for action in &actions {
+    for action in actions {
         for resource in &resources {
             let (decision, matched) = evaluate(policies, action, resource);
             let matched: String = matched
@@ -173,16 +193,7 @@ async fn answer(
             );
         }
     }
-    xml_response(
-        200,
-        format!(
-            "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\
-             <SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated>\
-             <EvaluationResults>{results}</EvaluationResults></SimulatePrincipalPolicyResult>\
-             <ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId></ResponseMetadata>\
-             </SimulatePrincipalPolicyResponse>"
-        ),
-    )
+    results
 }
 
 /// The decision for one action on one resource, and the policies whose statements decided it.

@@ -21,8 +21,8 @@
 //! - **A TLS ClientHello** on the plain port gets the answer Go's `net/http` gives, so Go clients
 //!   (containerd's pusher) see "server gave HTTP response to HTTPS client" and fall back to plain HTTP.
 //!
-//! Every manifest PUT (by tag or by digest) is recorded for assertions ([`Gate::puts`]).
-#![allow(dead_code)] // each test binary uses its own part of the fixture
+//! Every manifest PUT (by tag or by digest) is recorded for assertions (`Gate::puts_since`, in log.rs) and
+//! shown when a test fails. The fixture side (fixture.rs) sets up and reads ECR state in moto.
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -30,9 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_ecr::types::{
-    ImageIdentifier, ImageTagMutability, ImageTagMutabilityExclusionFilterType,
-};
+use aws_sdk_ecr::types::{ImageIdentifier, ImageTagMutabilityExclusionFilterType};
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, TRANSFER_ENCODING};
@@ -87,22 +85,22 @@ impl ManifestPut {
 
 /// The running gate. Stops (and drops its connections) when dropped.
 pub struct Gate {
-    rt: Option<tokio::runtime::Runtime>,
-    port: u16,
-    state: Arc<State>,
+    pub(crate) rt: Option<tokio::runtime::Runtime>,
+    pub(crate) port: u16,
+    pub(crate) state: Arc<State>,
 }
 
-struct State {
+pub(crate) struct State {
     registry: String,
     http: Client<HttpConnector, Body>,
-    ecr: aws_sdk_ecr::Client,
+    pub(crate) ecr: aws_sdk_ecr::Client,
     /// Repositories seen to exist in moto (only positives are cached: a repository may be created later).
     known: Mutex<HashSet<String>>,
     /// One lock per repository around "decide, forward, mirror" of a manifest PUT by tag, so concurrent
     /// PUTs to one tag cannot both pass the check.
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    puts: Mutex<Vec<ManifestPut>>,
-    log: AtomicBool,
+    pub(crate) puts: Mutex<Vec<ManifestPut>>,
+    pub(crate) log: AtomicBool,
 }
 
 impl Gate {
@@ -137,80 +135,22 @@ impl Gate {
         }
     }
 
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// `127.0.0.1:PORT`: the registry host to tag images with for a push through the gate.
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
-    }
-
-    /// Print one line per manifest PUT on stderr (for scripts/demo).
-    pub fn log_puts(&self, on: bool) {
-        self.state.log.store(on, Ordering::Relaxed);
-    }
-
-    /// Every manifest PUT so far, in order of arrival.
-    pub fn puts(&self) -> Vec<ManifestPut> {
-        self.state.puts.lock().unwrap().clone()
-    }
-
-    /// A position in the PUT log: [`Gate::puts_since`] returns what came after it.
-    pub fn mark(&self) -> u64 {
-        self.state.puts.lock().unwrap().len() as u64
-    }
-
-    /// The manifest PUTs to `repo` after `mark`.
-    pub fn puts_since(&self, mark: u64, repo: &str) -> Vec<ManifestPut> {
-        self.state.puts.lock().unwrap()[mark as usize..]
-            .iter()
-            .filter(|p| p.repo == repo)
-            .cloned()
-            .collect()
-    }
-
-    // --- fixture side: set up and read ECR state in moto (blocking; callable from any thread) ----------
-
-    /// Creates a repository with a tag mutability mode and WILDCARD exclusion filters.
-    pub fn create_repository(&self, name: &str, mode: &str, filters: &[&str]) {
-        let req = self
-            .state
-            .ecr
-            .create_repository()
-            .repository_name(name)
-            .image_tag_mutability(ImageTagMutability::from(mode))
-            .set_image_tag_mutability_exclusion_filters(crate::common::wildcard_filters(filters));
-        self.block_on(req.send())
-            .unwrap_or_else(|e| panic!("create repository {name}: {e:?}"));
-    }
-
-    /// Changes a repository's tag mutability mode and exclusion filters (`PutImageTagMutability`).
-    pub fn set_tag_mutability(&self, name: &str, mode: &str, filters: &[&str]) {
-        let req = self
-            .state
-            .ecr
-            .put_image_tag_mutability()
-            .repository_name(name)
-            .image_tag_mutability(ImageTagMutability::from(mode))
-            .set_image_tag_mutability_exclusion_filters(crate::common::wildcard_filters(filters));
-        self.block_on(req.send())
-            .unwrap_or_else(|e| panic!("put tag mutability {name}: {e:?}"));
-    }
-
-    /// The digest `tag` holds in moto, if any.
-    pub fn tag_digest(&self, repo: &str, tag: &str) -> Option<String> {
-        self.block_on(self.state.tag_digest(repo, tag))
-            .unwrap_or_else(|e| panic!("describe {repo}:{tag}: {e}"))
-    }
-
-    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt.as_ref().unwrap().block_on(f)
     }
 }
 
 impl Drop for Gate {
     fn drop(&mut self) {
+        // A failing test shows what the gate saw.
+        if std::thread::panicking()
+            && let Ok(puts) = self.state.puts.lock()
+        {
+            for p in puts.iter() {
+                eprintln!("{}", describe(p));
+            }
+        }
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
@@ -537,7 +477,7 @@ impl State {
         self.tag_digest(repo, tag).await
     }
 
-    async fn tag_digest(&self, repo: &str, tag: &str) -> Result<Option<String>, String> {
+    pub(crate) async fn tag_digest(&self, repo: &str, tag: &str) -> Result<Option<String>, String> {
         let out = self
             .ecr
             .describe_images()

@@ -375,7 +375,6 @@ pub fn run_all(facts: &Facts) -> Vec<Finding> {
     crate::registry::run(&facts, &selection)
 }
 
-/// Asserts a table of (case name, facts, expected outcome, text the message must contain).
 /// Whether `text` holds `phrase` as whole words: "mutable" is not said by "immutable".
 pub fn says(text: &str, phrase: &str) -> bool {
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
@@ -387,6 +386,9 @@ pub fn says(text: &str, phrase: &str) -> bool {
     })
 }
 
+/// Asserts a table of (case name, facts, expected outcome, text the message must contain as whole words).
+/// Every finding's evidence must be readable as the map the JSON report makes of it: each fact named once,
+/// none blank; a fail or warn must show the facts it rests on.
 pub fn assert_table(check: &dyn Check, cases: Vec<(&str, Facts, Outcome, &str)>) {
     for (name, facts, outcome, needle) in cases {
         let f = run(check, &facts);
@@ -409,5 +411,22 @@ pub fn assert_table(check: &dyn Check, cases: Vec<(&str, Facts, Outcome, &str)>)
                 "{name}: a {outcome} must show the facts it rests on"
             );
         }
+        assert_evidence_readable(name, &f);
+    }
+}
+
+/// Each evidence entry names its fact once (the JSON report keeps one value per key) and says something.
+fn assert_evidence_readable(name: &str, f: &Finding) {
+    let mut seen = std::collections::HashSet::new();
+    for (key, value) in &f.evidence.0 {
+        assert!(
+            !key.trim().is_empty() && !value.trim().is_empty(),
+            "{name}: blank evidence {key:?} = {value:?}"
+        );
+        assert!(
+            seen.insert(key),
+            "{name}: evidence {key:?} given twice: {:?}",
+            f.evidence.0
+        );
     }
 }
