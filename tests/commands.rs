@@ -22,11 +22,12 @@ mod common {
     pub mod outcome;
     pub mod peers;
     pub mod registry;
+    pub mod replay;
     pub mod repository;
     pub mod run;
     pub use {
         buildx::*, canary::*, check::*, cli::*, engine::*, filters::*, logins::*, moto::*,
-        names::*, peers::*, repository::*, run::*,
+        names::*, peers::*, replay::*, repository::*, run::*,
     };
 }
 

@@ -11,8 +11,30 @@
 //!
 //! Each test takes its own copy of the app: moto's account, repositories and local image names of its own.
 
-mod common;
+// The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
+mod common {
+    pub mod canary;
+    pub mod cli;
+    pub mod docker;
+    pub mod engine;
+    pub mod engines;
+    pub mod filters;
+    pub mod finding;
+    pub mod json;
+    pub mod logins;
+    pub mod moto;
+    pub mod names;
+    pub mod outcome;
+    pub mod peers;
+    pub mod registry;
+    pub mod run;
+    pub use {
+        canary::*, cli::*, engine::*, filters::*, logins::*, moto::*, names::*, peers::*, run::*,
+    };
+}
 mod gate;
+#[path = "gate/log.rs"]
+mod gate_log;
 
 use std::path::Path;
 
@@ -75,7 +97,7 @@ impl App {
         args.extend_from_slice(extra);
         args.push(".");
         e.docker_ok(&args, Some(&self.dir.path().join("hello")));
-        e.image_id(&tag)
+        e.docker_ok(&["image", "inspect", "--format", "{{.Id}}", &tag], None)
     }
 
     /// `ecr-doctor check --format json -- sam deploy ARGS` in the app, against `e`.
