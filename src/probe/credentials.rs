@@ -539,18 +539,13 @@ fn one_line(text: &str) -> String {
 /// check a login's expiry is what aws-controllers-k8s/code-generator#196 does. Anything else is not an ECR token:
 /// no expiry.
 fn ecr_token_expiry(password: &str) -> Option<i64> {
-    #[derive(Deserialize)]
-    struct Envelope {
-        #[allow(dead_code)] // present in every ECR token: what tells it from another JSON
-        payload: String,
-        #[allow(dead_code)]
-        datakey: String,
-        expiration: i64,
-    }
     let json = BASE64.decode(password.trim()).ok()?;
-    serde_json::from_slice::<Envelope>(&json)
-        .ok()
-        .map(|e| e.expiration)
+    let token: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&json).ok()?;
+    // `payload` and `datakey` are in every ECR token: what tells it from another JSON.
+    let ecr = ["payload", "datakey"]
+        .iter()
+        .all(|k| token.get(*k).is_some_and(serde_json::Value::is_string));
+    ecr.then(|| token.get("expiration")?.as_i64()).flatten()
 }
 
 fn unix_now() -> i64 {
