@@ -190,8 +190,17 @@ async fn list_images(
 ) -> Result<Vec<ImageSummary>, String> {
     let mut repositories: Vec<String> = targets
         .iter()
-        .filter_map(|t| EcrRef::parse(&t.local_image).ok())
-        .map(|r| format!("{}/{}", r.registry, r.repository))
+        .filter_map(|t| {
+            // The local image is the reference itself unless `--local-image` or a tool named another.
+            let other;
+            let r: &EcrRef = if t.local_image == t.reference.as_str() {
+                &t.reference
+            } else {
+                other = EcrRef::parse(&t.local_image).ok()?;
+                &other
+            };
+            Some(format!("{}/{}", r.registry, r.repository))
+        })
         .collect();
     repositories.sort_unstable();
     repositories.dedup();
