@@ -21,7 +21,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use ecr_doctor_checks::facts::{FACTS_SCHEMA_VERSION, Facts, PushCommand, Pushed};
 use ecr_doctor_checks::{EcrRef, TargetId, TargetRef, docs, registry};
 
-use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format};
+use crate::cli::{CheckArgs, Cli, ColorChoice, Command, DocFormat, EnvArgs, Format, RunArgs};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::probe::{LoginCheck, Plan, Target};
@@ -184,19 +184,9 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
                 "--offline: the deploying credentials' account was not asked (STS)".to_string(),
             );
         }
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?
-            .block_on(probe::aws::deploying_environment(timeout))
+        block_on(probe::aws::deploying_environment(timeout))
     };
-    let local_image_id = |name: &str| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?
-            .block_on(probe::docker::local_image_id(name, timeout))
-    };
+    let local_image_id = |name: &str| block_on(probe::docker::local_image_id(name, timeout));
     let (mut push_command, targets) = if command_given || cdk_out.is_some() {
         from_command(&command, cdk_out.as_deref(), &deploying, &local_image_id)?
     } else {
@@ -220,43 +210,11 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
     let mut facts = match loaded {
         Some(facts) => facts,
         None => {
-            // buildx refuses a bad name in any build; ecr-doctor must not read a file of that name.
-            if let Some(name) = std::env::var("BUILDX_BUILDER")
-                .ok()
-                .filter(|b| !b.is_empty())
-            {
-                command::builder_name(&name, "BUILDX_BUILDER").map_err(Error::Usage)?;
-            }
-            let plan = Plan {
-                command: push_command,
-                targets,
-                needs: selection.needs(),
-                offline: settings.offline.value,
-                timeout: Duration::from_secs_f64(settings.timeout.value),
-                aws: Default::default(),
-                login: LoginCheck {
-                    check: settings.login_check.value,
-                    min_token_validity: Duration::from_secs(settings.min_token_validity.value),
-                    resolve: run.resolve.clone(),
-                    extra_roots: match &run.ca_file {
-                        Some(path) => ca_file(path)?,
-                        None => vec![],
-                    },
-                },
-            };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
             let spinner = format == Format::Human
                 && to_terminal
                 && std::io::stderr().is_terminal()
                 && std::env::var_os("CI").is_none();
-            let facts = runtime.block_on(progress::while_running(spinner, probe::gather(&plan)));
-            // A probe cut by its timeout may leave work behind (a half-read image export): never wait for it.
-            runtime.shutdown_background();
-            facts
+            gather(push_command, targets, &selection, &settings, &run, spinner)?
         }
     };
     // Gathered or replayed, what the builds will push is derived here, once, and saved with the facts.
@@ -306,6 +264,59 @@ fn check(args: CheckArgs, matches: &ArgMatches, command_given: bool) -> Result<u
         );
     }
     Ok(exit_code)
+}
+
+/// A live run's facts: the probes the selected checks need, over `targets`.
+fn gather(
+    command: PushCommand,
+    targets: Vec<Target>,
+    selection: &registry::Selection,
+    settings: &Settings,
+    run: &RunArgs,
+    spinner: bool,
+) -> Result<Facts, Error> {
+    // buildx refuses a bad name in any build; ecr-doctor must not read a file of that name.
+    if let Some(name) = std::env::var("BUILDX_BUILDER")
+        .ok()
+        .filter(|b| !b.is_empty())
+    {
+        command::builder_name(&name, "BUILDX_BUILDER").map_err(Error::Usage)?;
+    }
+    let plan = Plan {
+        command,
+        targets,
+        needs: selection.needs(),
+        offline: settings.offline.value,
+        timeout: Duration::from_secs_f64(settings.timeout.value),
+        aws: Default::default(),
+        login: LoginCheck {
+            check: settings.login_check.value,
+            min_token_validity: Duration::from_secs(settings.min_token_validity.value),
+            resolve: run.resolve.clone(),
+            extra_roots: match &run.ca_file {
+                Some(path) => ca_file(path)?,
+                None => vec![],
+            },
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let facts = runtime.block_on(progress::while_running(spinner, probe::gather(&plan)));
+    // A probe cut by its timeout may leave work behind (a half-read image export): never wait for it.
+    runtime.shutdown_background();
+    Ok(facts)
+}
+
+/// A future run to its end on a runtime of its own, for what a command reader asks before any probe.
+fn block_on<T>(fut: impl Future<Output = Result<T, String>>) -> Result<T, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(fut)
 }
 
 /// The certificates of a PEM file; a file with none is bad input.
