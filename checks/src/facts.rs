@@ -879,7 +879,7 @@ pub struct LocalImage {
     /// What one `docker push` of this image sends.
     pub shape: Fact<ImageShape>,
     /// `os/arch[/variant]` of the image's config, as the engine inspects it (for an index: the platform the
-    /// engine picks, its own).
+    /// engine picks, its own); read only when a check needs it (`Need::ImagePlatform`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
 }

@@ -105,7 +105,8 @@ pub async fn probe(plan: &Plan) -> Fill {
             api: version.value().and_then(|v| parse_api(&v.api_version)),
             containerd: info.value().map(EngineInfo::uses_containerd_store),
         };
-        local_images(&docker, targets, listed, store, timeout).await
+        let platforms = plan.wants(Need::ImagePlatform);
+        local_images(&docker, targets, listed, store, platforms, timeout).await
     } else {
         let why = NotGathered::Skipped(super::NOT_NEEDED.into());
         targets.iter().map(|t| (t.id, why.fact())).collect()
@@ -225,6 +226,7 @@ async fn local_images(
     targets: &[Target],
     listed: Result<Vec<ImageSummary>, String>,
     store: Store,
+    platforms: bool,
     timeout: Duration,
 ) -> Vec<(TargetId, Fact<Option<LocalImage>>)> {
     let listed = match listed {
@@ -254,20 +256,27 @@ async fn local_images(
             let budget = Budget { deadline, timeout };
             let local = match summary {
                 Some(s) => {
-                    // The listing names no platform of a single manifest: the inspect does.
+                    // The listing names no platform of a single manifest: the inspect does, asked only
+                    // when a check reads it (500 inspects cost seconds).
+                    let inspect = async {
+                        if !platforms {
+                            return None;
+                        }
+                        tokio::time::timeout_at(deadline, docker.inspect_image(name))
+                            .await
+                            .ok()
+                            .and_then(Result::ok)
+                    };
                     let (shape, inspect) = tokio::join!(
                         image_shape(docker, name, &s.id, Some(s), store, budget),
-                        tokio::time::timeout_at(deadline, docker.inspect_image(name)),
+                        inspect,
                     );
                     Fact::observed(Some(LocalImage {
                         id: s.id.clone(),
                         repo_tags: of_target(t, &s.repo_tags),
                         repo_digests: of_target(t, &s.repo_digests),
                         shape,
-                        platform: inspect
-                            .ok()
-                            .and_then(Result::ok)
-                            .and_then(inspected_platform),
+                        platform: inspect.and_then(inspected_platform),
                     }))
                 }
                 None => local_image(docker, t, store, budget).await,

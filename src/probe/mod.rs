@@ -98,7 +98,7 @@ struct Probe {
 /// Every probe. A new fact: a field in `Facts`, a probe here (or a field its probe fills), a rule.
 const PROBES: [Probe; 8] = [
     Probe {
-        serves: &[Need::DockerEngine, Need::LocalImage],
+        serves: &[Need::DockerEngine, Need::LocalImage, Need::ImagePlatform],
         paths: None,
         aws: false,
         not_gathered: docker::not_gathered,

@@ -142,6 +142,8 @@ pub enum Need {
     DockerEngine,
     /// The local image and its shape.
     LocalImage,
+    /// The local image's platform (its config): one more engine call per listed image, so only on request.
+    ImagePlatform,
     /// `DescribeRepositories`.
     EcrRepository,
     /// `DescribeImages` / `BatchGetImage` for the tag.
@@ -174,6 +176,7 @@ impl Need {
         match self {
             Need::DockerEngine => "Docker engine",
             Need::LocalImage => "local image",
+            Need::ImagePlatform => "local image's platform",
             Need::EcrRepository => "ECR repository",
             Need::EcrImage => "ECR image",
             Need::DockerConfig => "docker config file",

@@ -26,6 +26,7 @@ static INFO: CheckInfo = CheckInfo {
     needs: &[
         Need::DockerEngine,
         Need::LocalImage,
+        Need::ImagePlatform,
         Need::Buildx,
         Need::BuildEnv,
     ],
