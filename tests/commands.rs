@@ -37,7 +37,20 @@ use common::*;
 
 /// `ecr-doctor check --format json -- ARGV…` against `engine`, with `config` as DOCKER_CONFIG, in `dir`.
 fn check_command(engine: &Engine, config: &str, dir: &Path, argv: &[&str]) -> Run {
-    let mut args = vec!["check", "--format", "json", "--"];
+    check_command_with(engine, config, dir, &[], argv)
+}
+
+/// [`check_command`] with `options` of ecr-doctor's own before the `--`.
+fn check_command_with(
+    engine: &Engine,
+    config: &str,
+    dir: &Path,
+    options: &[&str],
+    argv: &[&str],
+) -> Run {
+    let mut args = vec!["check", "--format", "json"];
+    args.extend_from_slice(options);
+    args.push("--");
     args.extend_from_slice(argv);
     let mut cmd = doctor(Some(engine), &args);
     cmd.env("DOCKER_CONFIG", config)
@@ -179,28 +192,13 @@ fn the_build_prediction_is_saved_with_the_facts_and_older_files_replay_alike() {
     let config = buildx_config(Some("trixie"));
     let ctx = tempfile::tempdir().unwrap();
     let saved = ctx.path().join("build.facts.json");
-    let mut cmd = doctor(
-        Some(&e),
-        &[
-            "check",
-            "--format",
-            "json",
-            "--save-facts",
-            saved.to_str().unwrap(),
-            "--",
-            "docker",
-            "buildx",
-            "build",
-            "--push",
-            "-t",
-            &r,
-            ".",
-        ],
+    let live = check_command_with(
+        &e,
+        config.path().to_str().unwrap(),
+        ctx.path(),
+        &["--save-facts", saved.to_str().unwrap()],
+        &["docker", "buildx", "build", "--push", "-t", &r, "."],
     );
-    cmd.env("DOCKER_CONFIG", config.path())
-        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url())
-        .current_dir(ctx.path());
-    let live = run(cmd);
     assert_eq!(
         live.outcome("buildx-push", Some(&r)),
         "fail",
@@ -429,14 +427,13 @@ fn lambda_refuses_an_index_that_the_push_accepts() {
     // A build that pushes: its predicted shape.
     let config = buildx_config(Some("sid"));
     let ctx = tempfile::tempdir().unwrap();
-    let mut args = vec!["check", "--format", "json", "--for", "lambda", "--"];
-    let argv = ["docker", "buildx", "build", "--push", "-t", &r, "."];
-    args.extend_from_slice(&argv);
-    let mut cmd = doctor(Some(&e), &args);
-    cmd.env("DOCKER_CONFIG", config.path())
-        .env("AWS_ENDPOINT_URL_ECR", peers().moto_url())
-        .current_dir(ctx.path());
-    let build = run(cmd);
+    let build = check_command_with(
+        &e,
+        config.path().to_str().unwrap(),
+        ctx.path(),
+        &["--for", "lambda"],
+        &["docker", "buildx", "build", "--push", "-t", &r, "."],
+    );
     assert_eq!(
         build.outcome("consumer-shape", Some(&r)),
         "fail",

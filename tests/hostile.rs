@@ -6,6 +6,7 @@
 // The parts of tests/common this binary uses, and no others (docs/testing.md, "The harness").
 mod common {
     pub mod canary;
+    pub mod json;
     pub mod run;
     pub use {canary::*, run::*};
 }
@@ -316,7 +317,7 @@ fn control_characters_from_facts_files_are_escaped_in_every_format() {
     );
     // JSON keeps the text itself, encoded.
     let run = case.run(&["check", "--facts", "hostile.facts.json", "--format", "json"]);
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let doc = run.json();
     assert_eq!(
         doc["docker_endpoint"],
         format!("unix:///run/{HOSTILE}.sock")
@@ -381,8 +382,7 @@ fn sparse(path: &Path, len: u64) {
 
 /// The findings of a JSON report whose message or evidence names `needle`.
 fn findings_naming(run: &Run, needle: &str) -> Vec<String> {
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {} {}", run.stdout, run.stderr));
+    let doc = run.json();
     doc["findings"]
         .as_array()
         .unwrap()
@@ -812,8 +812,7 @@ fn bake_inherits_and_groups_resolve_once_each_within_a_depth_limit() {
     let run = bake(&case, &["g0"]);
     assert_clean(&run, "diamond");
     assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
-    let doc: serde_json::Value =
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let doc = run.json();
     let targets = doc["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 1, "{targets:?}");
     assert_eq!(targets[0]["reference"], format!("{ECR}/app:v1"));
@@ -836,8 +835,7 @@ fn a_set_glob_with_many_stars_is_matched_in_linear_time() {
     let always = format!("{}.tags={ECR}/app:v2", "*a".repeat(40));
     let run = bake(&case, &["--set", &never, "--set", &always]);
     assert_clean(&run, "glob");
-    let doc: serde_json::Value =
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let doc = run.json();
     assert_eq!(doc["targets"][0]["reference"], format!("{ECR}/app:v2"));
     assert!(run.elapsed < Duration::from_secs(3), "{:?}", run.elapsed);
 }
@@ -873,8 +871,7 @@ fn a_reference_named_twice_is_one_target() {
         &latest,
         &v1,
     ]);
-    let doc: serde_json::Value =
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let doc = run.json();
     let targets: Vec<&str> = doc["targets"]
         .as_array()
         .unwrap()
@@ -897,8 +894,7 @@ fn a_reference_named_twice_is_one_target() {
         "docker", "buildx", "build", "--push", "-t", &v1, "-t", &app, "-t", &latest, ".",
     ]);
     let run = case.run(&args);
-    let doc: serde_json::Value =
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let doc = run.json();
     assert_eq!(
         doc["targets"].as_array().unwrap().len(),
         2,
@@ -922,19 +918,7 @@ fn two_bake_targets_pushing_one_tag_stay_two_targets() {
         })
         .to_string(),
     );
-    let run = case.run(&[
-        "check",
-        "--offline",
-        "--format",
-        "json",
-        "--",
-        "docker",
-        "buildx",
-        "bake",
-        "--push",
-    ]);
-    let doc: serde_json::Value =
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let doc = bake(&case, &[]).json();
     let targets: Vec<(&str, &str)> = doc["targets"]
         .as_array()
         .unwrap()
