@@ -4,7 +4,7 @@
 //! `ecr-login/api/client.go`); the repository grammar is ECR's `RepositoryName` pattern.
 
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -143,24 +143,28 @@ impl EcrRef {
 }
 
 /// A target's reference, parsed once when the run's targets are made: as written (what reports show and a
-/// facts file stores) and in its parts (what checks read, through `Deref`).
+/// facts file stores) and in its parts (what checks read, through `Deref`). Shared, not copied: every
+/// finding about the target carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TargetRef {
+pub struct TargetRef(Arc<Written>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct Written {
     written: String,
     parsed: EcrRef,
 }
 
 impl TargetRef {
     pub fn parse(written: &str) -> Result<TargetRef, RefError> {
-        Ok(TargetRef {
+        Ok(TargetRef(Arc::new(Written {
             parsed: EcrRef::parse(written)?,
             written: written.to_string(),
-        })
+        })))
     }
 
     /// The reference as written.
     pub fn as_str(&self) -> &str {
-        &self.written
+        &self.0.written
     }
 }
 
@@ -168,19 +172,19 @@ impl std::ops::Deref for TargetRef {
     type Target = EcrRef;
 
     fn deref(&self) -> &EcrRef {
-        &self.parsed
+        &self.0.parsed
     }
 }
 
 impl fmt::Display for TargetRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.written)
+        f.write_str(self.as_str())
     }
 }
 
 impl Serialize for TargetRef {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.written)
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -238,24 +238,31 @@ async fn local_images(
                 .collect();
         }
     };
-    let by_name: HashMap<&str, &ImageSummary> = listed
+    // Each listed image's names grouped by repository once: one image tagged 500 ways is not scanned by
+    // each of its 500 targets.
+    let names: Vec<(Names, Names)> = listed
         .iter()
-        .flat_map(|s| {
+        .map(|s| (Names::of(&s.repo_tags), Names::of(&s.repo_digests)))
+        .collect();
+    let by_name: HashMap<&str, usize> = listed
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| {
             s.repo_tags
                 .iter()
                 .chain(&s.repo_digests)
-                .map(move |n| (n.as_str(), s))
+                .map(move |n| (n.as_str(), i))
         })
         .collect();
     let images = targets.iter().map(|t| {
         let name = t.local_image.as_str();
-        let summary = by_name.get(name).copied();
+        let summary = by_name.get(name).map(|&i| (&listed[i], &names[i]));
         async move {
             // One budget for the whole image: the inspect and whatever reading its shape takes.
             let deadline = Instant::now() + timeout;
             let budget = Budget { deadline, timeout };
             let local = match summary {
-                Some(s) => {
+                Some((s, (tags, digests))) => {
                     // The listing names no platform of a single manifest: the inspect does, asked only
                     // when a check reads it (500 inspects cost seconds).
                     let inspect = async {
@@ -273,8 +280,8 @@ async fn local_images(
                     );
                     Fact::observed(Some(LocalImage {
                         id: s.id.clone(),
-                        repo_tags: of_target(t, &s.repo_tags),
-                        repo_digests: of_target(t, &s.repo_digests),
+                        repo_tags: tags.of_target(t),
+                        repo_digests: digests.of_target(t),
                         shape,
                         platform: inspect.and_then(inspected_platform),
                     }))
@@ -287,19 +294,37 @@ async fn local_images(
     futures_util::future::join_all(images).await
 }
 
-/// The names of an image that concern `target`: those in its ECR repository or in its local name's. One
-/// image tagged into 500 repositories would otherwise carry 500 names into each of 500 targets' facts.
-fn of_target(target: &Target, names: &[String]) -> Vec<String> {
-    let ecr = format!(
-        "{}/{}",
-        target.reference.registry, target.reference.repository
-    );
-    let local = repository_of(&target.local_image);
-    names
-        .iter()
-        .filter(|n| [ecr.as_str(), local].contains(&repository_of(n)))
-        .cloned()
-        .collect()
+/// An image's names by repository (`host/path`), each with its place in the engine's list.
+struct Names<'a>(HashMap<&'a str, Vec<(usize, &'a String)>>);
+
+impl<'a> Names<'a> {
+    fn of(names: &'a [String]) -> Names<'a> {
+        let mut by_repository: HashMap<&str, Vec<(usize, &String)>> = HashMap::new();
+        for (i, n) in names.iter().enumerate() {
+            by_repository
+                .entry(repository_of(n))
+                .or_default()
+                .push((i, n));
+        }
+        Names(by_repository)
+    }
+
+    /// The names that concern `target`, in the engine's order: those in its ECR repository or in its local
+    /// name's. One image tagged into 500 repositories would otherwise carry 500 names into each of 500
+    /// targets' facts.
+    fn of_target(&self, target: &Target) -> Vec<String> {
+        let ecr = format!(
+            "{}/{}",
+            target.reference.registry, target.reference.repository
+        );
+        let local = repository_of(&target.local_image);
+        let mut mine: Vec<(usize, &String)> = self.0.get(ecr.as_str()).cloned().unwrap_or_default();
+        if local != ecr {
+            mine.extend(self.0.get(local).into_iter().flatten());
+            mine.sort_unstable_by_key(|(i, _)| *i);
+        }
+        mine.into_iter().map(|(_, n)| n.clone()).collect()
+    }
 }
 
 /// `host/path` of `host/path:tag` or `host/path@digest`.
@@ -336,16 +361,18 @@ async fn local_image(
     Fact::observed(Some(LocalImage {
         shape: image_shape(docker, name, &id, None, store, budget).await,
         id,
-        repo_tags: of_target(target, inspect.repo_tags.as_deref().unwrap_or_default()),
-        repo_digests: of_target(target, inspect.repo_digests.as_deref().unwrap_or_default()),
+        repo_tags: Names::of(inspect.repo_tags.as_deref().unwrap_or_default()).of_target(target),
+        repo_digests: Names::of(inspect.repo_digests.as_deref().unwrap_or_default())
+            .of_target(target),
         platform: inspected_platform(inspect),
     }))
 }
 
 /// `os/arch[/variant]` of an inspected image's config.
 fn inspected_platform(inspect: ImageInspect) -> Option<String> {
-    let arch = inspect.architecture.filter(|a| !a.is_empty())?;
-    Some(platform(inspect.os, Some(arch), inspect.variant))
+    let arch = inspect.architecture.filter(|a| !a.is_empty());
+    arch.is_some()
+        .then(|| platform(&inspect.os, &arch, &inspect.variant))
 }
 
 /// One image's time: `timeout` (the `--timeout` it is named by) from when its reads began.
@@ -375,7 +402,7 @@ async fn image_shape(
             source: "classic image store (one manifest per image)".into(),
         }),
         (Some(true), Some(summary)) if store.lists_manifests() => {
-            Fact::observed(shape_from_summary(summary.clone()))
+            Fact::observed(shape_from_summary(summary))
         }
         (Some(true), None) if store.lists_manifests() => {
             tokio::time::timeout_at(deadline, listed_shape(docker, name))
@@ -408,7 +435,7 @@ async fn listed_by_reference(
 async fn listed_shape(docker: &Docker, name: &str) -> Fact<ImageShape> {
     match listed_by_reference(docker, vec![name]).await {
         Ok(list) => match list.into_iter().next() {
-            Some(summary) => Fact::observed(shape_from_summary(summary)),
+            Some(summary) => Fact::observed(shape_from_summary(&summary)),
             None => Fact::unavailable(format!("the engine listed no image for '{name}'")),
         },
         Err(e) => Fact::unavailable(error_chain(&e)),
@@ -418,45 +445,48 @@ async fn listed_shape(docker: &Docker, name: &str) -> Fact<ImageShape> {
 /// An image's shape from its listing. API 1.48 adds the root's `Descriptor`; API 1.47 lists only the
 /// `Manifests`, so the root is read off them: on the containerd store the image ID is the root digest, and
 /// the root is an index unless it is its own one manifest.
-fn shape_from_summary(summary: ImageSummary) -> ImageShape {
+fn shape_from_summary(summary: &ImageSummary) -> ImageShape {
     let manifests: Vec<ChildManifest> = summary
         .manifests
-        .unwrap_or_default()
-        .into_iter()
+        .iter()
+        .flatten()
         .map(|m| ChildManifest {
-            digest: m.descriptor.digest.unwrap_or_default(),
+            digest: m.descriptor.digest.clone().unwrap_or_default(),
             kind: m
                 .kind
                 .map(|k| k.to_string())
                 .unwrap_or_else(|| "unknown".into()),
             platform: m
                 .image_data
-                .map(|d| platform(d.platform.os, d.platform.architecture, d.platform.variant))
+                .as_ref()
+                .map(|d| &d.platform)
+                .map(|p| platform(&p.os, &p.architecture, &p.variant))
                 .or_else(|| {
                     m.descriptor
                         .platform
-                        .map(|p| platform(p.os, p.architecture, p.variant))
+                        .as_ref()
+                        .map(|p| platform(&p.os, &p.architecture, &p.variant))
                 }),
             available: m.available,
         })
         .collect();
-    match summary.descriptor {
+    match &summary.descriptor {
         Some(root) => ImageShape {
-            media_type: root.media_type.unwrap_or_default(),
-            digest: root.digest,
+            media_type: root.media_type.clone().unwrap_or_default(),
+            digest: root.digest.clone(),
             manifests,
             source: "GET /images/json?manifests=1".into(),
         },
         None if matches!(manifests.as_slice(), [only] if only.digest == summary.id) => ImageShape {
             media_type: MEDIA_TYPE_OCI_MANIFEST.into(),
-            digest: Some(summary.id),
+            digest: Some(summary.id.clone()),
             manifests: vec![],
             source: "GET /images/json?manifests=1 (API 1.47: one manifest, the image itself)"
                 .into(),
         },
         None => ImageShape {
             media_type: MEDIA_TYPE_OCI_INDEX.into(),
-            digest: Some(summary.id),
+            digest: Some(summary.id.clone()),
             manifests,
             source: "GET /images/json?manifests=1 (API 1.47: an index, read from its Manifests)"
                 .into(),
@@ -464,9 +494,10 @@ fn shape_from_summary(summary: ImageSummary) -> ImageShape {
     }
 }
 
-fn platform(os: Option<String>, arch: Option<String>, variant: Option<String>) -> String {
-    let mut p = format!("{}/{}", os.unwrap_or_default(), arch.unwrap_or_default());
-    if let Some(v) = variant.filter(|v| !v.is_empty()) {
+fn platform(os: &Option<String>, arch: &Option<String>, variant: &Option<String>) -> String {
+    let or_empty = |s: &Option<String>| s.as_deref().unwrap_or_default().to_string();
+    let mut p = format!("{}/{}", or_empty(os), or_empty(arch));
+    if let Some(v) = variant.as_deref().filter(|v| !v.is_empty()) {
         p = format!("{p}/{v}");
     }
     p
@@ -596,7 +627,7 @@ impl OciRoot {
                 },
                 platform: c
                     .platform
-                    .map(|p| platform(p.os, p.architecture, p.variant)),
+                    .map(|p| platform(&p.os, &p.architecture, &p.variant)),
                 digest: c.digest,
                 available: true,
             })
@@ -723,7 +754,7 @@ mod tests {
         ]
         .into();
         assert_eq!(
-            of_target(&target, &names),
+            Names::of(&names).of_target(&target),
             [0, 1, 4, 5].map(|i| names[i].clone())
         );
     }
@@ -754,7 +785,7 @@ mod tests {
     #[test]
     fn api_1_47_listing_without_a_descriptor_still_tells_an_index() {
         let summary: ImageSummary = serde_json::from_str(API_1_47_INDEX).unwrap();
-        let shape = shape_from_summary(summary);
+        let shape = shape_from_summary(&summary);
         assert!(shape.is_index(), "{shape:?}");
         assert_eq!(
             shape.digest.as_deref(),
@@ -770,7 +801,7 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(API_1_47_INDEX).unwrap();
         v["Id"] = "sha256:aaaa".into();
         v["Manifests"].as_array_mut().unwrap().truncate(1);
-        let shape = shape_from_summary(serde_json::from_value(v).unwrap());
+        let shape = shape_from_summary(&serde_json::from_value(v).unwrap());
         assert!(!shape.is_index(), "{shape:?}");
         assert_eq!(shape.digest.as_deref(), Some("sha256:aaaa"));
     }

@@ -80,12 +80,15 @@ fn section<'a>(
     }
     let _ = writeln!(out, "\n{}", title.bold());
     for f in findings {
-        let mut message = f.message.clone();
-        if let Some(from) = f.relevelled_from {
-            message += &format!(" (re-levelled from {from} by policy)")
-                .dimmed()
-                .to_string();
-        }
+        let relevelled = f
+            .relevelled_from
+            .map(|from| {
+                format!(" (re-levelled from {from} by policy)")
+                    .dimmed()
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let message = format_args!("{}{relevelled}", f.message);
         if let Some(ignored) = &f.ignored {
             // Listed, so nobody wonders where it went, but without the detail of a live problem.
             let until = ignored

@@ -335,6 +335,11 @@ impl Report {
             .findings
             .iter()
             .map(|f| Finding {
+                id: f.id,
+                check: f.check,
+                target: f.target.clone(),
+                outcome: f.outcome,
+                relevelled_from: f.relevelled_from,
                 message: e(&f.message),
                 evidence: Evidence(f.evidence.0.iter().map(|(k, v)| (e(k), e(v))).collect()),
                 remediation: f
@@ -351,7 +356,6 @@ impl Report {
                     expires: i.expires.as_ref().map(e),
                     origin: e(&i.origin),
                 }),
-                ..f.clone()
             })
             .collect();
         Report {
@@ -424,6 +428,10 @@ impl Report {
 /// characters (newline, ESC, …) and bidirectional overrides (U+202E, …) are shown escaped, so one line stays
 /// one line and nothing can move the cursor, recolour or reorder what follows.
 pub fn escape_controls(s: &str) -> String {
+    // Most text is printable ASCII: copied whole rather than char by char.
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
