@@ -29,6 +29,11 @@ pub const CLOUD_ASSEMBLY_FILE: Budget = Budget {
     what: "a cloud assembly file",
     bytes: 32 << 20,
 };
+/// A SAM template (`sam build`'s, whose CloudFormation limit is 1 MB) and samconfig.toml.
+pub const SAM_FILE: Budget = Budget {
+    what: "a SAM template or config file",
+    bytes: 4 << 20,
+};
 /// `.ecr-doctor.toml`: a few lines of policy, a few hundred ignores at most.
 pub const CONFIG_FILE: Budget = Budget {
     what: "a config file",

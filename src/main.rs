@@ -414,7 +414,7 @@ fn from_command(
         local_image_id,
     };
     let plan = match cdk_out {
-        Some(dir) => command::cdk::from_dir(dir, &env).map_err(command::CommandError::Definition),
+        Some(dir) => command::cdk::from_dir(dir, &env),
         None => command::parse(argv, &env),
     }?;
     if plan.pushes.is_empty() {

@@ -13,6 +13,7 @@ use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 
 use super::spec::{self, Output};
 use super::{CommandError, Files};
+use crate::input::BAKE_FILE;
 pub(super) use limits::Expansion;
 use limits::{DEPTH_LIMIT, estimate, glob};
 
@@ -236,7 +237,7 @@ fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, CommandErr
     if input.files.is_empty() {
         let mut found = Vec::new();
         for f in DEFAULT_FILES {
-            match input.fs.read(&input.cwd.join(f)) {
+            match input.fs.read(&input.cwd.join(f), BAKE_FILE) {
                 Ok(text) => found.push((f.to_string(), text)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(refused(f, e.to_string())),
@@ -263,7 +264,7 @@ fn read_files(input: &BakeInput<'_>) -> Result<Vec<(String, String)>, CommandErr
             }
             input
                 .fs
-                .read(&input.cwd.join(f))
+                .read(&input.cwd.join(f), BAKE_FILE)
                 .map(|t| (f.clone(), t))
                 .map_err(|e| refused(f, e.to_string()))
         })

@@ -28,23 +28,21 @@ use ecr_doctor_checks::version::EngineVer;
 use serde_json::Value;
 
 use super::flags::{self, Flag};
-use super::{CommandPlan, Env};
-use crate::input;
+use super::{CommandError, CommandPlan, Env, Files};
+use crate::input::CLOUD_ASSEMBLY_FILE;
 
 /// The programs read here.
 pub fn reads(program: &str) -> bool {
     matches!(program, "cdk" | "npx" | "cdk-assets")
 }
 
-/// Reads a file of the assembly (or a package.json): bounded, as every file ecr-doctor reads.
-pub type Read<'a> = &'a dyn Fn(&Path) -> io::Result<String>;
-
-fn read_bounded(path: &Path) -> io::Result<String> {
-    input::read_file(path, input::CLOUD_ASSEMBLY_FILE)
+/// A file of the assembly, a Dockerfile beside it or a package.json.
+fn read(files: &dyn Files, path: &Path) -> io::Result<String> {
+    files.read(path, CLOUD_ASSEMBLY_FILE)
 }
 
 /// `cdk …`, `npx [cdk|aws-cdk] …`, `cdk-assets …`.
-pub fn parse(program: &str, args: &[String], env: &Env<'_>) -> Result<CommandPlan, String> {
+pub fn parse(program: &str, args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> {
     docker_client(env)?;
     let (cli, args) = match program {
         "npx" => {
@@ -60,62 +58,59 @@ pub fn parse(program: &str, args: &[String], env: &Env<'_>) -> Result<CommandPla
             match args.get(at).map(String::as_str) {
                 Some("cdk" | "aws-cdk") => (Cli::Npx, &args[at + 1..]),
                 Some(other) => {
-                    return Err(format!(
+                    return Err(CommandError::NotRead(format!(
                         "'npx {other}': only `npx cdk deploy` is read of npx"
-                    ));
+                    )));
                 }
-                None => return Err("npx without a command".into()),
+                None => return Err(CommandError::NotRead("npx without a command".into())),
             }
         }
-        "cdk-assets" => return cdk_assets(args, env, &read_bounded),
+        "cdk-assets" => return cdk_assets(args, env),
         _ => (Cli::OnPath, args),
     };
-    let p = flags::parse(&yargs_negations(args, CDK_FLAGS), CDK_FLAGS, false)
-        .map_err(|e| e.to_string())?;
+    let p = flags::parse(&yargs_negations(args, CDK_FLAGS), CDK_FLAGS, false)?;
     match p.args.first().map(String::as_str) {
         Some("deploy") => {}
         Some(other) => {
-            return Err(format!(
+            return Err(CommandError::NotRead(format!(
                 "'cdk {other}' is not a push command ecr-doctor reads (cdk deploy, cdk-assets publish)"
+            )));
+        }
+        None => {
+            return Err(CommandError::NotRead(
+                "cdk without a command: give `cdk deploy [STACKS…]`".into(),
             ));
         }
-        None => return Err("cdk without a command: give `cdk deploy [STACKS…]`".into()),
     }
-    let dir = assembly_dir(p.value("app"), p.value("output"), env, &read_bounded)?;
+    let dir = assembly_dir(p.value("app"), p.value("output"), env);
     let selection = Selection {
         patterns: p.args[1..].to_vec(),
         all: p.is_on("all"),
         exclusively: p.is_on("exclusively"),
     };
-    let publisher = publisher(cli, env, &read_bounded);
-    plan(&dir, &selection, publisher, env, &read_bounded)
+    let publisher = publisher(cli, env);
+    plan(&dir, &selection, publisher, env)
 }
 
 /// `check --cdk-out DIR`: every stack of the assembly, published by the `cdk` this directory would run.
-pub fn from_dir(dir: &Path, env: &Env<'_>) -> Result<CommandPlan, String> {
+pub fn from_dir(dir: &Path, env: &Env<'_>) -> Result<CommandPlan, CommandError> {
     docker_client(env)?;
     let selection = Selection {
         all: true,
         ..Selection::default()
     };
-    let publisher = publisher(Cli::Npx, env, &read_bounded);
-    plan(
-        &env.cwd.join(dir),
-        &selection,
-        publisher,
-        env,
-        &read_bounded,
-    )
+    let publisher = publisher(Cli::Npx, env);
+    plan(&env.cwd.join(dir), &selection, publisher, env)
 }
 
 /// cdk-assets runs `$CDK_DOCKER` instead of docker when it is set: another client (podman, finch) builds and
 /// pushes its own way, which is not predicted here.
-fn docker_client(env: &Env<'_>) -> Result<(), String> {
+fn docker_client(env: &Env<'_>) -> Result<(), CommandError> {
     match env.var("CDK_DOCKER").filter(|c| !c.is_empty()) {
         Some(c) if Path::new(&c).file_name().and_then(|n| n.to_str()) != Some("docker") => {
-            Err(format!(
+            Err(CommandError::NotRead(format!(
                 "CDK_DOCKER={c}: cdk-assets builds and pushes with {c}, not docker; ecr-doctor predicts docker's push only"
-            ))
+            )))
         }
         _ => Ok(()),
     }
@@ -193,23 +188,18 @@ fn yargs_negations(args: &[String], known: &[Flag]) -> Vec<String> {
 
 /// The assembly `cdk deploy` reads: `--app DIR` when it names a directory (an assembly, used as it is),
 /// else `--output`, else cdk.json's `output`, else `cdk.out`.
-fn assembly_dir(
-    app: Option<String>,
-    output: Option<String>,
-    env: &Env<'_>,
-    read: Read<'_>,
-) -> Result<PathBuf, String> {
+fn assembly_dir(app: Option<String>, output: Option<String>, env: &Env<'_>) -> PathBuf {
     if let Some(app) = app.map(|a| env.cwd.join(a)).filter(|a| a.is_dir()) {
-        return Ok(app);
+        return app;
     }
     if let Some(out) = output {
-        return Ok(env.cwd.join(out));
+        return env.cwd.join(out);
     }
-    let from_cdk_json = read(&env.cwd.join("cdk.json"))
+    let from_cdk_json = read(env.files, &env.cwd.join("cdk.json"))
         .ok()
         .and_then(|text| serde_json::from_str::<Value>(&text).ok())
         .and_then(|v| v["output"].as_str().map(String::from));
-    Ok(env.cwd.join(from_cdk_json.as_deref().unwrap_or("cdk.out")))
+    env.cwd.join(from_cdk_json.as_deref().unwrap_or("cdk.out"))
 }
 
 /// Which stacks `cdk deploy` takes (`selectStacks` in the CLI): the named ones (`*` patterns against the stack's
@@ -233,22 +223,22 @@ enum Cli {
 type Publisher = Option<(String, bool)>;
 
 /// The aws-cdk package `cdk` resolves to, and its version.
-fn publisher(cli: Cli, env: &Env<'_>, read: Read<'_>) -> Publisher {
+fn publisher(cli: Cli, env: &Env<'_>) -> Publisher {
     let local = || {
         env.cwd
             .ancestors()
             .map(|d| d.join("node_modules/aws-cdk/package.json"))
-            .find(|p| p.is_file())
+            .find(|p| env.files.exists(p))
     };
     let package = match cli {
-        Cli::Npx => local().or_else(|| package_on_path("cdk", "aws-cdk", env, read)),
-        Cli::OnPath => package_on_path("cdk", "aws-cdk", env, read),
+        Cli::Npx => local().or_else(|| package_on_path("cdk", "aws-cdk", env)),
+        Cli::OnPath => package_on_path("cdk", "aws-cdk", env),
     }?;
-    version_of(&package, "aws-cdk", EngineVer(2, 1000, 0), read)
+    version_of(&package, "aws-cdk", EngineVer(2, 1000, 0), env.files)
 }
 
 /// The npm package (`name`) whose bin is the program `bin` found on PATH: its package.json.
-fn package_on_path(bin: &str, name: &str, env: &Env<'_>, read: Read<'_>) -> Option<PathBuf> {
+fn package_on_path(bin: &str, name: &str, env: &Env<'_>) -> Option<PathBuf> {
     let path = env.var("PATH")?;
     let program = std::env::split_paths(&path)
         .map(|d| d.join(bin))
@@ -259,38 +249,40 @@ fn package_on_path(bin: &str, name: &str, env: &Env<'_>, read: Read<'_>) -> Opti
         .take(4)
         .map(|d| d.join("package.json"))
         .find(|p| {
-            read(p)
+            read(env.files, p)
                 .ok()
                 .and_then(|t| serde_json::from_str::<Value>(&t).ok())
                 .is_some_and(|v| v["name"] == name)
         })
 }
 
-fn version_of(package: &Path, name: &str, since: EngineVer, read: Read<'_>) -> Publisher {
-    let v: Value = serde_json::from_str(&read(package).ok()?).ok()?;
+fn version_of(package: &Path, name: &str, since: EngineVer, files: &dyn Files) -> Publisher {
+    let v: Value = serde_json::from_str(&read(files, package).ok()?).ok()?;
     let raw = v["version"].as_str()?;
     let version = EngineVer::parse(raw)?;
     Some((format!("{name} {raw}"), version >= since))
 }
 
 /// `cdk-assets [-p PATH] publish [ASSET…]`: one asset manifest, no stack.
-fn cdk_assets(args: &[String], env: &Env<'_>, read: Read<'_>) -> Result<CommandPlan, String> {
+fn cdk_assets(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> {
     const FLAGS: &[Flag] = &[
         Flag::value("path", Some('p')),
         Flag::switch("verbose", Some('v')),
         Flag::value("profile", None),
     ];
-    let p = flags::parse(args, FLAGS, false).map_err(|e| e.to_string())?;
+    let p = flags::parse(args, FLAGS, false)?;
     if p.args.first().map(String::as_str) != Some("publish") {
-        return Err("only `cdk-assets publish` is read of cdk-assets".into());
+        return Err(CommandError::NotRead(
+            "only `cdk-assets publish` is read of cdk-assets".into(),
+        ));
     }
     let mut path = env.cwd.join(p.value("path").unwrap_or_else(|| ".".into()));
     if path.is_dir() {
         path = path.join("assets.json");
     }
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let publisher = package_on_path("cdk-assets", "cdk-assets", env, read)
-        .and_then(|p| version_of(&p, "cdk-assets", EngineVer(3, 0, 0), read));
+    let publisher = package_on_path("cdk-assets", "cdk-assets", env)
+        .and_then(|p| version_of(&p, "cdk-assets", EngineVer(3, 0, 0), env.files));
     let stack = Stack {
         id: "(cdk-assets publish)".into(),
         account: None,
@@ -302,7 +294,7 @@ fn cdk_assets(args: &[String], env: &Env<'_>, read: Read<'_>) -> Result<CommandP
         .map(|a| a.split(':').next().unwrap_or(a))
         .collect();
     let mut pushes = Vec::new();
-    for (reference, asset) in images(&dir, &path, &stack, &publisher, read)? {
+    for (reference, asset) in images(&dir, &path, &stack, &publisher, env.files)? {
         if only.is_empty() || only.contains(&asset.id.as_str()) {
             pushes.push((reference, Pushed::CdkAsset(asset)));
         }
@@ -316,13 +308,12 @@ pub fn plan(
     selection: &Selection,
     publisher: Publisher,
     env: &Env<'_>,
-    read: Read<'_>,
-) -> Result<CommandPlan, String> {
+) -> Result<CommandPlan, CommandError> {
     // The deploying credentials are asked at most once, and only for an environment-agnostic stack.
     let asked = std::cell::OnceCell::new();
     let deploying = || asked.get_or_init(|| (env.deploying)()).clone();
     let manifest_path = dir.join("manifest.json");
-    let manifest = json(&manifest_path, read)?;
+    let manifest = json(&manifest_path, env.files)?;
     let artifacts = manifest["artifacts"]
         .as_object()
         .ok_or_else(|| stale(&manifest_path, "no artifacts"))?;
@@ -330,10 +321,10 @@ pub fn plan(
         .values()
         .any(|a| a["type"] == "cdk:cloud-assembly")
     {
-        return Err(format!(
+        return Err(CommandError::NotRead(format!(
             "{}: stages (nested cloud assemblies) are not read yet: give --cdk-out the stage's assembly directory",
             manifest_path.display()
-        ));
+        )));
     }
     let stacks: Vec<(&String, &Value)> = artifacts
         .iter()
@@ -347,20 +338,20 @@ pub fn plan(
             [one] => vec![one.0.clone()],
             [] => return Err(stale(&manifest_path, "no stack")),
             _ => {
-                return Err(format!(
+                return Err(CommandError::Definition(format!(
                     "the app has {} stacks ({}): name the stacks to deploy or give --all, as cdk deploy asks",
                     stacks.len(),
                     stacks.iter().map(name).collect::<Vec<_>>().join(", ")
-                ));
+                )));
             }
         }
     } else {
         let mut chosen = Vec::new();
         for pattern in &selection.patterns {
             if pattern.contains(['?', '[', ']', '{', '}', '!']) {
-                return Err(format!(
+                return Err(CommandError::NotRead(format!(
                     "stack pattern '{pattern}': only `*` is read in patterns"
-                ));
+                )));
             }
             let matched: Vec<String> = stacks
                 .iter()
@@ -368,11 +359,11 @@ pub fn plan(
                 .map(|(id, _)| id.to_string())
                 .collect();
             if matched.is_empty() {
-                return Err(format!(
+                return Err(CommandError::Definition(format!(
                     "no stack matches '{pattern}' in {} (stacks: {})",
                     manifest_path.display(),
                     stacks.iter().map(name).collect::<Vec<_>>().join(", ")
-                ));
+                )));
             }
             chosen.extend(matched);
         }
@@ -402,14 +393,15 @@ pub fn plan(
     let mut pushes = Vec::new();
     for id in &chosen {
         let artifact = &artifacts[id];
-        let (account, region) = environment(id, artifact["environment"].as_str(), &deploying)?;
+        let (account, region) = environment(id, artifact["environment"].as_str(), &deploying)
+            .map_err(CommandError::Definition)?;
         let stack = Stack {
             id: artifact["displayName"].as_str().unwrap_or(id).to_string(),
             account: Some(account),
             region: Some(region),
             template: artifact["properties"]["templateFile"]
                 .as_str()
-                .map(|f| json(&dir.join(f), read))
+                .map(|f| json(&dir.join(f), env.files))
                 .transpose()?,
         };
         for dep in artifact["dependencies"].as_array().into_iter().flatten() {
@@ -422,7 +414,7 @@ pub fn plan(
             let file = a["properties"]["file"]
                 .as_str()
                 .ok_or_else(|| stale(&manifest_path, "an asset manifest artifact names no file"))?;
-            for (reference, asset) in images(dir, &dir.join(file), &stack, &publisher, read)? {
+            for (reference, asset) in images(dir, &dir.join(file), &stack, &publisher, env.files)? {
                 pushes.push((reference, Pushed::CdkAsset(asset)));
             }
         }
@@ -430,12 +422,12 @@ pub fn plan(
     finish(pushes)
 }
 
-fn finish(pushes: Vec<(String, Pushed)>) -> Result<CommandPlan, String> {
+fn finish(pushes: Vec<(String, Pushed)>) -> Result<CommandPlan, CommandError> {
     if pushes.is_empty() {
-        return Err(
+        return Err(CommandError::NothingPushed(
             "the deployment publishes no image asset (no dockerImages in its asset manifests)"
                 .into(),
-        );
+        ));
     }
     Ok(CommandPlan::of(PushPath::CdkAssets, None, pushes))
 }
@@ -489,17 +481,17 @@ fn images(
     file: &Path,
     stack: &Stack,
     publisher: &Publisher,
-    read: Read<'_>,
-) -> Result<Vec<(String, CdkAsset)>, String> {
-    let manifest = json(file, read)?;
+    files: &dyn Files,
+) -> Result<Vec<(String, CdkAsset)>, CommandError> {
+    let manifest = json(file, files)?;
     let mut out = Vec::new();
     for (id, image) in manifest["dockerImages"].as_object().into_iter().flatten() {
         let source = &image["source"];
         if source["executable"].is_array() {
-            return Err(format!(
+            return Err(CommandError::NotRead(format!(
                 "{}: image asset {id} is built by its own command (source.executable), whose image is not predicted",
                 file.display()
-            ));
+            )));
         }
         let directory = source["directory"]
             .as_str()
@@ -507,7 +499,7 @@ fn images(
         let dockerfile = dir
             .join(directory)
             .join(source["dockerFile"].as_str().unwrap_or("Dockerfile"));
-        read(&dockerfile).map_err(|e| stale(&dockerfile, &e.to_string()))?;
+        read(files, &dockerfile).map_err(|e| stale(&dockerfile, &e.to_string()))?;
         let build = BuildOutput {
             platforms: source["platform"]
                 .as_str()
@@ -517,10 +509,10 @@ fn images(
             ..BuildOutput::default()
         };
         if source["dockerOutputs"].is_array() {
-            return Err(format!(
+            return Err(CommandError::NotRead(format!(
                 "{}: image asset {id} sets dockerOutputs, whose image is not predicted",
                 file.display()
-            ));
+            )));
         }
         for (_, dest) in image["destinations"].as_object().into_iter().flatten() {
             let raw_repository = dest["repositoryName"].as_str().unwrap_or_default();
@@ -537,11 +529,11 @@ fn images(
                 .filter(|a| !a.contains('$') && !a.is_empty())
                 .or_else(|| stack.account.clone());
             let (Some(account), Some(region)) = (account, region) else {
-                return Err(format!(
+                return Err(CommandError::Definition(format!(
                     "{}: image asset {id} names no account or region for its repository '{raw_repository}': \
                      ecr-doctor does not guess the deploying credentials'",
                     file.display()
-                ));
+                )));
             };
             let resolve = |s: &str| {
                 s.replace("${AWS::AccountId}", &account)
@@ -561,8 +553,9 @@ fn images(
                 "amazonaws.com"
             };
             let reference = format!("{account}.dkr.ecr.{region}.{suffix}/{repository}:{tag}");
-            EcrRef::parse(&reference)
-                .map_err(|e| format!("{}: image asset {id}: {e}", file.display()))?;
+            EcrRef::parse(&reference).map_err(|e| {
+                CommandError::Definition(format!("{}: image asset {id}: {e}", file.display()))
+            })?;
             let function = lambda_architecture(stack.template.as_ref(), raw_repository, tag);
             out.push((
                 reference,
@@ -615,17 +608,17 @@ fn partition(region: &str) -> &'static str {
     }
 }
 
-fn json(path: &Path, read: Read<'_>) -> Result<Value, String> {
-    let text = read(path).map_err(|e| stale(path, &e.to_string()))?;
+fn json(path: &Path, files: &dyn Files) -> Result<Value, CommandError> {
+    let text = read(files, path).map_err(|e| stale(path, &e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| stale(path, &e.to_string()))
 }
 
 /// The one error of an assembly that is missing, unreadable or not what `cdk synth` writes.
-fn stale(path: &Path, why: &str) -> String {
-    format!(
+fn stale(path: &Path, why: &str) -> CommandError {
+    CommandError::Definition(format!(
         "cloud assembly {}: {why}; run `cdk synth` (ecr-doctor reads the assembly it writes)",
         path.display()
-    )
+    ))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::bake::{Expansion, one_line, substitute};
 use super::{CommandError, Files};
+use crate::input::BAKE_FILE;
 
 /// Compose's default file names, in the order it looks for them in a directory (compose-go `cli`
 /// `DefaultFileNames`), and the override file it adds beside the one found (`DefaultOverrideFileNames`).
@@ -100,11 +101,14 @@ pub fn pushing(input: &ComposeInput<'_>) -> Result<Vec<Pushing>, CommandError> {
     let expansion = Expansion::default();
     let mut services: BTreeMap<String, Service> = BTreeMap::new();
     for path in &files {
-        let text = input.fs.read(path).map_err(|e| CommandError::File {
-            what: "compose file",
-            path: path.clone(),
-            why: e.to_string(),
-        })?;
+        let text = input
+            .fs
+            .read(path, BAKE_FILE)
+            .map_err(|e| CommandError::File {
+                what: "compose file",
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
         merge(
             &mut services,
             &path.display().to_string(),
@@ -241,7 +245,7 @@ fn dotenv(
     };
     let mut vars = BTreeMap::new();
     for path in paths {
-        let text = match input.fs.read(&path) {
+        let text = match input.fs.read(&path, BAKE_FILE) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && input.env_files.is_empty() => {
                 continue;

@@ -16,7 +16,7 @@ use ecr_doctor_checks::EcrRef;
 use ecr_doctor_checks::facts::{BuildOutput, PushCommand, PushPath, Pushed};
 use ecr_doctor_checks::prediction::go_bool;
 
-use crate::input::{BAKE_FILE, read_file};
+use crate::input::{Budget, read_file};
 pub use error::CommandError;
 use flags::Flag;
 use spec::{Attest, Output};
@@ -44,18 +44,18 @@ pub struct Env<'a> {
 
 /// The files a command reads: [`Disk`] in a run, a map in unit tests, so that the readers stay pure.
 pub trait Files {
-    /// The text of the regular file at `path`; `NotFound` when there is none.
-    fn read(&self, path: &Path) -> io::Result<String>;
+    /// The text of the regular file at `path` within `budget`; `NotFound` when there is none.
+    fn read(&self, path: &Path, budget: Budget) -> io::Result<String>;
     /// Whether `path` is a regular file (for the files a tool looks for by name).
     fn exists(&self, path: &Path) -> bool;
 }
 
-/// The file system, each file read within [`BAKE_FILE`]'s budget.
+/// The file system.
 pub struct Disk;
 
 impl Files for Disk {
-    fn read(&self, path: &Path) -> io::Result<String> {
-        read_file(path, BAKE_FILE)
+    fn read(&self, path: &Path, budget: Budget) -> io::Result<String> {
+        read_file(path, budget)
     }
 
     fn exists(&self, path: &Path) -> bool {
@@ -86,7 +86,7 @@ pub fn parse(argv: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError
         .and_then(|n| n.to_str())
         .unwrap_or(program);
     let plan = if cdk::reads(name) {
-        cdk::parse(name, rest, env).map_err(CommandError::Definition)?
+        cdk::parse(name, rest, env)?
     } else if name == "sam" {
         sam::parse(rest, env)?
     } else {

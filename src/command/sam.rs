@@ -31,6 +31,7 @@ use serde_yaml::Value;
 
 use super::flags::{self, Flag};
 use super::{CommandError, CommandPlan, Env};
+use crate::input::SAM_FILE;
 
 /// `sam deploy`'s options (samcli/commands/deploy/command.py and the shared options it takes). Click's
 /// `--x/--no-x` pairs are two switches here.
@@ -363,7 +364,7 @@ fn samconfig(
     }
     let text = env
         .files
-        .read(&path)
+        .read(&path, SAM_FILE)
         .map_err(|e| file_error(e.to_string()))?;
     let doc: toml::Table = text
         .parse()
@@ -393,7 +394,7 @@ fn image_functions(template: &Path, env: &Env<'_>) -> Result<Vec<SamImage>, Comm
         path: template.to_path_buf(),
         why,
     };
-    let text = env.files.read(template).map_err(|e| {
+    let text = env.files.read(template, SAM_FILE).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             CommandError::NothingPushed(format!(
                 "{}: no such template: run `sam build` first",

@@ -1,4 +1,45 @@
+use std::collections::HashMap;
+use std::path::PathBuf;
+
 use super::*;
+
+/// Files held in memory, over the disk or over nothing: a command read without writing a file.
+pub(super) struct Overlay {
+    files: HashMap<PathBuf, String>,
+    disk: bool,
+}
+
+impl Overlay {
+    /// Only these files: the disk is not read.
+    pub(super) fn alone(files: impl IntoIterator<Item = (PathBuf, String)>) -> Overlay {
+        Overlay {
+            files: files.into_iter().collect(),
+            disk: false,
+        }
+    }
+
+    /// These files, then the disk: a variant of a fixture on disk.
+    pub(super) fn over_disk(files: impl IntoIterator<Item = (PathBuf, String)>) -> Overlay {
+        Overlay {
+            disk: true,
+            ..Overlay::alone(files)
+        }
+    }
+}
+
+impl Files for Overlay {
+    fn read(&self, path: &Path, budget: crate::input::Budget) -> io::Result<String> {
+        match self.files.get(path) {
+            Some(text) => Ok(text.clone()),
+            None if self.disk => Disk.read(path, budget),
+            None => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.files.contains_key(path) || (self.disk && Disk.exists(path))
+    }
+}
 
 const ECR: &str = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::command::tests::Overlay;
 
 fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -305,33 +306,17 @@ fn the_environment_overrides_variables_not_top_level_attributes() {
     assert_eq!(got[0].tags, ["r.example/app:v2"]);
 }
 
-/// Files held in memory: bake is read without touching the disk.
-struct Memory(Vec<(&'static str, &'static str)>);
-
-impl Files for Memory {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        self.0
-            .iter()
-            .find(|(p, _)| Path::new(p) == path)
-            .map(|(_, text)| text.to_string())
-            .ok_or_else(|| std::io::ErrorKind::NotFound.into())
-    }
-
-    fn exists(&self, path: &Path) -> bool {
-        self.read(path).is_ok()
-    }
-}
-
 #[test]
 fn default_files_merge_in_bakes_order_without_a_disk() {
-    let fs = Memory(vec![
+    let fs = Overlay::alone([
         (
-            "/p/compose.yaml",
-            "services:\n  api:\n    build: .\n    image: r/api:compose\n",
+            "/p/compose.yaml".into(),
+            "services:\n  api:\n    build: .\n    image: r/api:compose\n".into(),
         ),
         (
-            "/p/docker-bake.hcl",
-            "target \"api\" {\n  tags = [\"r/api:hcl\"]\n  output = [\"type=registry\"]\n}\n",
+            "/p/docker-bake.hcl".into(),
+            "target \"api\" {\n  tags = [\"r/api:hcl\"]\n  output = [\"type=registry\"]\n}\n"
+                .into(),
         ),
     ]);
     let input = |files: &'static [String]| BakeInput {

@@ -1,6 +1,8 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::command::Disk;
+use crate::command::tests::Overlay;
 
 /// The assemblies `scripts/cdk-fixture` synthesized with the real aws-cdk CLI.
 fn data(name: &str) -> PathBuf {
@@ -16,7 +18,7 @@ fn plan_with(
     selection: &Selection,
     publisher: Publisher,
     deploying: Result<(&str, &str), &str>,
-    read: Read<'_>,
+    files: &dyn Files,
 ) -> Result<CommandPlan, String> {
     let none = |_: &str| None;
     let deploying = || {
@@ -27,11 +29,11 @@ fn plan_with(
     let env = Env {
         var: &none,
         cwd: Path::new("/"),
-        files: &crate::command::Disk,
+        files,
         deploying: &deploying,
         local_image_id: &|_| Ok(None),
     };
-    plan(dir, selection, publisher, &env, read)
+    plan(dir, selection, publisher, &env).map_err(|e| e.to_string())
 }
 
 const NO_AWS: Result<(&str, &str), &str> = Err("no AWS credentials found");
@@ -60,7 +62,7 @@ const FUNCTION: &str = "d77cfa21843c5f98ed3d6aa28d9839406af2962fd55e80047124553a
 #[test]
 fn a_synthesized_assembly_gives_each_image_destination_as_a_target() {
     let publisher = Some(("aws-cdk 2.1148.1".to_string(), true));
-    let plan = plan_with(&data("app"), &all(), publisher, NO_AWS, &read_bounded).unwrap();
+    let plan = plan_with(&data("app"), &all(), publisher, NO_AWS, &Disk).unwrap();
     assert_eq!(plan.command.path, PushPath::CdkAssets);
     let got = assets(&plan);
     assert_eq!(got.len(), 2);
@@ -89,7 +91,7 @@ fn a_synthesized_assembly_gives_each_image_destination_as_a_target() {
 #[test]
 fn an_environment_agnostic_stack_takes_the_deploying_credentials_account_and_region() {
     let deploying = Ok(("222222222222", "eu-central-1"));
-    let plan = plan_with(&data("agnostic"), &all(), None, deploying, &read_bounded).unwrap();
+    let plan = plan_with(&data("agnostic"), &all(), None, deploying, &Disk).unwrap();
     let got = assets(&plan);
     assert_eq!(
         got[0].0,
@@ -112,7 +114,7 @@ fn an_environment_agnostic_stack_takes_the_deploying_credentials_account_and_reg
 
 #[test]
 fn a_custom_qualifier_names_its_own_repository() {
-    let plan = plan_with(&data("qualifier"), &all(), None, NO_AWS, &read_bounded).unwrap();
+    let plan = plan_with(&data("qualifier"), &all(), None, NO_AWS, &Disk).unwrap();
     for (r, a) in assets(&plan) {
         assert!(
             r.starts_with("111111111111.dkr.ecr.us-east-1.amazonaws.com/cdk-custom1-container-assets-111111111111-us-east-1:"),
@@ -130,7 +132,7 @@ fn a_custom_qualifier_names_its_own_repository() {
 
 #[test]
 fn what_is_not_known_from_the_assembly_is_an_error_not_a_guess() {
-    let err = |name: &str| plan_with(&data(name), &all(), None, NO_AWS, &read_bounded).unwrap_err();
+    let err = |name: &str| plan_with(&data(name), &all(), None, NO_AWS, &Disk).unwrap_err();
     let e = err("agnostic");
     assert!(
         e.contains("stack 'ImageStack' is environment-agnostic")
@@ -192,18 +194,13 @@ fn stacks_of(
     all: bool,
     exclusively: bool,
 ) -> Result<Vec<String>, String> {
-    let read = |p: &Path| {
-        files
-            .get(p)
-            .cloned()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "No such file or directory"))
-    };
+    let files = Overlay::alone(files.clone());
     let selection = Selection {
         patterns: patterns.iter().map(|p| p.to_string()).collect(),
         all,
         exclusively,
     };
-    let plan = plan_with(Path::new("/a"), &selection, None, NO_AWS, &read)?;
+    let plan = plan_with(Path::new("/a"), &selection, None, NO_AWS, &files)?;
     let mut stacks: Vec<String> = assets(&plan).iter().map(|(_, a)| a.stack.clone()).collect();
     stacks.sort();
     Ok(stacks)
@@ -239,13 +236,8 @@ fn stacks_are_chosen_as_cdk_deploy_chooses_them() {
 
 #[test]
 fn placeholders_resolve_from_the_stack_environment() {
-    let app = files(&[("Solo", &[])]);
-    let read = |p: &Path| {
-        app.get(p)
-            .cloned()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
-    };
-    let plan = plan_with(Path::new("/a"), &all(), None, NO_AWS, &read).unwrap();
+    let app = Overlay::alone(files(&[("Solo", &[])]));
+    let plan = plan_with(Path::new("/a"), &all(), None, NO_AWS, &app).unwrap();
     assert_eq!(
         plan.pushes[0].0,
         "111111111111.dkr.ecr.eu-west-1.amazonaws.com/cdk-x-container-assets-111111111111-eu-west-1:Solohash"
@@ -260,12 +252,13 @@ fn commands_are_read_as_cdk_reads_them() {
     let env = Env {
         var: &none,
         cwd,
-        files: &crate::command::Disk,
+        files: &Disk,
         deploying: &|| Err("no AWS here".into()),
         local_image_id: &|_| Ok(None),
     };
     let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
-    let read = |program: &str, args: &str| parse(program, &words(args), &env);
+    let read =
+        |program: &str, args: &str| parse(program, &words(args), &env).map_err(|e| e.to_string());
     assert_eq!(read("cdk", "deploy").unwrap().pushes.len(), 2);
     assert_eq!(
         read(
@@ -313,12 +306,13 @@ fn commands_are_read_as_cdk_reads_them() {
         &Env {
             var: &podman,
             cwd,
-            files: &crate::command::Disk,
+            files: &Disk,
             deploying: &|| Err("no AWS here".into()),
             local_image_id: &|_| Ok(None),
         },
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("CDK_DOCKER=podman"), "{e}");
 }
 
@@ -331,11 +325,11 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
     let env = Env {
         var: &none,
         cwd: dir.path(),
-        files: &crate::command::Disk,
+        files: &Disk,
         deploying: &|| Err("no AWS here".into()),
         local_image_id: &|_| Ok(None),
     };
-    assert_eq!(publisher(Cli::Npx, &env, &read_bounded), None);
+    assert_eq!(publisher(Cli::Npx, &env), None);
     for (version, sets) in [("2.178.2", false), ("2.1000.0", true), ("2.1148.1", true)] {
         std::fs::write(
             &package,
@@ -343,7 +337,7 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
         )
         .unwrap();
         assert_eq!(
-            publisher(Cli::Npx, &env, &read_bounded),
+            publisher(Cli::Npx, &env),
             Some((format!("aws-cdk {version}"), sets))
         );
     }
@@ -360,12 +354,12 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
     let env = Env {
         var: &on_path,
         cwd: elsewhere.path(),
-        files: &crate::command::Disk,
+        files: &Disk,
         deploying: &|| Err("no AWS here".into()),
         local_image_id: &|_| Ok(None),
     };
     assert_eq!(
-        publisher(Cli::OnPath, &env, &read_bounded),
+        publisher(Cli::OnPath, &env),
         Some(("aws-cdk 2.1148.1".to_string(), true))
     );
 }
@@ -373,14 +367,9 @@ fn the_publishing_cli_is_found_and_its_version_decides_the_attestation_switch() 
 /// The function's `Architectures` in the synthesized template decides what consumer-shape holds its image to.
 #[test]
 fn an_arm64_functions_architecture_is_read_from_the_template() {
-    let arm = |path: &Path| {
-        let text = read_bounded(path)?;
-        Ok(if path.ends_with("ImageStack.template.json") {
-            text.replace("\"x86_64\"", "\"arm64\"")
-        } else {
-            text
-        })
-    };
+    let template = data("app").join("ImageStack.template.json");
+    let text = std::fs::read_to_string(&template).unwrap();
+    let arm = Overlay::over_disk([(template, text.replace("\"x86_64\"", "\"arm64\""))]);
     let plan = plan_with(&data("app"), &all(), None, NO_AWS, &arm).unwrap();
     assert_eq!(assets(&plan)[1].1.architecture.as_deref(), Some("arm64"));
 }

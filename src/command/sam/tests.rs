@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::command::tests::Overlay;
 use crate::command::{Disk, Files};
 
 /// The app `scripts/sam-fixture` built with the real `sam build` (aws-sam-cli 1.170.0).
@@ -10,22 +11,6 @@ fn app() -> PathBuf {
 
 const HELLO_ID: &str = "sha256:43cabaab109d0123456789abcdef0123456789abcdef0123456789abcdef0123";
 const ARM_ID: &str = "sha256:1e20df0108f1aaaabbbbccccddddeeeeffff00001111222233334444555566667";
-
-/// Files in memory first, then the disk: a variant of the app without writing one.
-struct Overlay(HashMap<PathBuf, String>);
-
-impl Files for Overlay {
-    fn read(&self, path: &Path) -> std::io::Result<String> {
-        match self.0.get(path) {
-            Some(text) => Ok(text.clone()),
-            None => Disk.read(path),
-        }
-    }
-
-    fn exists(&self, path: &Path) -> bool {
-        self.0.contains_key(path) || Disk.exists(path)
-    }
-}
 
 fn deploy_in(cwd: &Path, args: &[&str], files: &dyn Files) -> Result<CommandPlan, String> {
     let none = |_: &str| None;
@@ -202,7 +187,7 @@ fn a_missing_build_or_image_asks_for_sam_build() {
     let text = std::fs::read_to_string(&built)
         .unwrap()
         .replace("armfunction:v1", "armfunction:v2");
-    let files = Overlay(HashMap::from([(built, text)]));
+    let files = Overlay::over_disk(HashMap::from([(built, text)]));
     let err = deploy_in(&app(), &[], &files).unwrap_err();
     assert!(
         err.contains("function ArmFunction's image 'armfunction:v2'")
@@ -214,7 +199,7 @@ fn a_missing_build_or_image_asks_for_sam_build() {
 #[test]
 fn repositories_sam_resolves_itself_are_not_guessed() {
     let config = app().join("samconfig.toml");
-    let files = Overlay(HashMap::from([(
+    let files = Overlay::over_disk(HashMap::from([(
         config,
         "version = 0.1\n[default.deploy.parameters]\nresolve_image_repos = true\n".to_string(),
     )]));
@@ -256,7 +241,7 @@ fn short_tags_globals_and_images_already_in_ecr() {
         Architectures: [x86_64]\n      Code:\n        ImageUri: c\n  \
         D:\n    Type: AWS::Serverless::Function\n    Properties:\n      PackageType: Image\n      \
         ImageUri: !Ref Image\n";
-    let files = Overlay(HashMap::from([(
+    let files = Overlay::over_disk(HashMap::from([(
         dir.join(".aws-sam/build/template.yaml"),
         template.to_string(),
     )]));
@@ -327,7 +312,7 @@ fn a_repository_that_is_no_ecr_uri_is_refused_as_sam_refuses_it() {
 #[test]
 fn a_nested_stack_is_refused_rather_than_left_unchecked() {
     let dir = Path::new("/sam-app");
-    let files = Overlay(HashMap::from([(
+    let files = Overlay::over_disk(HashMap::from([(
         dir.join(".aws-sam/build/template.yaml"),
         "Resources:\n  Child:\n    Type: AWS::Serverless::Application\n    Properties:\n      \
          Location: child/template.yaml\n"
