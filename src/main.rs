@@ -427,17 +427,17 @@ fn from_command(
     let targets = plan
         .pushes
         .into_iter()
-        .map(|(raw, pushed)| {
+        .map(|(reference, pushed)| {
             let local_image = match &pushed {
                 // cdk-assets builds, and looks for, the asset's image under its own local name.
                 Pushed::CdkAsset(asset) => format!("cdkasset-{}", asset.id.to_lowercase()),
                 // sam deploy tags and pushes the image sam build left.
                 Pushed::SamImage(function) => function.image.clone(),
-                _ => raw.clone(),
+                _ => reference.to_string(),
             };
-            Ok((TargetRef::parse(&raw)?, local_image, pushed))
+            (reference, local_image, pushed)
         })
-        .collect::<Result<_, Error>>()?;
+        .collect();
     Ok((plan.command, distinct(targets)))
 }
 

@@ -21,7 +21,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use ecr_doctor_checks::EcrRef;
+use ecr_doctor_checks::TargetRef;
 use ecr_doctor_checks::facts::{BuildOutput, CdkAsset, Consumer, PushPath, Pushed};
 use ecr_doctor_checks::mutability::glob_full_match;
 use ecr_doctor_checks::version::EngineVer;
@@ -422,14 +422,19 @@ pub fn plan(
     finish(pushes)
 }
 
-fn finish(pushes: Vec<(String, Pushed)>) -> Result<CommandPlan, CommandError> {
+fn finish(pushes: Vec<(TargetRef, Pushed)>) -> Result<CommandPlan, CommandError> {
     if pushes.is_empty() {
         return Err(CommandError::NothingPushed(
             "the deployment publishes no image asset (no dockerImages in its asset manifests)"
                 .into(),
         ));
     }
-    Ok(CommandPlan::of(PushPath::CdkAssets, None, pushes))
+    Ok(CommandPlan::of_targets(
+        PushPath::CdkAssets,
+        None,
+        pushes,
+        vec![],
+    ))
 }
 
 /// The stack a destination is published for.
@@ -482,7 +487,7 @@ fn images(
     stack: &Stack,
     publisher: &Publisher,
     files: &dyn Files,
-) -> Result<Vec<(String, CdkAsset)>, CommandError> {
+) -> Result<Vec<(TargetRef, CdkAsset)>, CommandError> {
     let manifest = json(file, files)?;
     let mut out = Vec::new();
     for (id, image) in manifest["dockerImages"].as_object().into_iter().flatten() {
@@ -552,8 +557,10 @@ fn images(
             } else {
                 "amazonaws.com"
             };
-            let reference = format!("{account}.dkr.ecr.{region}.{suffix}/{repository}:{tag}");
-            EcrRef::parse(&reference).map_err(|e| {
+            let reference = TargetRef::parse(&format!(
+                "{account}.dkr.ecr.{region}.{suffix}/{repository}:{tag}"
+            ))
+            .map_err(|e| {
                 CommandError::Definition(format!("{}: image asset {id}: {e}", file.display()))
             })?;
             let function = lambda_architecture(stack.template.as_ref(), raw_repository, tag);

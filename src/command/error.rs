@@ -29,6 +29,9 @@ pub enum CommandError {
     /// A command, subcommand or flag ecr-doctor does not read, and what to check instead.
     #[error("{0}")]
     NotRead(String),
+    /// An ECR image reference that does not parse.
+    #[error("{0}")]
+    Reference(#[from] ecr_doctor_checks::reference::RefError),
     /// The command pushes nothing ecr-doctor could check.
     #[error("{0}")]
     NothingPushed(String),

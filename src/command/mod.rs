@@ -12,9 +12,9 @@ mod spec;
 use std::io;
 use std::path::Path;
 
-use ecr_doctor_checks::EcrRef;
 use ecr_doctor_checks::facts::{BuildOutput, PushCommand, PushPath, Pushed};
 use ecr_doctor_checks::prediction::go_bool;
+use ecr_doctor_checks::{EcrRef, TargetRef};
 
 use crate::input::{Budget, read_file};
 pub use error::CommandError;
@@ -25,8 +25,8 @@ use spec::{Attest, Output};
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommandPlan {
     pub command: PushCommand,
-    /// Every ECR reference the command pushes, with what it pushes there, in command order.
-    pub pushes: Vec<(String, Pushed)>,
+    /// Every ECR reference the command pushes, parsed, with what it pushes there, in command order.
+    pub pushes: Vec<(TargetRef, Pushed)>,
 }
 
 /// Where the command reads what it does not say: the environment, the working directory, and the files it
@@ -283,11 +283,11 @@ fn push(args: &[String]) -> Result<CommandPlan, CommandError> {
             p.args.len()
         )));
     };
-    Ok(CommandPlan::of(
+    CommandPlan::of(
         PushPath::DockerPush,
         None,
         vec![(reference.clone(), Pushed::LocalImage)],
-    ))
+    )
 }
 
 // --- docker compose push ---------------------------------------------------------------------------------
@@ -392,7 +392,7 @@ fn compose(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> 
         )));
     }
     if !building {
-        return Ok(CommandPlan::of(
+        return CommandPlan::of(
             PushPath::DockerPush,
             None,
             services
@@ -400,7 +400,7 @@ fn compose(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> 
                 .flat_map(|s| s.tags)
                 .map(|t| (t, Pushed::LocalImage))
                 .collect(),
-        ));
+        );
     }
     let mut pushes: Vec<(String, Pushed)> = Vec::new();
     for s in services {
@@ -425,11 +425,7 @@ fn compose(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> 
             }
         }
     }
-    Ok(CommandPlan::of(
-        PushPath::ComposeBuild,
-        p.value("builder"),
-        pushes,
-    ))
+    CommandPlan::of(PushPath::ComposeBuild, p.value("builder"), pushes)
 }
 
 /// Whether `docker compose build` pushes, and with bake. Compose 2.37 and later build with bake unless
@@ -573,11 +569,7 @@ fn build(args: &[String], builder: Option<String>) -> Result<CommandPlan, Comman
                 .into(),
         ));
     }
-    Ok(CommandPlan::of(
-        PushPath::Build,
-        p.value("builder").or(builder),
-        pushes,
-    ))
+    CommandPlan::of(PushPath::Build, p.value("builder").or(builder), pushes)
 }
 
 /// What a build (or one bake target) asks for, its specs read.
@@ -717,11 +709,7 @@ fn bake(
             "the bake pushes nothing (no --push, and no target has a registry output)".into(),
         ));
     }
-    Ok(CommandPlan::of(
-        PushPath::Bake,
-        p.value("builder").or(builder),
-        pushes,
-    ))
+    CommandPlan::of(PushPath::Bake, p.value("builder").or(builder), pushes)
 }
 
 // --- docker buildx imagetools create ----------------------------------------------------------------------
@@ -757,7 +745,7 @@ fn imagetools_create(
     }
     let sources = p.args.clone();
     let prefer_index = p.has("prefer-index").then(|| p.is_on("prefer-index"));
-    Ok(CommandPlan::of(
+    CommandPlan::of(
         PushPath::ImagetoolsCreate,
         p.value("builder").or(builder),
         tags.into_iter()
@@ -771,7 +759,7 @@ fn imagetools_create(
                 )
             })
             .collect(),
-    ))
+    )
 }
 
 // --- the docker CLI's own flags ------------------------------------------------------------------------
@@ -795,16 +783,35 @@ const BUILDX_GLOBAL: &[Flag] = &[
 ];
 
 impl CommandPlan {
-    /// A plan of `path`: ECR references become targets, every other one is listed as not checked.
-    fn of(path: PushPath, builder: Option<String>, all: Vec<(String, Pushed)>) -> CommandPlan {
-        let (pushes, others): (Vec<_>, Vec<_>) =
+    /// A plan of `path`: ECR references become targets (a malformed one stops the run, naming its bad
+    /// part), every other one is listed as not checked.
+    fn of(
+        path: PushPath,
+        builder: Option<String>,
+        all: Vec<(String, Pushed)>,
+    ) -> Result<CommandPlan, CommandError> {
+        let (ecr, others): (Vec<_>, Vec<_>) =
             all.into_iter().partition(|(r, _)| EcrRef::names_ecr(r));
+        let pushes = ecr
+            .into_iter()
+            .map(|(r, pushed)| Ok((TargetRef::parse(&r)?, pushed)))
+            .collect::<Result<_, CommandError>>()?;
+        let not_checked = others.into_iter().map(|(r, _)| r).collect();
+        Ok(CommandPlan::of_targets(path, builder, pushes, not_checked))
+    }
+
+    fn of_targets(
+        path: PushPath,
+        builder: Option<String>,
+        pushes: Vec<(TargetRef, Pushed)>,
+        not_checked: Vec<String>,
+    ) -> CommandPlan {
         CommandPlan {
             command: PushCommand {
                 path,
                 argv: Vec::new(),
                 builder,
-                not_checked: others.into_iter().map(|(r, _)| r).collect(),
+                not_checked,
                 consumer: None,
             },
             pushes,

@@ -148,7 +148,7 @@ pub fn parse(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError
             template.display()
         )));
     }
-    Ok(CommandPlan::of(PushPath::SamDeploy, None, pushes))
+    CommandPlan::of(PushPath::SamDeploy, None, pushes)
 }
 
 /// Where `sam deploy` pushes each function's image (ecr_uploader.py 111-115): the map, when given (or made by

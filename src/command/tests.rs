@@ -78,7 +78,7 @@ fn read_words(line: &str) -> Result<CommandPlan, String> {
 fn refs(plan: &CommandPlan) -> Vec<String> {
     plan.pushes
         .iter()
-        .map(|(r, _)| r.replace(ECR, "ECR"))
+        .map(|(r, _)| r.as_str().replace(ECR, "ECR"))
         .collect()
 }
 
@@ -185,13 +185,13 @@ fn output_names_quoted_csv_and_registry_type() {
         "buildx",
         "build",
         "--output",
-        r#"type=image,"name=ECR/a:v1,ECR/b:v1",push=true"#,
+        r#"type=image,"name=ECR/aa:v1,ECR/bb:v1",push=true"#,
         ".",
     ])
     .unwrap();
-    assert_eq!(refs(&plan), ["ECR/a:v1", "ECR/b:v1"]);
-    let plan = read_words("docker buildx build -o type=registry -t ECR/a:v1 .").unwrap();
-    assert_eq!(refs(&plan), ["ECR/a:v1"]);
+    assert_eq!(refs(&plan), ["ECR/aa:v1", "ECR/bb:v1"]);
+    let plan = read_words("docker buildx build -o type=registry -t ECR/aa:v1 .").unwrap();
+    assert_eq!(refs(&plan), ["ECR/aa:v1"]);
     // An image output without push=true, a local or docker output: nothing pushed.
     for o in [
         "type=image",
@@ -200,10 +200,10 @@ fn output_names_quoted_csv_and_registry_type() {
         "./out",
         "type=local,dest=out",
     ] {
-        let e = read(&["docker", "buildx", "build", "-o", o, "-t", "ECR/a:v1", "."]).unwrap_err();
+        let e = read(&["docker", "buildx", "build", "-o", o, "-t", "ECR/aa:v1", "."]).unwrap_err();
         assert!(e.contains("pushes nothing"), "{o}: {e}");
     }
-    let e = read_words("docker buildx build --load -t ECR/a:v1 .").unwrap_err();
+    let e = read_words("docker buildx build --load -t ECR/aa:v1 .").unwrap_err();
     assert!(e.contains("pushes nothing"), "{e}");
 }
 
@@ -230,9 +230,9 @@ fn registry_cache_exports_are_pushes() {
 
 #[test]
 fn builder_from_buildx_or_build_flag() {
-    let plan = read_words("docker buildx --builder ci build --push -t ECR/a:v1 .").unwrap();
+    let plan = read_words("docker buildx --builder ci build --push -t ECR/aa:v1 .").unwrap();
     assert_eq!(plan.command.builder.as_deref(), Some("ci"));
-    let plan = read_words("docker buildx build --builder=other --push -t ECR/a:v1 .").unwrap();
+    let plan = read_words("docker buildx build --builder=other --push -t ECR/aa:v1 .").unwrap();
     assert_eq!(plan.command.builder.as_deref(), Some("other"));
 }
 
@@ -270,7 +270,7 @@ fn imagetools_create() {
             prefer_index: Some(false),
         }
     );
-    assert!(read_words("docker buildx imagetools create --dry-run -t ECR/a:v1 x").is_err());
+    assert!(read_words("docker buildx imagetools create --dry-run -t ECR/aa:v1 x").is_err());
 }
 
 #[test]
@@ -287,7 +287,7 @@ fn unreadable_commands_name_the_part() {
             "flag needs an argument",
         ),
         (
-            &["docker", "buildx", "build", "--push", "-t", "ECR/a:v1"],
+            &["docker", "buildx", "build", "--push", "-t", "ECR/aa:v1"],
             "one build context",
         ),
         (
@@ -295,7 +295,7 @@ fn unreadable_commands_name_the_part() {
             "\"maybe\"",
         ),
         (
-            &["docker", "-H", "tcp://x:2375", "push", "ECR/a:v1"],
+            &["docker", "-H", "tcp://x:2375", "push", "ECR/aa:v1"],
             "DOCKER_HOST",
         ),
         (
@@ -320,7 +320,7 @@ fn unreadable_commands_name_the_part() {
         assert!(!e.contains('\n'), "one line: {e}");
     }
     let e = read_in(
-        &["docker", "build", "--push", "-t", "ECR/a:v1", "."],
+        &["docker", "build", "--push", "-t", "ECR/aa:v1", "."],
         &[("DOCKER_BUILDKIT", "0")],
         Path::new("."),
     )
@@ -329,10 +329,10 @@ fn unreadable_commands_name_the_part() {
 }
 
 #[test]
-fn a_bad_ecr_reference_is_a_target_not_skipped() {
-    // It names ECR, so it is checked (and its bad part reported), not silently left out.
-    let plan = read_words("docker push ECR/App:v1").unwrap();
-    assert_eq!(refs(&plan), ["ECR/App:v1"]);
+fn a_bad_ecr_reference_stops_the_read_naming_its_bad_part() {
+    // It names ECR, so it is refused (exit 2), not silently left out as another registry's.
+    let e = read_words("docker push ECR/App:v1").unwrap_err();
+    assert!(e.contains("'App': not a valid ECR repository name"), "{e}");
 }
 
 #[test]
@@ -452,10 +452,10 @@ proptest::proptest! {
         words in proptest::collection::vec(
             proptest::sample::select(vec![
                 "docker", "buildx", "build", "bake", "push", "image", "imagetools", "create", "--push",
-                "--load", "-t", "--tag=ECR/a:v1", "ECR/a:v1", "ECR/A:v1", "ghcr.io/x/y:1", "-o",
-                "type=registry", "type=image,\"name=ECR/b:1,ECR/c:2\",push=true", "\"unclosed", "--platform",
+                "--load", "-t", "--tag=ECR/aa:v1", "ECR/aa:v1", "ECR/A:v1", "ghcr.io/x/y:1", "-o",
+                "type=registry", "type=image,\"name=ECR/bb:1,ECR/c:2\",push=true", "\"unclosed", "--platform",
                 "linux/amd64,linux/arm64", "--provenance", "false", "mode=max", "--cache-to",
-                "type=registry,ref=ECR/a:cache", "--set", "*.push=true", "*.tags", "-f", "--builder", "x",
+                "type=registry,ref=ECR/aa:cache", "--set", "*.push=true", "*.tags", "-f", "--builder", "x",
                 "--", "-", ".", "-qD", "=", "",
             ]),
             0..14,

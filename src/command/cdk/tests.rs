@@ -239,7 +239,7 @@ fn placeholders_resolve_from_the_stack_environment() {
     let app = Overlay::alone(files(&[("Solo", &[])]));
     let plan = plan_with(Path::new("/a"), &all(), None, NO_AWS, &app).unwrap();
     assert_eq!(
-        plan.pushes[0].0,
+        plan.pushes[0].0.as_str(),
         "111111111111.dkr.ecr.eu-west-1.amazonaws.com/cdk-x-container-assets-111111111111-eu-west-1:Solohash"
     );
 }

@@ -46,7 +46,7 @@ fn functions(plan: &CommandPlan) -> Vec<(String, String, String)> {
     plan.pushes
         .iter()
         .map(|(r, p)| match p {
-            Pushed::SamImage(f) => (r.clone(), f.function.clone(), f.architecture.clone()),
+            Pushed::SamImage(f) => (r.to_string(), f.function.clone(), f.architecture.clone()),
             other => panic!("not a SAM image: {other:?}"),
         })
         .collect()
@@ -84,9 +84,9 @@ fn the_built_template_and_samconfig_give_each_image_function_its_repository_and_
 fn config_env_flags_and_nargs_options() {
     let prod = deploy(&["--config-env", "prod"]).unwrap();
     assert!(
-        prod.pushes
-            .iter()
-            .all(|(r, _)| r.starts_with("222222222222.dkr.ecr.eu-west-1.amazonaws.com/functions:")),
+        prod.pushes.iter().all(|(r, _)| r
+            .as_str()
+            .starts_with("222222222222.dkr.ecr.eu-west-1.amazonaws.com/functions:")),
         "{prod:?}"
     );
     // Flags win over samconfig; SAM's multi-word options take every word up to the next option.
@@ -95,8 +95,8 @@ fn config_env_flags_and_nargs_options() {
         "Stage=prod",
         "Other=1",
         "--image-repositories",
-        "HelloFunction=333333333333.dkr.ecr.us-west-2.amazonaws.com/h",
-        "--image-repositories=ArmFunction=333333333333.dkr.ecr.us-west-2.amazonaws.com/a",
+        "HelloFunction=333333333333.dkr.ecr.us-west-2.amazonaws.com/hello",
+        "--image-repositories=ArmFunction=333333333333.dkr.ecr.us-west-2.amazonaws.com/arm",
         "--capabilities",
         "CAPABILITY_IAM",
         "CAPABILITY_AUTO_EXPAND",
@@ -104,8 +104,8 @@ fn config_env_flags_and_nargs_options() {
     ])
     .unwrap();
     assert_eq!(
-        flagged.pushes[1].0,
-        "333333333333.dkr.ecr.us-west-2.amazonaws.com/a:armfunction-1e20df0108f1-v1"
+        flagged.pushes[1].0.as_str(),
+        "333333333333.dkr.ecr.us-west-2.amazonaws.com/arm:armfunction-1e20df0108f1-v1"
     );
     let one = deploy(&[
         "--config-file",
@@ -250,7 +250,7 @@ fn short_tags_globals_and_images_already_in_ecr() {
     let argv: Vec<String> = [
         "deploy",
         "--image-repository",
-        "666666666666.dkr.ecr.us-east-1.amazonaws.com/r",
+        "666666666666.dkr.ecr.us-east-1.amazonaws.com/repo",
     ]
     .map(String::from)
     .to_vec();
@@ -265,7 +265,7 @@ fn short_tags_globals_and_images_already_in_ecr() {
         },
     )
     .unwrap();
-    let r = "666666666666.dkr.ecr.us-east-1.amazonaws.com/r";
+    let r = "666666666666.dkr.ecr.us-east-1.amazonaws.com/repo";
     assert_eq!(
         functions(&plan),
         [
