@@ -337,35 +337,17 @@ fn a_repository_a_template_creates_on_push_is_not_missing_and_takes_the_template
     assert_eq!(run.code, 1, "{}", run.stdout);
 }
 
-/// The ECR API of moto as the account of these credentials (fixture side).
-fn ecr_as(key: &str, secret: &str, token: &str) -> (aws_sdk_ecr::Client, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let config = rt.block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(REGION))
-            .endpoint_url(peers().moto_url())
-            .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-                key,
-                secret,
-                Some(token.to_string()),
-                None,
-                "tests",
-            ))
-            .load(),
-    );
-    (aws_sdk_ecr::Client::new(&config), rt)
-}
-
 #[test]
 fn a_cross_account_push_needs_a_grant_in_the_repository_policy() {
     // The CI role of account 210987654321 pushes to registry 123456789012. moto keeps one ECR backend per
     // calling account, so the fixture creates the registry's repositories (registryId 123456789012) from
     // the caller's account, where the caller's reads find them; the policies are set through the real SDK.
     let (key, secret, token) = assume_role("arn:aws:iam::210987654321:role/ci-pusher");
-    let (ecr, rt) = ecr_as(&key, &secret, &token);
+    let caller = Moto::as_caller(
+        peers().moto_url(),
+        aws_sdk_ecr::config::Credentials::new(&key, &secret, Some(token.clone()), None, "tests"),
+    );
+    let (ecr, rt) = (&caller.client, &caller.rt);
     let push = r#"["ecr:BatchCheckLayerAvailability", "ecr:CompleteLayerUpload",
                    "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"]"#;
     let policy =

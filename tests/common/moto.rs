@@ -1,16 +1,22 @@
 //! The ECR API of moto, through the real aws-sdk-ecr: the fixture side (it may create and put).
 
+use aws_sdk_ecr::config::Credentials;
 use aws_sdk_ecr::types::ImageTagMutability;
 
 use super::{REGION, peers, wildcard_filters};
 
 pub struct Moto {
-    pub(super) client: aws_sdk_ecr::Client,
-    pub(super) rt: tokio::runtime::Runtime,
+    pub client: aws_sdk_ecr::Client,
+    pub rt: tokio::runtime::Runtime,
 }
 
 impl Moto {
     pub fn new(url: &str) -> Moto {
+        Moto::as_caller(url, Credentials::new("test", "test", None, None, "tests"))
+    }
+
+    /// moto as the account of these credentials: it keeps one ECR backend per calling account.
+    pub fn as_caller(url: &str, credentials: Credentials) -> Moto {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -19,9 +25,7 @@ impl Moto {
             aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new(REGION))
                 .endpoint_url(url)
-                .credentials_provider(aws_sdk_ecr::config::Credentials::new(
-                    "test", "test", None, None, "tests",
-                ))
+                .credentials_provider(credentials)
                 .load(),
         );
         Moto {
