@@ -72,9 +72,10 @@ pub fn parse(program: &str, args: &[String], env: &Env<'_>) -> Result<CommandPla
     match p.args.first().map(String::as_str) {
         Some("deploy") => {}
         Some(other) => {
-            return Err(CommandError::NotRead(format!(
-                "'cdk {other}' is not a push command ecr-doctor reads (cdk deploy, cdk-assets publish)"
-            )));
+            return Err(CommandError::not_a_push(
+                &format!("cdk {other}"),
+                "cdk deploy, cdk-assets publish",
+            ));
         }
         None => {
             return Err(CommandError::NotRead(

@@ -38,6 +38,13 @@ pub enum CommandError {
 }
 
 impl CommandError {
+    /// `command` (as the user wrote it, e.g. `cdk synth`) is no push command of those ecr-doctor reads.
+    pub fn not_a_push(command: &str, read: &str) -> CommandError {
+        CommandError::NotRead(format!(
+            "'{command}' is not a push command ecr-doctor reads ({read})"
+        ))
+    }
+
     pub fn spec(flag: &'static str, spec: &str, why: impl Into<String>) -> CommandError {
         CommandError::Spec {
             flag,

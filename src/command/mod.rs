@@ -175,11 +175,11 @@ pub fn builder_name(name: &str, from: &str) -> Result<(), String> {
 
 fn unsupported(words: &[&str]) -> CommandError {
     let shown = words.iter().take(3).copied().collect::<Vec<_>>().join(" ");
-    CommandError::NotRead(format!(
-        "'docker {shown}' is not a push command ecr-doctor reads (docker push, docker image push, docker build, \
-         docker buildx build, docker buildx bake, docker buildx imagetools create, docker compose push, \
-         docker compose build --push)"
-    ))
+    CommandError::not_a_push(
+        &format!("docker {shown}"),
+        "docker push, docker image push, docker build, docker buildx build, docker buildx bake, docker buildx \
+         imagetools create, docker compose push, docker compose build --push",
+    )
 }
 
 /// The command as it may be shown (recorded in the report, quoted in an error): the values of flags that may
@@ -347,10 +347,10 @@ fn compose(args: &[String], env: &Env<'_>) -> Result<CommandPlan, CommandError> 
         ["build", ..] => true,
         _ => {
             let shown = sub.first().copied().unwrap_or("");
-            return Err(CommandError::NotRead(format!(
-                "'docker compose {shown}' is not a push command ecr-doctor reads (docker compose push, \
-                 docker compose build --push)"
-            )));
+            return Err(CommandError::not_a_push(
+                &format!("docker compose {shown}"),
+                "docker compose push, docker compose build --push",
+            ));
         }
     };
     let known = if building {

@@ -236,9 +236,10 @@ fn deploy_flags(args: &[String]) -> Result<flags::Parsed, CommandError> {
             ));
         }
         Some(other) => {
-            return Err(CommandError::NotRead(format!(
-                "'sam {other}' is not a push command ecr-doctor reads (sam deploy)"
-            )));
+            return Err(CommandError::not_a_push(
+                &format!("sam {other}"),
+                "sam deploy",
+            ));
         }
         None => {
             return Err(CommandError::NotRead(
